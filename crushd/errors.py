@@ -1,0 +1,219 @@
+"""The daemon's error hierarchy; each error knows its HTTP status and message.
+
+The server maps these to ``{"message": ...}`` JSON in exactly one place
+(``crushd.server``); anything that is not a ``CrushdError`` becomes a logged 500
+``internal server error``. Messages are the upstream Crush texts (PROTOCOL.md 0.5).
+
+Hierarchy, split by fault::
+
+    CrushdError                       (abstract: never raised directly)
+    ├── ClientError                   the request was wrong (4xx)
+    │   ├── BadRequest                400
+    │   │   ├── DecodeError           400 failed to decode request
+    │   │   ├── PathRequired          400 path is required
+    │   │   ├── PathNotAbsolute       400 path must be absolute (decision B.16)
+    │   │   ├── InvalidClientID       400 invalid client_id[: detail]
+    │   │   └── UnknownCommand        400 unknown command
+    │   ├── NotFound                  404
+    │   │   ├── WorkspaceNotFound     404 workspace not found
+    │   │   └── SessionNotFound       404 session not found (decision B.4)
+    │   ├── Conflict                  409
+    │   │   ├── ClientNotAttached     409 client not attached
+    │   │   ├── ClientRetired         409 client has been retired
+    │   │   ├── WorkspaceClosing      409 workspace closing
+    │   │   └── ServerBusy            409 server is hosting live workspaces
+    │   └── PayloadTooLarge           413 request body too large
+    └── ServerError                   the daemon could not do it (5xx)
+        ├── InternalError             500 (a failed dependency; message says which)
+        │   └── DataDirLocked         500 data directory already in use ...
+        ├── NotSupported              501 not supported by crushd
+        └── ShuttingDown              503 server is shutting down
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "BadRequest",
+    "ClientError",
+    "ClientNotAttached",
+    "ClientRetired",
+    "Conflict",
+    "CrushdError",
+    "DataDirLocked",
+    "DecodeError",
+    "InternalError",
+    "InvalidClientID",
+    "NotFound",
+    "NotSupported",
+    "PathNotAbsolute",
+    "PathRequired",
+    "PayloadTooLarge",
+    "ServerBusy",
+    "ServerError",
+    "SessionNotFound",
+    "ShuttingDown",
+    "UnknownCommand",
+    "WorkspaceClosing",
+    "WorkspaceNotFound",
+]
+
+
+class CrushdError(Exception):
+    """Base of every error the daemon answers with; carries status and message.
+
+    Subclasses set ``status`` and usually ``default_message``; the base class and
+    the abstract fault classes cannot be raised directly (h11's ``ProtocolError``
+    pattern), so every raise site names a concrete error.
+
+    Args:
+        message: the text sent as ``{"message": ...}``; ``None`` uses the class's
+            ``default_message``.
+
+    Raises:
+        TypeError: when an abstract class (no ``default_message`` and no message)
+            is instantiated.
+    """
+
+    status: ClassVar[int] = 500
+    default_message: ClassVar[str] = ""
+
+    def __init__(self, message: str | None = None) -> None:
+        text = message if message is not None else self.default_message
+        if not text:
+            raise TypeError(f"{type(self).__name__} needs a message")
+        super().__init__(text)
+        self.message = text
+
+
+class ClientError(CrushdError):
+    """The request was wrong (a 4xx status)."""
+
+    status = 400
+
+
+class BadRequest(ClientError):
+    """400: the request is malformed; the message says how."""
+
+    status = 400
+
+
+class DecodeError(BadRequest):
+    """400 ``failed to decode request``: empty or malformed JSON, or wrong types."""
+
+    default_message = "failed to decode request"
+
+
+class PathRequired(BadRequest):
+    """400 ``path is required``: a workspace create without a path."""
+
+    default_message = "path is required"
+
+
+class PathNotAbsolute(BadRequest):
+    """400 ``path must be absolute``: relative workspace paths (decision B.16)."""
+
+    default_message = "path must be absolute"
+
+
+class InvalidClientID(BadRequest):
+    """400 ``invalid client_id``, optionally with the parser's detail appended."""
+
+    default_message = "invalid client_id"
+
+
+class UnknownCommand(BadRequest):
+    """400 ``unknown command``: ``POST /v1/control`` with an unknown command."""
+
+    default_message = "unknown command"
+
+
+class NotFound(ClientError):
+    """404: the named thing does not exist."""
+
+    status = 404
+
+
+class WorkspaceNotFound(NotFound):
+    """404 ``workspace not found``: clients re-create the workspace on this."""
+
+    default_message = "workspace not found"
+
+
+class SessionNotFound(NotFound):
+    """404 ``session not found`` (decision B.4; upstream answers 500)."""
+
+    default_message = "session not found"
+
+
+class Conflict(ClientError):
+    """409: the request conflicts with the current state."""
+
+    status = 409
+
+
+class ClientNotAttached(Conflict):
+    """409 ``client not attached``: no claim, or a hold without a live stream."""
+
+    default_message = "client not attached"
+
+
+class ClientRetired(Conflict):
+    """409 ``client has been retired``: the client said goodbye already."""
+
+    default_message = "client has been retired"
+
+
+class WorkspaceClosing(Conflict):
+    """409 ``workspace closing``: the workspace is being torn down."""
+
+    default_message = "workspace closing"
+
+
+class ServerBusy(Conflict):
+    """409 ``server is hosting live workspaces``: an idle-gated shutdown refused."""
+
+    default_message = "server is hosting live workspaces"
+
+
+class PayloadTooLarge(ClientError):
+    """413: the request body is over the daemon's limit (10 MiB)."""
+
+    status = 413
+    default_message = "request body too large"
+
+
+class ServerError(CrushdError):
+    """The daemon could not do what was asked (a 5xx status)."""
+
+    status = 500
+
+
+class InternalError(ServerError):
+    """500 with a message naming the failed step (e.g. ``failed to ...: why``)."""
+
+    status = 500
+
+
+class DataDirLocked(InternalError):
+    """500: another process holds ``<data_dir>/crush.lock`` (PROTOCOL.md 7.5).
+
+    The message is ``data directory already in use by another crush process:
+    <dir> (owner pid=N version=V started_at=T)``; the owner part is shortened
+    when the lock file's JSON is missing fields.
+    """
+
+
+class NotSupported(ServerError):
+    """501 ``not supported by crushd``: a route crushd does not implement (yet)."""
+
+    status = 501
+    default_message = "not supported by crushd"
+
+
+class ShuttingDown(ServerError):
+    """503 ``server is shutting down``: creates after the closing latch is set."""
+
+    status = 503
+    default_message = "server is shutting down"

@@ -1,0 +1,109 @@
+"""``--host`` URLs, the default socket path and per-host folders (PROTOCOL.md 8).
+
+Shared by the daemon and crushctl, so both agree on where a server lives.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import attrs
+import platformdirs
+
+#: Unix socket paths longer than this fall back to ``/tmp/<name>`` (sun_path).
+MAX_SOCKET_PATH_BYTES = 104
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_SCHEMES = ("unix", "tcp", "fd")
+
+
+@attrs.frozen
+class Host:
+    """A parsed ``--host`` value.
+
+    Attributes:
+        url: the value as given, e.g. ``unix:///run/user/1000/crush-1000.sock``.
+        scheme: ``unix``, ``tcp`` or ``fd``.
+        address: the socket path (unix), ``host:port`` (tcp) or fd number (fd).
+    """
+
+    url: str
+    scheme: str
+    address: str
+
+    @property
+    def safe_name(self) -> str:
+        """The host with every character outside ``[A-Za-z0-9._-]`` replaced by ``_``."""
+        return _UNSAFE.sub("_", self.url)
+
+    @property
+    def tcp_host_port(self) -> tuple[str, int]:
+        """``(host, port)`` of a ``tcp`` host.
+
+        Raises:
+            ValueError: not a tcp host, or the port is missing or not a number.
+        """
+        if self.scheme != "tcp":
+            raise ValueError(f"not a tcp host: {self.url}")
+        host, sep, port = self.address.rpartition(":")
+        if not sep or not port.isdigit():
+            raise ValueError(f"invalid host format: {self.url}")
+        return host.strip("[]"), int(port)
+
+
+def parse_host(value: str) -> Host:
+    """Parse ``unix:///path``, ``tcp://127.0.0.1:PORT`` or ``fd://N``.
+
+    Args:
+        value: the ``--host`` value.
+
+    Returns:
+        The parsed ``Host``; a tcp URL's path part is dropped from ``address``.
+
+    Raises:
+        ValueError: no ``://``, an unknown scheme, or an empty address; the
+            message starts with ``invalid host format:`` as upstream.
+    """
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme not in _SCHEMES or not rest:
+        raise ValueError(f"invalid host format: {value}")
+    if scheme == "tcp":
+        rest = rest.split("/", 1)[0]
+    if scheme == "fd" and not rest.isdigit():
+        raise ValueError(f"invalid host format: {value}")
+    return Host(url=value, scheme=scheme, address=rest)
+
+
+def default_socket_path() -> Path:
+    """Return the default unix socket path (PROTOCOL.md 8.2).
+
+    ``$XDG_RUNTIME_DIR/crush-<uid>.sock``, else the temp dir; a path longer than
+    ``MAX_SOCKET_PATH_BYTES`` falls back to ``/tmp/crush-<uid>.sock``.
+    """
+    name = f"crush-{os.getuid()}.sock"
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    path = Path(base) / name
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH_BYTES:
+        path = Path("/tmp") / name  # noqa: S108 - the documented upstream fallback
+    return path
+
+
+def default_host() -> Host:
+    """Return the default host: ``unix://`` + ``default_socket_path()``."""
+    return parse_host(f"unix://{default_socket_path()}")
+
+
+def cache_dir() -> Path:
+    """Return crush's cache folder: ``$CRUSH_CACHE_DIR``, else ``<user cache>/crush``."""
+    override = os.environ.get("CRUSH_CACHE_DIR")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_cache_dir("crush", appauthor=False))
+
+
+def server_dir(host: Host) -> Path:
+    """Return ``<cache>/server-<safeHost>/``: the host's log and spawn-lock folder."""
+    return cache_dir() / f"server-{host.safe_name}"

@@ -1,0 +1,43 @@
+"""client_id validation: a lenient UUID parser with upstream error texts."""
+
+from __future__ import annotations
+
+import uuid
+
+_PREFIXES = ("urn:uuid:",)
+
+
+def parse_client_id(raw: str) -> str:
+    """Validate a client id the way upstream does and return it unchanged.
+
+    Accepts the canonical 36-character form, 32 hex digits without dashes, the
+    ``{...}`` braced form and the ``urn:uuid:`` prefix; any UUID version
+    (PROTOCOL.md 0.6).
+
+    Args:
+        raw: the client id as sent.
+
+    Returns:
+        ``raw`` itself (the claim key is the id as the client spells it).
+
+    Raises:
+        ValueError: empty (``""``) or not a UUID; the message is the parser's
+            detail, e.g. ``invalid UUID length: 10``.
+    """
+    if not raw:
+        raise ValueError("")
+    text = raw
+    for prefix in _PREFIXES:
+        if text.lower().startswith(prefix):
+            text = text[len(prefix) :]
+    if text.startswith("{") and text.endswith("}"):
+        text = text[1:-1]
+    if len(text) not in (32, 36):
+        raise ValueError(f"invalid UUID length: {len(raw)}")
+    if len(text) == 36 and [text[i] for i in (8, 13, 18, 23)] != ["-"] * 4:
+        raise ValueError("invalid UUID format")
+    try:
+        uuid.UUID(hex=text.replace("-", ""))
+    except ValueError:
+        raise ValueError("invalid UUID format") from None
+    return raw
