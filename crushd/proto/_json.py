@@ -56,7 +56,7 @@ def _unstructure_factory(cls: type[Any]) -> Any:
         for a in attrs.fields(cls)
         if a.metadata.get("omitempty")
     }
-    return make_dict_unstructure_fn(cls, converter, **overrides)
+    return make_dict_unstructure_fn(cls, converter, **overrides)  # type: ignore[arg-type]
 
 
 def _structure_factory(cls: type[Any]) -> Any:

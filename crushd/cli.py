@@ -1,0 +1,130 @@
+"""``crushd serve ...`` and ``crushd --version``: flags -> Settings -> daemon.run."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import trio
+
+from crushd import __version__
+from crushd.proto import parse_host
+from crushd.settings import (
+    DEFAULT_HEARTBEAT_SECONDS,
+    DEFAULT_REPLAY_WINDOW_FRAMES,
+    ENV_SECONDS,
+    Settings,
+    seconds_from_env,
+)
+
+log = logging.getLogger("crushd.cli")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text}") from None
+    if value < 0 or value != value:
+        raise argparse.ArgumentTypeError(f"seconds must be >= 0: {text}")
+    return value
+
+
+def _frames(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer: {text}")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``crushd`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="crushd",
+        description="Share one AI-coding-agent workspace per project directory.",
+    )
+    parser.add_argument("--version", action="version", version=f"crushd {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the daemon in the foreground")
+    serve.add_argument(
+        "--host",
+        action="append",
+        type=_host,
+        metavar="URL",
+        help="unix:///path, tcp://127.0.0.1:PORT or fd://N; repeatable "
+        "(default: unix://$XDG_RUNTIME_DIR/crush-<uid>.sock)",
+    )
+    for flag, (env, default) in ENV_SECONDS.items():
+        serve.add_argument(
+            "--" + flag.removesuffix("_seconds").replace("_", "-"),
+            dest=flag,
+            type=_seconds,
+            metavar="S",
+            help=f"seconds (default ${env} or {default:g}); 0 = immediate",
+        )
+    serve.add_argument("--replay-window", type=_frames, metavar="N",
+                       default=DEFAULT_REPLAY_WINDOW_FRAMES,
+                       help="events kept per workspace for resume (default %(default)s)")
+    serve.add_argument("--heartbeat", type=_seconds, metavar="S",
+                       default=DEFAULT_HEARTBEAT_SECONDS,
+                       help="seconds between : ping frames on idle streams "
+                       "(default %(default)s)")
+    serve.add_argument("--log-level", default="info",
+                       choices=["debug", "info", "warning", "error"])
+    return parser
+
+
+def _host(text: str) -> object:
+    try:
+        return parse_host(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Combine parsed flags with the environment (flags win) into ``Settings``."""
+    timings = {
+        name: value
+        if (value := getattr(args, name)) is not None
+        else seconds_from_env(env, default)
+        for name, (env, default) in ENV_SECONDS.items()
+    }
+    extra = {"hosts": tuple(args.host)} if args.host else {}
+    return Settings(
+        replay_window_frames=args.replay_window,
+        heartbeat_seconds=args.heartbeat or DEFAULT_HEARTBEAT_SECONDS,
+        log_level=args.log_level,
+        **timings,
+        **extra,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``crushd`` console script; exits with the status."""
+    args = build_parser().parse_args(argv)
+    sys.exit(serve(settings_from_args(args)))
+
+
+def serve(settings: Settings) -> int:
+    """Bind, then run the daemon until it shuts down.
+
+    Returns:
+        0 after a clean shutdown; 1 when the daemon could not start (a live
+        daemon on the socket, a bad socket folder, an unusable log folder).
+    """
+    from crushd.daemon import bind_all, run
+    from crushd.logs import setup_logging
+
+    try:
+        setup_logging(settings.log_file, settings.log_level)
+        sockets = bind_all(settings.hosts)
+    except OSError as exc:
+        print(f"crushd: {exc}", file=sys.stderr)  # noqa: T201 - the user must see why
+        log.error("failed to start: %s", exc)
+        return 1
+    log.info(
+        "crushd %s listening on %s", __version__, " ".join(h.url for h in settings.hosts)
+    )
+    trio.run(run, settings, sockets)
+    return 0

@@ -1,0 +1,38 @@
+"""The workspace registry: workspaces by id and path, client claims, idle linger.
+
+No HTTP and no SQL here; see DESIGN.md section 3 and seeds 001/004.
+"""
+
+from ._claims import Claim, arm_timer
+from ._hosted import Build, EventLogLike, Hosted, HostedWorkspace, WorkspaceFactory
+from ._paths import resolve_workspace_key, validate_client_id
+from ._registry import (
+    CHANNELS_MISMATCH,
+    CLEANUP_SECONDS,
+    RETIRED_MAX,
+    RETIRED_TTL_SECONDS,
+    Registry,
+    RegistrySettings,
+    RegistryStatistics,
+    StreamTicket,
+)
+
+__all__ = [
+    "CHANNELS_MISMATCH",
+    "CLEANUP_SECONDS",
+    "RETIRED_MAX",
+    "RETIRED_TTL_SECONDS",
+    "Build",
+    "Claim",
+    "EventLogLike",
+    "Hosted",
+    "HostedWorkspace",
+    "Registry",
+    "RegistrySettings",
+    "RegistryStatistics",
+    "StreamTicket",
+    "WorkspaceFactory",
+    "arm_timer",
+    "resolve_workspace_key",
+    "validate_client_id",
+]

@@ -1,0 +1,94 @@
+"""A live workspace as the registry sees it: the workspace plus its claims."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import attrs
+import trio
+
+from crushd.workspace import WorkspaceSpec
+
+from ._claims import Claim
+
+
+class EventLogLike(Protocol):
+    """What the registry needs of a workspace's event log."""
+
+    def close(self) -> None:
+        """End every reader once it has drained (teardown)."""
+
+    def wake(self) -> None:
+        """Wake every reader so it re-checks its claim (retire)."""
+
+
+class HostedWorkspace(Protocol):
+    """What the registry needs of a workspace: an id, its log, and cleanup."""
+
+    @property
+    def id(self) -> str:
+        """The workspace id."""
+
+    @property
+    def spec(self) -> WorkspaceSpec:
+        """The flags it was built with."""
+
+    @property
+    def log(self) -> EventLogLike:
+        """The workspace's event log."""
+
+    async def aclose(self) -> None:
+        """Release everything the workspace holds (flush, DB, data-dir lock)."""
+
+
+#: Builds a workspace from a spec; raises a ``CrushdError`` on failure.
+WorkspaceFactory = Callable[[WorkspaceSpec], Awaitable[HostedWorkspace]]
+
+
+@attrs.define(eq=False)
+class Hosted:
+    """A workspace in the registry with its claims and lifetime markers.
+
+    Attributes:
+        workspace: the workspace itself.
+        key: its canonical path (the path-index key).
+        claims: client_id -> claim; the refcount is ``len(claims)``.
+        nursery: the workspace nursery (timers, background work); set once
+            the workspace task started.
+        torn_down: set, in the same synchronous step that removes it from the
+            indexes, once the last claim went.
+        teardown_requested: wakes the workspace task to clean up.
+        cleaned: set when cleanup finished (a create for the same path waits).
+    """
+
+    workspace: HostedWorkspace
+    key: str
+    claims: dict[str, Claim] = attrs.field(factory=dict)
+    nursery: trio.Nursery | None = None
+    torn_down: bool = False
+    teardown_requested: trio.Event = attrs.field(factory=trio.Event)
+    cleaned: trio.Event = attrs.field(factory=trio.Event)
+
+    @property
+    def id(self) -> str:
+        """The workspace id."""
+        return self.workspace.id
+
+    def claim_is_live(self, claim: Claim) -> bool:
+        """True while ``claim`` is still this client's claim on a live workspace."""
+        return not self.torn_down and self.claims.get(claim.client_id) is claim
+
+
+@attrs.define(eq=False)
+class Build:
+    """One in-flight workspace build that concurrent creates of a path share.
+
+    ``error`` is set when the build failed with a ``CrushdError``; when the
+    builder was cancelled both ``hosted`` and ``error`` stay ``None`` and a
+    waiter builds again.
+    """
+
+    done: trio.Event = attrs.field(factory=trio.Event)
+    hosted: Hosted | None = None
+    error: BaseException | None = None

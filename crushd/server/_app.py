@@ -1,0 +1,45 @@
+"""The quart-trio app factory: one transport-agnostic app over the registry."""
+
+from __future__ import annotations
+
+from quart_trio import QuartTrio
+
+from ._cleanup import RequestCleanups
+from ._context import ServerContext
+from ._errors import install_error_handlers
+from ._sse import register_sse_route
+from ._websocket import register_websocket_route
+from .routes import (
+    register_session_routes,
+    register_system_routes,
+    register_unsupported_routes,
+    register_workspace_routes,
+)
+
+
+def create_app(ctx: ServerContext) -> QuartTrio:
+    """Build the ``/v1`` app over ``ctx.registry``.
+
+    The returned app's ``asgi_app`` is wrapped in ``RequestCleanups`` so stream
+    claims are detached however a request ends. Bodies over
+    ``ctx.max_body_bytes`` get 413; every error is JSON (``_errors``).
+
+    Returns:
+        The app; serve it with hypercorn's trio worker.
+    """
+    app = QuartTrio("crushd")
+    app.config.update(
+        MAX_CONTENT_LENGTH=ctx.max_body_bytes,
+        PROVIDE_AUTOMATIC_OPTIONS=False,
+        JSON_SORT_KEYS=False,
+    )
+    app.url_map.strict_slashes = False
+    install_error_handlers(app)
+    register_system_routes(app, ctx)
+    register_workspace_routes(app, ctx)
+    register_session_routes(app, ctx)
+    register_sse_route(app, ctx)
+    register_websocket_route(app, ctx)
+    register_unsupported_routes(app, ctx)
+    app.asgi_app = RequestCleanups(app.asgi_app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,48 @@
+"""What the routes need from the daemon, passed explicitly to the app factory."""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+import attrs
+
+from crushd import __version__
+from crushd.proto import VersionInfo
+from crushd.registry import Registry
+
+#: Request bodies above this many bytes get 413.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+def version_info() -> VersionInfo:
+    """Return this build's ``/v1/version`` answer (decision B.20)."""
+    machine = platform.machine().lower()
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return VersionInfo(
+        version=__version__,
+        commit=__version__,
+        build_id=__version__,
+        go_version=f"python {python}",
+        platform=f"{sys.platform}/{arch}",
+    )
+
+
+@attrs.define
+class ServerContext:
+    """Everything the HTTP layer uses.
+
+    Attributes:
+        registry: the workspace registry.
+        heartbeat_seconds: idle streams get ``: ping`` this often (C.2).
+        max_body_bytes: request bodies above this get 413.
+        server_config: the daemon's redacted settings for ``GET /v1/config``.
+        version: the ``/v1/version`` answer.
+    """
+
+    registry: Registry
+    heartbeat_seconds: float = 15.0
+    max_body_bytes: int = MAX_BODY_BYTES
+    server_config: dict[str, object] = attrs.field(factory=dict)
+    version: VersionInfo = attrs.field(factory=version_info)

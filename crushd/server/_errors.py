@@ -1,0 +1,61 @@
+"""The one place where errors become ``{"message": ...}`` JSON responses."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Response
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from crushd.errors import CrushdError
+from crushd.proto import ErrorBody
+
+from ._http import json_response
+
+log = logging.getLogger("crushd.server")
+
+#: Messages for the HTTP errors the router and body reader raise.
+_HTTP_MESSAGES = {
+    404: "404 page not found",
+    405: "method not allowed",
+    413: "request body too large",
+}
+
+
+def error_response(status: int, message: str) -> Response:
+    """Return the JSON error body ``{"message": message}`` with ``status``."""
+    return json_response(ErrorBody(message=message), status=status)
+
+
+def _crushd_error(error: CrushdError) -> Response:
+    if error.status >= 500:
+        log.warning("request failed status=%d: %s", error.status, error.message)
+    return error_response(error.status, error.message)
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    message = _HTTP_MESSAGES.get(status) or (error.description or error.name).lower()
+    response = error_response(status, message)
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    return response
+
+
+def _unexpected_error(error: Exception) -> Response:
+    log.error("unhandled error in request", exc_info=error)
+    return error_response(500, "internal server error")
+
+
+def install_error_handlers(app: QuartTrio) -> None:
+    """Map every exception a route can raise to a JSON error response.
+
+    ``CrushdError`` carries its own status and message; Quart/Werkzeug HTTP
+    errors (unknown path 404, wrong method 405 with ``Allow``, body over the
+    limit 413) get JSON bodies too; anything else is logged with its traceback
+    and answered 500 ``internal server error`` without touching other requests.
+    """
+    app.register_error_handler(CrushdError, _crushd_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)

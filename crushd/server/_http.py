@@ -1,0 +1,100 @@
+"""Request decoding and response encoding shared by every route."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+from quart import Response, request
+
+from crushd.errors import BadRequest, DecodeError
+from crushd.proto import from_json, parse_client_id, to_json
+
+T = TypeVar("T")
+
+JSON_TYPE = "application/json"
+
+
+def json_response(value: object, status: int = 200) -> Response:
+    """Return ``value`` as one line of JSON plus ``\\n`` (Go's encoder shape).
+
+    Args:
+        value: a wire model, a list of them, or plain JSON data.
+        status: the HTTP status.
+    """
+    return Response(to_json(value) + b"\n", status=status, content_type=JSON_TYPE)
+
+
+def empty_response(status: int = 200) -> Response:
+    """Return an empty success body with no Content-Type (PROTOCOL.md 0.3)."""
+    response = Response(b"", status=status)
+    del response.headers["Content-Type"]
+    return response
+
+
+async def decode_body(cls: type[T]) -> T:
+    """Read the request body as JSON into ``cls``; Content-Type is ignored.
+
+    Raises:
+        DecodeError: empty body, malformed JSON or a type mismatch (400
+            ``failed to decode request``, with the field detail appended for
+            type mismatches).
+        RequestEntityTooLarge: from Quart when over ``MAX_CONTENT_LENGTH`` (413).
+    """
+    data = await request.get_data(cache=False, as_text=False)
+    if not data.strip():
+        raise DecodeError
+    try:
+        return from_json(data, cls)
+    except ValueError as exc:
+        detail = str(exc)
+        if detail.startswith("invalid JSON"):
+            raise DecodeError from None
+        raise DecodeError(f"failed to decode request: {detail}") from None
+
+
+def query_client_id() -> str:
+    """Return the ``client_id`` query parameter, validated.
+
+    Raises:
+        BadRequest: ``client_id is required`` or ``client_id is not a valid
+            UUID`` (400), the upstream handler texts.
+    """
+    return parse_query_client_id(request.args)
+
+
+def parse_query_client_id(args: Mapping[str, str]) -> str:
+    """Validate ``args["client_id"]``; see ``query_client_id`` for the errors."""
+    client_id = args.get("client_id", "")
+    if not client_id:
+        raise BadRequest("client_id is required")
+    try:
+        return parse_client_id(client_id)
+    except ValueError:
+        raise BadRequest("client_id is not a valid UUID") from None
+
+
+def last_event_id() -> int | None:
+    """Return the resume point: ``Last-Event-ID`` header, else ``?last_event_id=``.
+
+    Returns:
+        The event id, or ``None`` when neither is given (start at the head).
+
+    Raises:
+        BadRequest: the value is not a non-negative integer (400).
+
+    Source: PROTOCOL.md C.1 (crushd addition).
+    """
+    return last_event_id_from(request.headers, request.args)
+
+
+def last_event_id_from(
+    headers: Mapping[str, str], args: Mapping[str, str]
+) -> int | None:
+    """Parse the resume point from explicit headers and query args (see above)."""
+    raw = headers.get("Last-Event-ID") or args.get("last_event_id")
+    if raw is None or raw == "":
+        return None
+    if not raw.strip().isdigit():
+        raise BadRequest("Last-Event-ID must be a non-negative integer")
+    return int(raw)

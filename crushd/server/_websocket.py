@@ -1,0 +1,91 @@
+"""``GET /v1/workspaces/{id}/ws``: the event stream as WebSocket text frames (C.9).
+
+Same log, same claim logic as SSE: the claim is attached before the upgrade
+is accepted and detached when the connection ends. Each text frame is one
+envelope with ``"id"`` added. A client resumes with ``?last_event_id=`` or by
+sending ``{"last_event_id": N}`` as its first frame; ids only grow, so a
+client drops any frame whose id it has already seen.
+"""
+
+from __future__ import annotations
+
+import json
+
+import trio
+from quart import websocket
+from quart_trio import QuartTrio
+
+from crushd.registry import StreamTicket
+from crushd.workspace import EventLog
+
+from ._cleanup import on_request_end
+from ._context import ServerContext
+from ._http import last_event_id_from, parse_query_client_id
+from ._live import live_workspace
+
+#: Close code for a normal end (teardown, shutdown, retire).
+NORMAL_CLOSURE = 1000
+
+
+class _Cursor:
+    """The stream's position; the reader task may rewind it once (first frame)."""
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+        self.rewound = False
+
+
+async def _send_frames(log: EventLog, ticket: StreamTicket, cursor: _Cursor) -> None:
+    while True:
+        batch = log.read_ws(cursor.position)
+        cursor.position = batch.cursor
+        for frame in batch.frames:
+            await websocket.send(frame)
+        if (log.closed and log.is_drained(cursor.position)) or not ticket.alive:
+            return
+        await log.wait_after(cursor.position)
+
+
+async def _read_resume(log: EventLog, cursor: _Cursor) -> None:
+    # Only the first client frame may carry a resume point; later frames are
+    # read and ignored so the connection's close is noticed.
+    first = True
+    while True:
+        message = await websocket.receive()
+        if first:
+            first = False
+            resume = _resume_point(message)
+            if resume is not None and resume < cursor.position:
+                cursor.position = resume
+                log.wake()
+
+
+def _resume_point(message: str | bytes) -> int | None:
+    try:
+        value = json.loads(message).get("last_event_id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and value >= 0 else None
+
+
+def register_websocket_route(app: QuartTrio, ctx: ServerContext) -> None:
+    """Add the WebSocket event route."""
+    registry = ctx.registry
+
+    async def events_ws(workspace_id: str) -> None:
+        client_id = parse_query_client_id(websocket.args)
+        resume_from = last_event_id_from(websocket.headers, websocket.args)
+        hosted, workspace = live_workspace(registry, workspace_id)
+        user_agent = websocket.headers.get("User-Agent", "")
+        ticket = registry.attach(hosted.id, client_id, user_agent)
+        on_request_end(lambda: registry.detach(ticket), ws=True)
+        log = workspace.log
+        cursor = _Cursor(log.head if resume_from is None else resume_from)
+        await websocket.accept()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_read_resume, log, cursor)
+            await _send_frames(log, ticket, cursor)
+            nursery.cancel_scope.cancel()
+        await websocket.close(NORMAL_CLOSURE)
+
+    app.add_websocket("/v1/workspaces/<workspace_id>/ws", "events_ws", events_ws)

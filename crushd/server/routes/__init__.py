@@ -1,0 +1,15 @@
+"""Route groups of the ``/v1`` API, one module per area."""
+
+from ._sessions import register_session_routes
+from ._system import SHUTDOWN_COMMANDS, register_system_routes
+from ._unsupported import UNSUPPORTED_ROUTES, register_unsupported_routes
+from ._workspaces import register_workspace_routes
+
+__all__ = [
+    "SHUTDOWN_COMMANDS",
+    "UNSUPPORTED_ROUTES",
+    "register_session_routes",
+    "register_system_routes",
+    "register_unsupported_routes",
+    "register_workspace_routes",
+]

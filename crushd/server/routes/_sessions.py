@@ -1,0 +1,81 @@
+"""Session routes: CRUD, messages, user messages, history (PROTOCOL.md 2.3, B.2-B.4)."""
+
+from __future__ import annotations
+
+import attrs
+from quart import Response
+from quart_trio import QuartTrio
+
+from crushd.proto import Session, SessionCreate, SessionUpdate
+
+from .._context import ServerContext
+from .._http import decode_body, empty_response, json_response
+from .._live import live_workspace
+
+_WS = "/v1/workspaces/<workspace_id>"
+_SESSION = f"{_WS}/sessions/<session_id>"
+
+
+def register_session_routes(app: QuartTrio, ctx: ServerContext) -> None:
+    """Add the session, message and history routes."""
+    registry = ctx.registry
+
+    def presence(workspace_id: str, session: Session) -> Session:
+        # is_busy stays false until agent runs exist (a later issue).
+        attached = registry.attached_clients(workspace_id, session.id)
+        return attrs.evolve(session, is_busy=False, attached_clients=attached)
+
+    async def list_sessions(workspace_id: str) -> Response:
+        sessions = await live_workspace(registry, workspace_id)[1].sessions.list()
+        return json_response([presence(workspace_id, s) for s in sessions])
+
+    async def create_session(workspace_id: str) -> Response:
+        workspace = live_workspace(registry, workspace_id)[1]
+        session = await workspace.sessions.create(await decode_body(SessionCreate))
+        return json_response(presence(workspace_id, session))
+
+    async def get_session(workspace_id: str, session_id: str) -> Response:
+        workspace = live_workspace(registry, workspace_id)[1]
+        session = await workspace.sessions.get(session_id)
+        return json_response(presence(workspace_id, session))
+
+    async def update_session(workspace_id: str, session_id: str) -> Response:
+        workspace = live_workspace(registry, workspace_id)[1]
+        body = await decode_body(SessionUpdate)
+        session = await workspace.sessions.update(session_id, body)
+        return json_response(presence(workspace_id, session))
+
+    async def delete_session(workspace_id: str, session_id: str) -> Response:
+        await live_workspace(registry, workspace_id)[1].sessions.delete(session_id)
+        return empty_response()
+
+    async def messages(workspace_id: str, session_id: str) -> Response:
+        store = live_workspace(registry, workspace_id)[1].messages
+        return json_response(await store.list_for_session(session_id))
+
+    async def session_user_messages(workspace_id: str, session_id: str) -> Response:
+        store = live_workspace(registry, workspace_id)[1].messages
+        return json_response(await store.list_user_for_session(session_id))
+
+    async def workspace_user_messages(workspace_id: str) -> Response:
+        store = live_workspace(registry, workspace_id)[1].messages
+        return json_response(await store.list_user_all())
+
+    async def history(workspace_id: str, session_id: str) -> Response:
+        workspace = live_workspace(registry, workspace_id)[1]
+        await workspace.sessions.get(session_id)
+        return json_response(await workspace.files.history(session_id))
+
+    rules = [
+        (f"{_WS}/sessions", list_sessions, "GET"),
+        (f"{_WS}/sessions", create_session, "POST"),
+        (_SESSION, get_session, "GET"),
+        (_SESSION, update_session, "PUT"),
+        (_SESSION, delete_session, "DELETE"),
+        (f"{_SESSION}/messages", messages, "GET"),
+        (f"{_SESSION}/messages/user", session_user_messages, "GET"),
+        (f"{_WS}/messages/user", workspace_user_messages, "GET"),
+        (f"{_SESSION}/history", history, "GET"),
+    ]
+    for path, view, method in rules:
+        app.add_url_rule(path, view.__name__, view, methods=[method])

@@ -1,0 +1,47 @@
+"""System routes: health, version, config, control, client retirement (PROTOCOL.md 2.1)."""
+
+from __future__ import annotations
+
+from quart import Response
+from quart_trio import QuartTrio
+
+from crushd.errors import UnknownCommand
+from crushd.proto import ControlRequest
+
+from .._context import ServerContext
+from .._http import decode_body, empty_response, json_response
+
+#: ``POST /v1/control`` commands; both are idle-gated (PROTOCOL.md 2.1).
+SHUTDOWN_COMMANDS = ("shutdown", "shutdown_if_idle")
+
+
+def register_system_routes(app: QuartTrio, ctx: ServerContext) -> None:
+    """Add ``/v1/health``, ``/v1/version``, ``/v1/config``, ``/v1/control``, clients."""
+
+    async def health() -> Response:
+        return empty_response()
+
+    async def version() -> Response:
+        return json_response(ctx.version)
+
+    async def config() -> Response:
+        return json_response(ctx.server_config)
+
+    async def control() -> Response:
+        body = await decode_body(ControlRequest)
+        if body.command not in SHUTDOWN_COMMANDS:
+            raise UnknownCommand
+        ctx.registry.request_shutdown()
+        return empty_response()
+
+    async def retire_client(client_id: str) -> Response:
+        ctx.registry.retire(client_id)
+        return empty_response()
+
+    app.add_url_rule("/v1/health", "health", health, methods=["GET"])
+    app.add_url_rule("/v1/version", "version", version, methods=["GET"])
+    app.add_url_rule("/v1/config", "config", config, methods=["GET"])
+    app.add_url_rule("/v1/control", "control", control, methods=["POST"])
+    app.add_url_rule(
+        "/v1/clients/<client_id>", "retire_client", retire_client, methods=["DELETE"]
+    )

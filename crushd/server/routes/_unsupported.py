@@ -1,0 +1,85 @@
+"""Routes in the protocol that crushd does not serve yet: 501, never a bare 404.
+
+PROTOCOL.md part A keeps LSP, MCP, ``config/import-copilot`` and
+``config/refresh-oauth`` out of scope for good; the rest (agent, permissions,
+questions, config mutations, project, skills, filetracker, providers) are
+later issues. Every one answers ``501 {"message": "not supported by crushd"}``
+(with the reason in the message) after checking the workspace exists.
+"""
+
+from __future__ import annotations
+
+from quart import Response
+from quart_trio import QuartTrio
+
+from crushd.errors import NotSupported
+
+from .._context import ServerContext
+from .._live import live_workspace
+
+_WS = "/v1/workspaces/<workspace_id>"
+_SID = f"{_WS}/agent/sessions/<session_id>"
+
+#: (method, path) of every protocol route without an implementation yet.
+UNSUPPORTED_ROUTES: tuple[tuple[str, str], ...] = (
+    ("GET", f"{_WS}/providers"),
+    ("GET", f"{_WS}/sessions/<session_id>/filetracker/files"),
+    ("POST", f"{_WS}/filetracker/read"),
+    ("GET", f"{_WS}/filetracker/lastread"),
+    ("GET", f"{_WS}/lsps"),
+    ("GET", f"{_WS}/lsps/<lsp>/diagnostics"),
+    ("POST", f"{_WS}/lsps/start"),
+    ("POST", f"{_WS}/lsps/stop"),
+    ("GET", f"{_WS}/permissions/skip"),
+    ("POST", f"{_WS}/permissions/skip"),
+    ("POST", f"{_WS}/permissions/grant"),
+    ("POST", f"{_WS}/questions/answer"),
+    ("POST", f"{_WS}/questions/cancel"),
+    ("GET", f"{_WS}/agent"),
+    ("POST", f"{_WS}/agent"),
+    ("POST", f"{_WS}/agent/init"),
+    ("POST", f"{_WS}/agent/update"),
+    ("GET", _SID),
+    ("POST", f"{_SID}/cancel"),
+    ("GET", f"{_SID}/prompts/queued"),
+    ("GET", f"{_SID}/prompts/list"),
+    ("POST", f"{_SID}/prompts/clear"),
+    ("POST", f"{_SID}/summarize"),
+    ("POST", f"{_SID}/shell"),
+    ("GET", f"{_WS}/agent/default-small-model"),
+    ("POST", f"{_WS}/config/set"),
+    ("POST", f"{_WS}/config/remove"),
+    ("POST", f"{_WS}/config/model"),
+    ("POST", f"{_WS}/config/compact"),
+    ("POST", f"{_WS}/config/provider-key"),
+    ("POST", f"{_WS}/config/import-copilot"),
+    ("POST", f"{_WS}/config/refresh-oauth"),
+    ("GET", f"{_WS}/project/needs-init"),
+    ("POST", f"{_WS}/project/init"),
+    ("GET", f"{_WS}/project/init-prompt"),
+    ("GET", f"{_WS}/skills"),
+    ("POST", f"{_WS}/skills/read"),
+    ("POST", f"{_WS}/mcp/refresh-tools"),
+    ("POST", f"{_WS}/mcp/read-resource"),
+    ("GET", f"{_WS}/mcp/prompts"),
+    ("POST", f"{_WS}/mcp/get-prompt"),
+    ("GET", f"{_WS}/mcp/states"),
+    ("GET", f"{_WS}/mcp/pending-auth"),
+    ("GET", f"{_WS}/mcp/auth-url"),
+    ("POST", f"{_WS}/mcp/auth"),
+    ("POST", f"{_WS}/mcp/refresh-prompts"),
+    ("POST", f"{_WS}/mcp/refresh-resources"),
+    ("POST", f"{_WS}/mcp/docker/enable"),
+    ("POST", f"{_WS}/mcp/docker/disable"),
+)
+
+
+def register_unsupported_routes(app: QuartTrio, ctx: ServerContext) -> None:
+    """Answer every route in ``UNSUPPORTED_ROUTES`` with 501 (404 for unknown workspaces)."""
+
+    async def unsupported(workspace_id: str, **_segments: str) -> Response:
+        live_workspace(ctx.registry, workspace_id)
+        raise NotSupported
+
+    for index, (method, path) in enumerate(UNSUPPORTED_ROUTES):
+        app.add_url_rule(path, f"unsupported_{index}", unsupported, methods=[method])

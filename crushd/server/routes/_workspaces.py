@@ -1,0 +1,64 @@
+"""Workspace routes: list, create/join, get, release, presence, roster (PROTOCOL.md 2.2)."""
+
+from __future__ import annotations
+
+from quart import Response
+from quart_trio import QuartTrio
+
+from crushd.proto import CurrentSessionRequest, Workspace as WireWorkspace
+
+from .._context import ServerContext
+from .._http import decode_body, empty_response, json_response, query_client_id
+from .._live import live_workspace
+
+_WS = "/v1/workspaces/<workspace_id>"
+
+
+def register_workspace_routes(app: QuartTrio, ctx: ServerContext) -> None:
+    """Add the ``/v1/workspaces`` routes handled in this issue."""
+    registry = ctx.registry
+
+    async def list_workspaces() -> Response:
+        hosted = registry.workspaces()
+        return json_response([live_workspace(registry, h.id)[1].to_wire() for h in hosted])
+
+    async def create_workspace() -> Response:
+        body = await decode_body(WireWorkspace)
+        hosted = await registry.create(body)
+        return json_response(live_workspace(registry, hosted.id)[1].to_wire())
+
+    async def get_workspace(workspace_id: str) -> Response:
+        return json_response(live_workspace(registry, workspace_id)[1].to_wire())
+
+    async def release_workspace(workspace_id: str) -> Response:
+        registry.release(workspace_id, query_client_id())
+        return empty_response()
+
+    async def current_session(workspace_id: str) -> Response:
+        client_id = query_client_id()
+        body = await decode_body(CurrentSessionRequest)
+        registry.set_current_session(workspace_id, client_id, body.session_id)
+        return empty_response()
+
+    async def workspace_config(workspace_id: str) -> Response:
+        return json_response(live_workspace(registry, workspace_id)[1].config())
+
+    async def roster(workspace_id: str) -> Response:
+        return json_response(registry.roster(workspace_id))
+
+    async def pending_permissions(workspace_id: str) -> Response:
+        live_workspace(registry, workspace_id)
+        return json_response([])
+
+    rules = [
+        ("/v1/workspaces", list_workspaces, "GET"),
+        ("/v1/workspaces", create_workspace, "POST"),
+        (_WS, get_workspace, "GET"),
+        (_WS, release_workspace, "DELETE"),
+        (f"{_WS}/current-session", current_session, "POST"),
+        (f"{_WS}/config", workspace_config, "GET"),
+        (f"{_WS}/clients", roster, "GET"),
+        (f"{_WS}/permissions", pending_permissions, "GET"),
+    ]
+    for path, view, method in rules:
+        app.add_url_rule(path, view.__name__, view, methods=[method])

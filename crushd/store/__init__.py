@@ -1,0 +1,56 @@
+"""SQLite storage: the data-dir lock, one shared database per data directory, tables.
+
+``StorePool`` hands out one ``Database`` per data directory (reference counted,
+guarded by ``crush.lock``); ``SessionStore``, ``MessageStore`` and ``FileStore``
+read and write its tables as ``crushd.proto`` models. See DESIGN.md section 5
+and PROTOCOL.md 7.3-7.5.
+"""
+
+from ._database import (
+    CLOSE_TIMEOUT_SECONDS,
+    DATABASE_FILE_NAME,
+    PRAGMAS,
+    Database,
+    open_connection,
+    transaction,
+)
+from ._files import INITIAL_VERSION, FileStore
+from ._lock import (
+    LOCK_FILE_NAME,
+    SKIP_LOCK_ENV,
+    DataDirLock,
+    OwnerInfo,
+    read_owner,
+    skip_lock_from_env,
+)
+from ._messages import MessageStore
+from ._migrations import MIGRATIONS, SCHEMA_VERSION, migrate, user_version
+from ._pool import DATA_DIR_MODE, PoolStatistics, StorePool, prepare_data_dir
+from ._sessions import SessionStore
+
+__all__ = [
+    "CLOSE_TIMEOUT_SECONDS",
+    "DATABASE_FILE_NAME",
+    "DATA_DIR_MODE",
+    "INITIAL_VERSION",
+    "LOCK_FILE_NAME",
+    "MIGRATIONS",
+    "PRAGMAS",
+    "SCHEMA_VERSION",
+    "SKIP_LOCK_ENV",
+    "DataDirLock",
+    "Database",
+    "FileStore",
+    "MessageStore",
+    "OwnerInfo",
+    "PoolStatistics",
+    "SessionStore",
+    "StorePool",
+    "migrate",
+    "open_connection",
+    "prepare_data_dir",
+    "read_owner",
+    "skip_lock_from_env",
+    "transaction",
+    "user_version",
+]

@@ -1,0 +1,318 @@
+"""The per-workspace event log: one append-only ring, read by cursor.
+
+Every event is encoded once, at publish, into its SSE frame and its WebSocket
+text frame. Readers hold nothing but a cursor (the last id they have), so memory
+is O(ring) and a publish costs the same for one reader or a thousand. A reader
+takes everything between its cursor and the head as one chunk per wake-up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TypeVar
+
+import attrs
+import trio
+
+from crushd.proto import UPDATED, Resync, converter
+
+#: An SSE comment frame; the stream writes it when idle (PROTOCOL.md C.2).
+PING_FRAME = b": ping\n\n"
+
+_RESYNC = "resync"
+
+_T = TypeVar("_T")
+
+
+@attrs.frozen
+class Batch:
+    """What one SSE reader gets per wake-up.
+
+    Attributes:
+        data: every frame after the cursor joined into one chunk, starting with
+            a ``resync`` frame when ``resync`` is true; ``b""`` when nothing is
+            pending.
+        cursor: the reader's new cursor (the log's head when this was read).
+        resync: the cursor was outside the ring, so events may be missing and
+            the client must refetch state.
+    """
+
+    data: bytes
+    cursor: int
+    resync: bool
+
+
+@attrs.frozen
+class WsBatch:
+    """What one WebSocket reader gets per wake-up.
+
+    Attributes:
+        frames: one JSON text frame per event, each with ``"id"`` as its first
+            key, led by a ``resync`` frame when ``resync`` is true; empty when
+            nothing is pending.
+        cursor: the reader's new cursor (the log's head when this was read).
+        resync: as ``Batch.resync``.
+    """
+
+    frames: Sequence[str]
+    cursor: int
+    resync: bool
+
+
+@attrs.frozen
+class EventLogStatistics:
+    """A snapshot of an ``EventLog``.
+
+    Attributes:
+        head: the last id published, 0 if none.
+        oldest: the oldest id still held, ``head + 1`` when empty.
+        frames_held: how many events the ring holds (``head - oldest + 1``).
+        readers_waiting: tasks blocked in ``wait_after`` right now.
+        bytes_held: UTF-8 size of the SSE and WebSocket frames held.
+        closed: whether ``close`` was called.
+    """
+
+    head: int
+    oldest: int
+    frames_held: int
+    readers_waiting: int
+    bytes_held: int
+    closed: bool
+
+
+def _envelope(type_: str, event_type: str, payload: object) -> str:
+    inner = {"type": event_type, "payload": converter.unstructure(payload)}
+    # Compact separators and escaped control characters: never a raw newline,
+    # so each event is exactly one SSE data line.
+    return json.dumps(
+        {"type": type_, "payload": inner}, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def _sse_frame(seq: int, body: bytes) -> bytes:
+    return b"id: %d\ndata: %s\n\n" % (seq, body)
+
+
+def _ws_frame(seq: int, envelope: str) -> str:
+    # The envelope always starts with "{"; splice the id in as the first key.
+    return f'{{"id":{seq},{envelope[1:]}'
+
+
+class EventLog:
+    """Hold one workspace's recent events and let readers follow by cursor.
+
+    ``publish`` appends an event and wakes every waiting reader; it never
+    blocks and costs O(1) in the number of readers. A reader keeps only its
+    cursor and loops::
+
+        while True:
+            batch = log.read_sse(cursor)
+            cursor = batch.cursor
+            if batch.data:
+                await send(batch.data)
+            if log.is_drained(cursor):
+                break
+            with trio.move_on_after(heartbeat_seconds):
+                await log.wait_after(cursor)
+
+    A cursor older than the ring (``cursor < oldest - 1``) or past the head (a
+    garbage ``Last-Event-ID``) gets a ``resync`` frame first, then every event
+    still held. Nothing is dropped silently.
+
+    Args:
+        workspace_id: the workspace's id, echoed in ``resync`` payloads.
+        capacity_frames: how many events the ring keeps (the replay window,
+            ``--replay-window``); at least 1.
+
+    Raises:
+        ValueError: ``capacity_frames`` is less than 1.
+
+    Source: PROTOCOL.md 3.2-3.3 (SSE framing and envelope), C.1-C.3 (ids,
+    resume, heartbeat, slow consumers), C.9 (WebSocket frames); Crush's
+    per-subscriber 4096-event buffer, made lossless within the window.
+    """
+
+    def __init__(self, workspace_id: str, capacity_frames: int = 4096) -> None:
+        if capacity_frames < 1:
+            raise ValueError(f"capacity_frames must be >= 1, got {capacity_frames}")
+        self.workspace_id = workspace_id
+        self.capacity_frames = capacity_frames
+        # Parallel lists used as a ring: slot (seq - 1) % capacity holds seq.
+        self._sse: list[bytes] = [b""] * capacity_frames
+        self._ws: list[str] = [""] * capacity_frames
+        self._sizes: list[int] = [0] * capacity_frames
+        self._bytes_held = 0
+        self._head = 0
+        self._closed = False
+        self._changed = trio.Event()
+
+    @property
+    def head(self) -> int:
+        """The last id published, 0 if none."""
+        return self._head
+
+    @property
+    def oldest(self) -> int:
+        """The oldest id still held; ``head + 1`` when the log is empty."""
+        return max(1, self._head - self.capacity_frames + 1)
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called."""
+        return self._closed
+
+    def publish(self, type: str, event_type: str, payload: object) -> int:  # noqa: A002 - wire field name
+        """Append one event, encoded once, and wake every waiting reader.
+
+        Synchronous, never blocks, O(1) in the number of readers. After
+        ``close`` the event is dropped without error (a workspace that is being
+        torn down may still have services finishing) and the head is returned.
+
+        Args:
+            type: the outer discriminator (``message``, ``session``, ...).
+            event_type: the inner event type (``created``/``updated``/``deleted``).
+            payload: a ``crushd.proto`` attrs model or plain JSON data.
+
+        Returns:
+            The event's id (the new head), or the unchanged head if closed.
+
+        Source: PROTOCOL.md 3.3 envelope, C.1 ids.
+        """
+        if self._closed:
+            return self._head
+        envelope = _envelope(type, event_type, payload)
+        self._store(envelope)
+        self._wake()
+        return self._head
+
+    def read_sse(self, cursor: int) -> Batch:
+        """Return every SSE frame after ``cursor`` as one chunk.
+
+        Args:
+            cursor: the last id the reader has (0 for "from the start", or
+                the client's ``Last-Event-ID``); any int is accepted.
+
+        Returns:
+            A ``Batch`` whose ``cursor`` is the current head.
+        """
+        first, resync = self._start(cursor)
+        frames = self._slice(self._sse, first)
+        if resync:
+            frames.insert(0, self._resync_sse())
+        return Batch(b"".join(frames), self._head, resync)
+
+    def read_ws(self, cursor: int) -> WsBatch:
+        """Return every WebSocket text frame after ``cursor``.
+
+        Args:
+            cursor: as for ``read_sse``.
+
+        Returns:
+            A ``WsBatch`` whose ``cursor`` is the current head.
+
+        Source: PROTOCOL.md C.9 (the SSE envelope with ``"id"`` first).
+        """
+        first, resync = self._start(cursor)
+        frames = self._slice(self._ws, first)
+        if resync:
+            frames.insert(0, self._resync_ws())
+        return WsBatch(frames, self._head, resync)
+
+    def is_drained(self, cursor: int) -> bool:
+        """Tell whether a reader at ``cursor`` is finished: closed and caught up."""
+        return self._closed and cursor == self._head
+
+    async def wait_after(self, cursor: int) -> None:
+        """Wait until a reader at ``cursor`` has something to do.
+
+        Returns at once if ``cursor != head`` (events pending, or a garbage
+        cursor that needs a resync) or the log is closed; otherwise when the
+        next ``publish``, ``wake`` or ``close`` happens. Always a checkpoint.
+        Heartbeats are the caller's ``trio.move_on_after`` around this call.
+
+        Args:
+            cursor: the last id the reader has.
+
+        Cancellation:
+            Safe at any point; nothing is left behind (the reader is simply
+            no longer counted in ``readers_waiting``).
+        """
+        if self._closed or cursor < self._head:
+            await trio.lowlevel.checkpoint()
+            return
+        await self._changed.wait()
+
+    def wake(self) -> None:
+        """Wake every waiting reader without publishing (e.g. a client retired)."""
+        self._wake()
+
+    def close(self) -> None:
+        """Close the log and wake every reader; idempotent.
+
+        Readers drain what is left, then see ``is_drained`` and stop. Later
+        publishes are dropped.
+        """
+        self._closed = True
+        self._changed.set()
+
+    def statistics(self) -> EventLogStatistics:
+        """Return a snapshot of the log's counters."""
+        return EventLogStatistics(
+            head=self._head,
+            oldest=self.oldest,
+            frames_held=self._head - self.oldest + 1,
+            readers_waiting=self._changed.statistics().tasks_waiting,
+            bytes_held=self._bytes_held,
+            closed=self._closed,
+        )
+
+    def _store(self, envelope: str) -> None:
+        seq = self._head + 1
+        body = envelope.encode()
+        sse = _sse_frame(seq, body)
+        slot = (seq - 1) % self.capacity_frames
+        # The WebSocket frame is the body plus '"id":<seq>,', all ASCII.
+        size = len(sse) + len(body) + len(str(seq)) + 6
+        self._bytes_held += size - self._sizes[slot]
+        self._sse[slot], self._ws[slot], self._sizes[slot] = (
+            sse,
+            _ws_frame(seq, envelope),
+            size,
+        )
+        self._head = seq
+
+    def _wake(self) -> None:
+        if self._closed:
+            return  # the closed event stays set: every wait returns at once
+        self._changed.set()
+        self._changed = trio.Event()
+
+    def _start(self, cursor: int) -> tuple[int, bool]:
+        """Return the first id to send and whether a resync must lead."""
+        oldest = self.oldest
+        if oldest - 1 <= cursor <= self._head:
+            return cursor + 1, False
+        return oldest, True
+
+    def _slice(self, ring: list[_T], first: int) -> list[_T]:
+        """Return the ring's items for ids ``first..head`` in order."""
+        count = self._head - first + 1
+        if count <= 0:
+            return []
+        start = (first - 1) % self.capacity_frames
+        stop = start + count
+        if stop <= self.capacity_frames:
+            return ring[start:stop]
+        return ring[start:] + ring[: stop - self.capacity_frames]
+
+    def _resync_envelope(self) -> str:
+        payload = Resync(workspace_id=self.workspace_id, oldest_id=self.oldest)
+        return _envelope(_RESYNC, UPDATED, payload)
+
+    def _resync_sse(self) -> bytes:
+        # Id oldest - 1: a client resuming from it gets exactly what follows.
+        return _sse_frame(self.oldest - 1, self._resync_envelope().encode())
+
+    def _resync_ws(self) -> str:
+        return _ws_frame(self.oldest - 1, self._resync_envelope())

@@ -1,0 +1,45 @@
+"""What a workspace is built from: the first creator's request, resolved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+
+@attrs.frozen
+class WorkspaceSpec:
+    """The flags a workspace is built with; the first creator's win (first-wins).
+
+    Attributes:
+        id: the server-minted workspace id (UUIDv4 string).
+        path: the path exactly as the creator sent it (echoed in responses).
+        key: the canonical path: absolute, symlinks resolved, or the cleaned
+            absolute path when it does not exist (the registry's dedupe key).
+        data_dir: the requested data directory, ``""`` for the default
+            ``<key>/.crush``; relative values resolve against ``key``.
+        yolo: skip permission prompts for this workspace.
+        debug: debug logging for this workspace.
+        env: the creator's ``K=V`` list, appended for tools and shells.
+        channels: the creator's explicit channel opt-ins (compared on join).
+        version: the creator's client version, informational.
+
+    Source: Crush backend.go ``CreateWorkspace`` arguments (proto.Workspace).
+    """
+
+    id: str
+    path: str
+    key: str
+    data_dir: str = ""
+    yolo: bool = False
+    debug: bool = False
+    env: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    version: str = ""
+
+    def resolved_data_dir(self) -> Path:
+        """Return the absolute data directory: the requested one, else ``<key>/.crush``."""
+        if not self.data_dir:
+            return Path(self.key) / ".crush"
+        path = Path(self.data_dir).expanduser()
+        return path if path.is_absolute() else Path(self.key) / path

@@ -1,0 +1,202 @@
+"""Tests for crushd.store._lock: the data-dir flock and its owner record."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import trio
+
+from crushd.errors import DataDirLocked
+from crushd.store import (
+    LOCK_FILE_NAME,
+    DataDirLock,
+    OwnerInfo,
+    read_owner,
+    skip_lock_from_env,
+)
+
+from .conftest import Contender
+
+LOCKED = "data directory already in use by another crush process"
+
+
+def test_data_dir_lock_acquire_creates_private_file(tmp_path: Path) -> None:
+    """Acquiring creates crush.lock with mode 0600 in the data directory."""
+    lock = DataDirLock.acquire(tmp_path, "v1.2.3")
+    try:
+        mode = stat.S_IMODE((tmp_path / LOCK_FILE_NAME).stat().st_mode)
+        assert mode == 0o600
+        assert lock.path == tmp_path / LOCK_FILE_NAME
+    finally:
+        lock.release()
+
+
+def test_data_dir_lock_acquire_writes_pretty_owner_json(tmp_path: Path) -> None:
+    """The owner rewrites the file as indented JSON with pid, version, UTC start."""
+    (tmp_path / LOCK_FILE_NAME).write_text("stale owner text that is much longer\n")
+    before = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    lock = DataDirLock.acquire(tmp_path, "v1.2.3")
+    try:
+        text = (tmp_path / LOCK_FILE_NAME).read_text()
+    finally:
+        lock.release()
+    record = json.loads(text)
+    assert text == json.dumps(record, indent=2) + "\n"
+    assert list(record) == ["pid", "version", "started_at"]
+    assert record["pid"] == os.getpid()
+    assert record["version"] == "v1.2.3"
+    started = datetime.datetime.strptime(record["started_at"], "%Y-%m-%dT%H:%M:%SZ")
+    assert started.replace(tzinfo=datetime.UTC) >= before
+
+
+def test_data_dir_lock_empty_version_is_omitted(tmp_path: Path) -> None:
+    """An empty version is left out of the owner record, as Go's omitempty."""
+    lock = DataDirLock.acquire(tmp_path, "")
+    lock.release()
+    record = json.loads((tmp_path / LOCK_FILE_NAME).read_text())
+    assert set(record) == {"pid", "started_at"}
+
+
+def test_data_dir_lock_contended_by_other_description(tmp_path: Path) -> None:
+    """A second acquire in the same process contends: flock is per description."""
+    first = DataDirLock.acquire(tmp_path, "v1")
+    try:
+        with pytest.raises(DataDirLocked) as caught:
+            DataDirLock.acquire(tmp_path, "v2")
+    finally:
+        first.release()
+    record = json.loads((tmp_path / LOCK_FILE_NAME).read_text())
+    assert caught.value.message == (
+        f"{LOCKED}: {tmp_path} (owner pid={os.getpid()} version=v1"
+        f" started_at={record['started_at']})"
+    )
+    assert record["version"] == "v1"
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix"),
+    [
+        (b'{"pid": 42, "version": "v9", "started_at": "T"}', " (owner pid=42 version=v9 started_at=T)"),
+        (b'{"pid": 42, "started_at": "T"}', " (owner pid=42 version= started_at=T)"),
+        (b'{"pid": 42, "version": "v9"}', " (owner pid=42)"),
+        (b'{"pid": 0, "started_at": "T"}', ""),
+        (b'{"pid": "42", "started_at": "T"}', ""),
+        (b"[1, 2]", ""),
+        (b"not json at all", ""),
+        (b"", ""),
+    ],
+)  # fmt: skip
+def test_data_dir_lock_contention_message_describes_owner(
+    tmp_path: Path, contender: Contender, content: bytes, suffix: str
+) -> None:
+    """The contention message carries whatever owner fields parse, else nothing."""
+    contender.hold(tmp_path, content)
+    with pytest.raises(DataDirLocked) as caught:
+        DataDirLock.acquire(tmp_path, "v1")
+    assert caught.value.message == f"{LOCKED}: {tmp_path}{suffix}"
+    assert caught.value.status == 500
+
+
+def test_data_dir_lock_contention_leaves_owner_record(
+    tmp_path: Path, contender: Contender
+) -> None:
+    """A failed acquire never rewrites the holder's owner record."""
+    contender.hold(tmp_path, b'{"pid": 42}\n')
+    with pytest.raises(DataDirLocked):
+        DataDirLock.acquire(tmp_path, "v1")
+    assert (tmp_path / LOCK_FILE_NAME).read_bytes() == b'{"pid": 42}\n'
+
+
+def test_data_dir_lock_release_frees_but_never_unlinks(
+    tmp_path: Path, contender: Contender
+) -> None:
+    """Release drops the flock and keeps the file (same inode) in place."""
+    lock = DataDirLock.acquire(tmp_path, "v1")
+    inode = (tmp_path / LOCK_FILE_NAME).stat().st_ino
+    assert not contender.can_lock(tmp_path)
+    lock.release()
+    assert lock.released
+    assert contender.can_lock(tmp_path)
+    assert (tmp_path / LOCK_FILE_NAME).stat().st_ino == inode
+    again = DataDirLock.acquire(tmp_path, "v1")
+    again.release()
+    assert (tmp_path / LOCK_FILE_NAME).stat().st_ino == inode
+
+
+def test_data_dir_lock_release_is_idempotent(tmp_path: Path) -> None:
+    """Releasing twice is harmless and leaves the lock free."""
+    lock = DataDirLock.acquire(tmp_path, "v1")
+    lock.release()
+    lock.release()
+    DataDirLock.acquire(tmp_path, "v1").release()
+
+
+def test_data_dir_lock_acquire_missing_dir_raises_os_error(tmp_path: Path) -> None:
+    """Acquiring in a directory that does not exist is an OSError, not contention."""
+    with pytest.raises(FileNotFoundError):
+        DataDirLock.acquire(tmp_path / "missing", "v1")
+
+
+async def test_data_dir_lock_not_inherited_by_children(
+    tmp_path: Path, contender: Contender
+) -> None:
+    """A child spawned while the lock is held does not keep it after release."""
+    lock = DataDirLock.acquire(tmp_path, "v1")
+    code = "import sys; sys.stdin.read()"
+    async with trio.open_nursery() as nursery:
+        child = await nursery.start(
+            lambda task_status: trio.run_process(
+                [sys.executable, "-c", code],
+                stdin=subprocess.PIPE,
+                close_fds=False,
+                task_status=task_status,
+            )
+        )
+        lock.release()
+        assert contender.can_lock(tmp_path)
+        await child.stdin.aclose()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1", True),
+        ("true", True),
+        ("TRUE", True),
+        ("t", True),
+        ("yes", True),
+        ("on", True),
+        (" On ", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("off", False),
+        ("", False),
+        ("maybe", False),
+        (None, False),
+    ],
+)
+def test_skip_lock_from_env_truthy_values(value: str | None, expected: bool) -> None:
+    """Only the usual truthy spellings of CRUSH_SKIP_DATADIR_LOCK bypass the lock."""
+    environ = {} if value is None else {"CRUSH_SKIP_DATADIR_LOCK": value}
+    assert skip_lock_from_env(environ) is expected
+
+
+def test_skip_lock_from_env_reads_process_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without an explicit mapping the process environment is read."""
+    monkeypatch.setenv("CRUSH_SKIP_DATADIR_LOCK", "yes")
+    assert skip_lock_from_env()
+    monkeypatch.setenv("CRUSH_SKIP_DATADIR_LOCK", "0")
+    assert not skip_lock_from_env()
+
+
+def test_read_owner_missing_file_is_unknown(tmp_path: Path) -> None:
+    """A missing lock file reads as an unknown owner."""
+    assert read_owner(tmp_path / LOCK_FILE_NAME) == OwnerInfo()
