@@ -3,15 +3,15 @@
 Our exception hierarchy::
 
     CrushctlError
-    ├── ServerUnavailable          nothing listens at the host (socket missing or refused)
-    ├── RequestError               the exchange broke: timeout, reset, undecodable body
-    └── HTTPStatusError            crushd answered with an error status (.status, .message)
-        ├── BadRequestError        400: invalid input (bad client_id, bad body, ...)
-        ├── NotFoundError          404: workspace, session, ... not found
-        ├── ConflictError          409: client retired / not attached, busy daemon
-        ├── PayloadTooLargeError   413: request body too large
-        ├── NotSupportedError      501: a route crushd does not implement
-        └── ShuttingDownError      503: the daemon is leaving; start a new one
+    ├── ServerUnavailable        nothing listens at the host (no socket, refused)
+    ├── RequestError             the exchange broke: timeout, reset, bad body
+    └── HTTPStatusError          an error status from crushd (.status, .message)
+        ├── BadRequestError      400: bad client_id, bad body, ...
+        ├── NotFoundError        404: workspace, session, ... not found
+        ├── ConflictError        409: client retired / not attached, busy daemon
+        ├── PayloadTooLargeError 413: request body too large
+        ├── NotSupportedError    501: a route crushd does not implement
+        └── ShuttingDownError    503: the daemon is leaving; start a new one
 
 httpx exceptions are translated exactly once, by ``request_context`` (httpx's
 ``map_httpcore_exceptions`` pattern), and every error carries the ``method`` and
@@ -45,7 +45,7 @@ class CrushctlError(Exception):
         self.route = route
 
 
-class ServerUnavailable(CrushctlError):
+class ServerUnavailable(CrushctlError):  # noqa: N818 - reads as a state, like trio's Cancelled
     """No daemon listens at the host: the socket is missing or refuses connections.
 
     The message names the host and how to start a daemon there, e.g.

@@ -23,7 +23,7 @@ class ServerSentEvent:
     """One dispatched SSE event.
 
     Attributes:
-        data: the ``data`` lines joined with ``\\n`` (may be ``""``).
+        data: the ``data`` lines joined with line feeds (may be ``""``).
         event: the ``event`` field, ``"message"`` when absent.
         id: the last event id in effect at dispatch (``None`` if never set).
     """

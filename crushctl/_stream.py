@@ -78,9 +78,7 @@ class EventStream:
             (reset, cut chunk, read timeout).
     """
 
-    def __init__(
-        self, chunks: AsyncIterator[bytes], *, host: Host, route: str
-    ) -> None:
+    def __init__(self, chunks: AsyncIterator[bytes], *, host: Host, route: str) -> None:
         self._chunks = chunks
         self._host = host
         self._route = route

@@ -215,6 +215,7 @@ class Registry:
 
     def statistics(self) -> RegistryStatistics:
         """Return counts of workspaces, claims, streams and in-flight work."""
+        self._forget_retired()
         claims = [c for h in self._by_id.values() for c in h.claims.values()]
         return RegistryStatistics(
             workspaces=len(self._by_id),
@@ -289,7 +290,7 @@ class Registry:
     def _admit(self, client_id: str) -> None:
         if self._closing:
             raise ShuttingDown
-        if client_id in self._retired:
+        if self._is_retired(client_id):
             raise ClientRetired
 
     def _join(self, hosted: Hosted, client_id: str, request: Workspace) -> None:
@@ -303,29 +304,44 @@ class Registry:
         build = Build()
         self._builds[key] = build
         try:
-            hosted = await self._open(key, request)
+            hosted = await self._open(key, request, build)
+            # Admission errors are this caller's own (a retired builder must
+            # not fail the other creators), so they are not shared.
             self._install(hosted, client_id)
             build.hosted = hosted
             return hosted
-        except CrushdError as exc:
-            build.error = exc
-            raise
         finally:
             del self._builds[key]
             build.done.set()
 
-    async def _open(self, key: str, request: Workspace) -> Hosted:
+    async def _open(self, key: str, request: Workspace, build: Build) -> Hosted:
         spec = _spec_from_request(key, request)
-        workspace = await self._factory(spec)
+        try:
+            workspace = await self._factory(spec)
+        except CrushdError as exc:
+            build.error = exc
+            raise
         hosted = Hosted(workspace=workspace, key=key)
         try:
             assert self._nursery is not None, "Registry.serve is not running"
             await self._nursery.start(self._run_workspace, hosted)
         except BaseException:
-            with trio.move_on_after(CLEANUP_SECONDS, shield=True):
-                await workspace.aclose()
+            await self._abandon(hosted)
             raise
         return hosted
+
+    async def _abandon(self, hosted: Hosted) -> None:
+        # Once spawned, the workspace task always cleans up in its ``finally``
+        # (a start cancelled before ``started()`` waits for that cleanup), so
+        # close the workspace here only when the task never ran; closing it
+        # twice would release its data-dir lock twice.
+        if hosted.cleaned.is_set():
+            return
+        if hosted.nursery is not None:
+            self._teardown(hosted)
+            return
+        with trio.move_on_after(CLEANUP_SECONDS, shield=True):
+            await hosted.workspace.aclose()
 
     def _install(self, hosted: Hosted, client_id: str) -> None:
         # Admission may have changed while the build awaited; a workspace that
@@ -376,7 +392,7 @@ class Registry:
         """
         validate_client_id(client_id)
         hosted = self.get(workspace_id)
-        if client_id in self._retired:
+        if self._is_retired(client_id):
             raise ClientRetired
         claim = hosted.claims.get(client_id)
         if claim is None:
@@ -472,13 +488,22 @@ class Registry:
         claim.current_session_id = session_id
 
     def _remember_retired(self, client_id: str) -> None:
-        now = trio.current_time()
         self._retired.pop(client_id, None)
-        self._retired[client_id] = now
-        for old, at in list(self._retired.items()):
-            if at > now - RETIRED_TTL_SECONDS and len(self._retired) <= RETIRED_MAX:
-                break
-            del self._retired[old]
+        self._retired[client_id] = trio.current_time()
+        self._forget_retired()
+
+    def _is_retired(self, client_id: str) -> bool:
+        self._forget_retired()
+        return client_id in self._retired
+
+    def _forget_retired(self) -> None:
+        # Oldest first (insertion order); amortised O(1) per call.
+        horizon = trio.current_time() - RETIRED_TTL_SECONDS
+        while self._retired:
+            oldest, at = next(iter(self._retired.items()))
+            if at > horizon and len(self._retired) <= RETIRED_MAX:
+                return
+            del self._retired[oldest]
 
     # ----------------------------------------------------------------- teardown
 

@@ -25,11 +25,13 @@ def json_response(value: object, status: int = 200) -> Response:
     return Response(to_json(value) + b"\n", status=status, content_type=JSON_TYPE)
 
 
+class _EmptyResponse(Response):
+    default_mimetype = None
+
+
 def empty_response(status: int = 200) -> Response:
     """Return an empty success body with no Content-Type (PROTOCOL.md 0.3)."""
-    response = Response(b"", status=status)
-    del response.headers["Content-Type"]
-    return response
+    return _EmptyResponse(b"", status=status)
 
 
 async def decode_body(cls: type[T]) -> T:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -63,11 +63,33 @@ class Contender:
             self.release(data_dir)
 
 
+# Tests take the contender's methods as fixtures (conftest is not importable
+# under --import-mode=importlib, so its class cannot be named in annotations).
+
+
 @pytest.fixture
 def contender() -> Iterator[Contender]:
     holder = Contender()
     yield holder
     holder.release_all()
+
+
+@pytest.fixture
+def hold_lock(contender: Contender) -> Callable[..., None]:
+    """``hold_lock(data_dir, content=None)``: lock as "another process"."""
+    return contender.hold
+
+
+@pytest.fixture
+def drop_lock(contender: Contender) -> Callable[[Path], None]:
+    """``drop_lock(data_dir)``: the other process lets go."""
+    return contender.release
+
+
+@pytest.fixture
+def lock_is_free(contender: Contender) -> Callable[[Path], bool]:
+    """``lock_is_free(data_dir)``: could another process take the lock now?"""
+    return contender.can_lock
 
 
 @pytest.fixture(autouse=True)
@@ -96,4 +118,3 @@ def messages(db: Database) -> MessageStore:
 @pytest.fixture
 def files(db: Database) -> FileStore:
     return FileStore(db)
-

@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,6 @@ from crushd.store import (
     read_owner,
     skip_lock_from_env,
 )
-
-from .conftest import Contender
 
 LOCKED = "data directory already in use by another crush process"
 
@@ -94,10 +93,10 @@ def test_data_dir_lock_contended_by_other_description(tmp_path: Path) -> None:
     ],
 )  # fmt: skip
 def test_data_dir_lock_contention_message_describes_owner(
-    tmp_path: Path, contender: Contender, content: bytes, suffix: str
+    tmp_path: Path, hold_lock: Callable[..., None], content: bytes, suffix: str
 ) -> None:
     """The contention message carries whatever owner fields parse, else nothing."""
-    contender.hold(tmp_path, content)
+    hold_lock(tmp_path, content)
     with pytest.raises(DataDirLocked) as caught:
         DataDirLock.acquire(tmp_path, "v1")
     assert caught.value.message == f"{LOCKED}: {tmp_path}{suffix}"
@@ -105,25 +104,25 @@ def test_data_dir_lock_contention_message_describes_owner(
 
 
 def test_data_dir_lock_contention_leaves_owner_record(
-    tmp_path: Path, contender: Contender
+    tmp_path: Path, hold_lock: Callable[..., None]
 ) -> None:
     """A failed acquire never rewrites the holder's owner record."""
-    contender.hold(tmp_path, b'{"pid": 42}\n')
+    hold_lock(tmp_path, b'{"pid": 42}\n')
     with pytest.raises(DataDirLocked):
         DataDirLock.acquire(tmp_path, "v1")
     assert (tmp_path / LOCK_FILE_NAME).read_bytes() == b'{"pid": 42}\n'
 
 
 def test_data_dir_lock_release_frees_but_never_unlinks(
-    tmp_path: Path, contender: Contender
+    tmp_path: Path, lock_is_free: Callable[[Path], bool]
 ) -> None:
     """Release drops the flock and keeps the file (same inode) in place."""
     lock = DataDirLock.acquire(tmp_path, "v1")
     inode = (tmp_path / LOCK_FILE_NAME).stat().st_ino
-    assert not contender.can_lock(tmp_path)
+    assert not lock_is_free(tmp_path)
     lock.release()
     assert lock.released
-    assert contender.can_lock(tmp_path)
+    assert lock_is_free(tmp_path)
     assert (tmp_path / LOCK_FILE_NAME).stat().st_ino == inode
     again = DataDirLock.acquire(tmp_path, "v1")
     again.release()
@@ -145,7 +144,7 @@ def test_data_dir_lock_acquire_missing_dir_raises_os_error(tmp_path: Path) -> No
 
 
 async def test_data_dir_lock_not_inherited_by_children(
-    tmp_path: Path, contender: Contender
+    tmp_path: Path, lock_is_free: Callable[[Path], bool]
 ) -> None:
     """A child spawned while the lock is held does not keep it after release."""
     lock = DataDirLock.acquire(tmp_path, "v1")
@@ -160,7 +159,7 @@ async def test_data_dir_lock_not_inherited_by_children(
             )
         )
         lock.release()
-        assert contender.can_lock(tmp_path)
+        assert lock_is_free(tmp_path)
         await child.stdin.aclose()
 
 

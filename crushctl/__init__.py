@@ -1,0 +1,72 @@
+"""crushctl: the client library for crushd, and its admin CLI (``crushctl.cli``).
+
+Imports nothing from crushd except ``crushd.proto``, the shared wire models.
+"""
+
+from ._client import (
+    CLEANUP_SECONDS,
+    CLIENT_ID,
+    TIMEOUT_SECONDS,
+    UNIX_API_HOST,
+    Client,
+    base_url,
+    client_version,
+)
+from ._exceptions import (
+    BadRequestError,
+    ConflictError,
+    CrushctlError,
+    HTTPStatusError,
+    NotFoundError,
+    NotSupportedError,
+    PayloadTooLargeError,
+    RequestError,
+    ServerUnavailable,
+    ShuttingDownError,
+    error_for_status,
+)
+from ._sse import ServerSentEvent, SSEDecoder
+from ._stream import EventStream, decode_event, open_event_stream, parse_event_id
+from ._watch import (
+    INITIAL_BACKOFF_SECONDS,
+    MAX_BACKOFF_SECONDS,
+    Connected,
+    EventWatcher,
+    Retrying,
+    WatchItem,
+    open_watch,
+)
+
+__all__ = [
+    "CLEANUP_SECONDS",
+    "CLIENT_ID",
+    "INITIAL_BACKOFF_SECONDS",
+    "MAX_BACKOFF_SECONDS",
+    "TIMEOUT_SECONDS",
+    "UNIX_API_HOST",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "Connected",
+    "CrushctlError",
+    "EventStream",
+    "EventWatcher",
+    "HTTPStatusError",
+    "NotFoundError",
+    "NotSupportedError",
+    "PayloadTooLargeError",
+    "RequestError",
+    "Retrying",
+    "SSEDecoder",
+    "ServerSentEvent",
+    "ServerUnavailable",
+    "ShuttingDownError",
+    "WatchItem",
+    "base_url",
+    "client_version",
+    "decode_event",
+    "error_for_status",
+    "open_event_stream",
+    "open_watch",
+    "parse_event_id",
+]

@@ -1,0 +1,175 @@
+"""Two fixes for hypercorn (trio worker) + quart-trio that ``serve_app`` applies.
+
+1. ``ShieldFinalSend``: without it connections are never closed after a response.
+   quart-trio runs a request as two sibling tasks (send the response / watch for
+   disconnect) and cancels both when either ends. The response's final
+   ``http.response.body`` send runs hypercorn's ``_send_closed``: it writes the
+   end of the message, then handles ``StreamClosed``, which posts
+   ``http.disconnect`` to the app. That wakes quart-trio's watcher, which
+   cancels the nursery of the very task still inside the send, so the next
+   checkpoint (``protocol_send(Closed())`` for ``Connection: close``,
+   ``protocol_send(Updated(idle=True))`` for keep-alive) raises ``Cancelled``:
+   the connection is neither closed nor given its keep-alive idle timer, and
+   shutdown waits the whole graceful timeout for idle clients. Checked by
+   tracing ``TCPServer.protocol_send`` (hypercorn 0.18.0, quart-trio 0.12.0).
+2. ``install_send_timeout``: hypercorn's ``TCPServer.protocol_send`` shields
+   ``stream.send_all``, so a peer that stops reading blocks its connection, and
+   shutdown, forever (no outer cancel gets through a shield). The patch keeps
+   the shield but bounds it.
+
+Source: STYLE.md "Pitfalls" (spike items 1 and 10); DESIGN.md 4 and 4b.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import math
+from functools import partial
+
+import trio
+from hypercorn.config import Config
+from hypercorn.events import Closed, Event, RawData
+from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.typing import (
+    ASGIFramework,
+    ASGIReceiveCallable,
+    ASGISendCallable,
+    ASGISendEvent,
+    Scope,
+)
+
+__all__ = [
+    "CHECKED_HYPERCORN_VERSIONS",
+    "SEND_SLICE_BYTES",
+    "SendTimeoutConfig",
+    "ShieldFinalSend",
+    "install_send_timeout",
+]
+
+logger = logging.getLogger("crushd.http")
+
+#: hypercorn versions whose ``TCPServer.protocol_send`` the patch was checked against.
+CHECKED_HYPERCORN_VERSIONS = ("0.18.",)
+#: The send timeout bounds each slice of this size: "no 64 KiB of progress".
+SEND_SLICE_BYTES = 64 * 1024
+
+_original_protocol_send = TCPServer.protocol_send
+
+
+class ShieldFinalSend:
+    """ASGI middleware: let an HTTP response's final send finish under cancellation.
+
+    The last ``http.response.body`` (``more_body`` false) runs inside
+    ``trio.move_on_after(shield_seconds, shield=True)``; every other message and
+    non-HTTP scopes pass through untouched. Wrapping twice is harmless but
+    pointless; ``serve_app`` wraps once.
+
+    Args:
+        app: the ASGI app (the quart-trio app).
+        shield_seconds: upper bound for the final send, in seconds (> 0); a send
+            still running then is abandoned (the app's cancellation proceeds).
+
+    Cancellation:
+        The final send ignores cancellation for at most ``shield_seconds``; any
+        pending cancellation is delivered at the app's next checkpoint.
+
+    Source: module docstring, fix 1.
+    """
+
+    def __init__(self, app: ASGIFramework, *, shield_seconds: float) -> None:
+        self.app = app
+        self.shield_seconds = shield_seconds
+
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        if scope["type"] == "http":
+            send = partial(_send_final_shielded, send, self.shield_seconds)
+        await self.app(scope, receive, send)
+
+
+async def _send_final_shielded(
+    send: ASGISendCallable, shield_seconds: float, message: ASGISendEvent
+) -> None:
+    if message["type"] == "http.response.body" and not message.get("more_body"):
+        with trio.move_on_after(shield_seconds, shield=True):
+            await send(message)
+        return
+    await send(message)
+
+
+class SendTimeoutConfig(Config):
+    """hypercorn ``Config`` plus the send timeout read by the patched send.
+
+    Attributes:
+        send_timeout_seconds: abort a connection whose peer accepts no
+            ``SEND_SLICE_BYTES`` within this many seconds; ``math.inf`` = never.
+    """
+
+    send_timeout_seconds: float = math.inf
+
+
+def install_send_timeout() -> bool:
+    """Give hypercorn's shielded socket send a deadline (idempotent, process-wide).
+
+    Replaces ``TCPServer.protocol_send`` for raw data only: each
+    ``SEND_SLICE_BYTES`` slice is sent under ``move_on_after(t, shield=True)``
+    with ``t`` = the server config's ``send_timeout_seconds`` (``math.inf``
+    for configs that are not ``SendTimeoutConfig``, i.e. hypercorn's own
+    behaviour). On expiry the stream is closed forcefully and the protocol told
+    ``Closed()``, exactly as hypercorn handles a broken pipe, so the app sees
+    ``http.disconnect``. Other events go to the original method.
+
+    The patch is only installed on hypercorn versions in
+    ``CHECKED_HYPERCORN_VERSIONS`` (checked against 0.18.0); on others a warning
+    is logged and hypercorn is left alone.
+
+    Returns:
+        ``True`` when the patch is in place, ``False`` when skipped.
+
+    Source: module docstring, fix 2; hypercorn ``trio/tcp_server.py``.
+    """
+    if TCPServer.protocol_send is _protocol_send_with_deadline:
+        return True
+    version = importlib.metadata.version("hypercorn")
+    if not version.startswith(CHECKED_HYPERCORN_VERSIONS):
+        logger.warning(
+            "hypercorn %s is not checked for the send-timeout patch; a client that"
+            " stops reading can stall its connection and shutdown",
+            version,
+        )
+        return False
+    # mypy forbids assigning to a method; replacing it is the point here.
+    TCPServer.protocol_send = _protocol_send_with_deadline  # type: ignore[method-assign]
+    return True
+
+
+async def _protocol_send_with_deadline(self: TCPServer, event: Event) -> None:
+    """Run hypercorn's ``protocol_send`` with a bounded shield around ``send_all``."""
+    if not isinstance(event, RawData):
+        await _original_protocol_send(self, event)
+        return
+    timeout = getattr(self.config, "send_timeout_seconds", math.inf)
+    async with self.send_lock:
+        try:
+            if await _send_all_within(self.stream, event.data, timeout):
+                return
+            logger.info("closing a connection whose peer stopped reading")
+            await trio.aclose_forcefully(self.stream)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        await self.protocol.handle(Closed())
+
+
+async def _send_all_within(
+    stream: trio.abc.SendStream, data: bytes, stall_seconds: float
+) -> bool:
+    """Send ``data`` slice by slice, each shielded for at most ``stall_seconds``."""
+    view = memoryview(data)
+    for start in range(0, len(view), SEND_SLICE_BYTES):
+        with trio.move_on_after(stall_seconds, shield=True) as scope:
+            await stream.send_all(view[start : start + SEND_SLICE_BYTES])
+        if scope.cancelled_caught:
+            return False
+    return True

@@ -1,0 +1,119 @@
+"""Serve the ASGI app with hypercorn's trio worker on sockets the daemon bound.
+
+Source: DESIGN.md 2 ("one hypercorn serve() per listener") and 4b; STYLE.md
+pitfalls on ``fd://`` adoption, ``task_status`` and hypercorn's logging.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+
+import hypercorn.trio
+import trio
+from hypercorn.typing import ASGIFramework
+
+from ._hypercorn_fixes import SendTimeoutConfig, ShieldFinalSend, install_send_timeout
+from ._listeners import BoundSocket
+
+__all__ = [
+    "DEFAULT_GRACEFUL_TIMEOUT_SECONDS",
+    "DEFAULT_KEEP_ALIVE_SECONDS",
+    "DEFAULT_SEND_TIMEOUT_SECONDS",
+    "serve_app",
+]
+
+#: How long shutdown waits for open requests before cancelling them (hypercorn's).
+DEFAULT_GRACEFUL_TIMEOUT_SECONDS = 3.0
+#: How long an idle keep-alive connection stays open (hypercorn's default).
+DEFAULT_KEEP_ALIVE_SECONDS = 5.0
+#: How long a peer may accept no data before its connection is aborted.
+DEFAULT_SEND_TIMEOUT_SECONDS = 10.0
+
+# The final send is one small write (bounded by the send timeout) plus a few
+# non-blocking steps; this slack covers those.
+_FINAL_SEND_SLACK_SECONDS = 1.0
+
+
+async def serve_app(
+    app: ASGIFramework,
+    sockets: Sequence[BoundSocket],
+    *,
+    shutdown_trigger: Callable[[], Awaitable[None]],
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+    graceful_timeout_seconds: float = DEFAULT_GRACEFUL_TIMEOUT_SECONDS,
+    keep_alive_seconds: float = DEFAULT_KEEP_ALIVE_SECONDS,
+    send_timeout_seconds: float = DEFAULT_SEND_TIMEOUT_SECONDS,
+) -> None:
+    """Serve ``app`` on ``sockets`` until ``shutdown_trigger`` returns.
+
+    Takes ownership of the sockets: each is detached and handed to hypercorn as
+    ``fd://N``; hypercorn closes them when it returns (socket files are the
+    caller's: see ``BoundSocket.remove_if_ours``). Applies both fixes of
+    ``_hypercorn_fixes`` (the ``ShieldFinalSend`` middleware and the send
+    timeout). hypercorn's own log lines (``Running on ...``) go to the
+    ``crushd.http`` logger instead of stderr; there is no access log.
+
+    Args:
+        app: the ASGI app (the quart-trio app).
+        sockets: bound, listening sockets; at least one.
+        shutdown_trigger: returns when the server should stop accepting and
+            shut down gracefully.
+        task_status: receives the sockets' URLs once every socket is served.
+        graceful_timeout_seconds: after the trigger, how long open requests
+            (streams included) may run before they are cancelled.
+        keep_alive_seconds: idle time after which a keep-alive connection is
+            closed.
+        send_timeout_seconds: a peer that accepts no 64 KiB for this long has
+            its connection aborted (> 0, finite).
+
+    Raises:
+        ValueError: no sockets, or a send timeout that is not > 0 and finite
+            (raised before any socket is detached).
+
+    Cancellation:
+        Cancelling this cancels every connection at once (no grace); a send to
+        a stalled peer still holds it for up to ``send_timeout_seconds``.
+
+    Source: hypercorn ``trio.serve`` / ``worker_serve``; DESIGN.md 4b.
+    """
+    install_send_timeout()
+    config = _make_config(
+        sockets,
+        graceful_timeout_seconds=graceful_timeout_seconds,
+        keep_alive_seconds=keep_alive_seconds,
+        send_timeout_seconds=send_timeout_seconds,
+    )
+    shield_seconds = send_timeout_seconds + _FINAL_SEND_SLACK_SECONDS
+    wrapped = ShieldFinalSend(app, shield_seconds=shield_seconds)
+    serve = partial(
+        hypercorn.trio.serve, wrapped, config, shutdown_trigger=shutdown_trigger
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(partial(serve, mode="asgi"))
+        task_status.started([bound.url for bound in sockets])
+
+
+def _make_config(
+    sockets: Sequence[BoundSocket],
+    *,
+    graceful_timeout_seconds: float,
+    keep_alive_seconds: float,
+    send_timeout_seconds: float,
+) -> SendTimeoutConfig:
+    """Build the hypercorn config; detaches the sockets into ``fd://`` binds."""
+    if not sockets:
+        raise ValueError("serve_app needs at least one socket")
+    if not 0 < send_timeout_seconds < math.inf:
+        raise ValueError(f"send timeout must be > 0 and finite: {send_timeout_seconds}")
+    config = SendTimeoutConfig()
+    config.backlog = max(bound.backlog for bound in sockets)
+    config.bind = [f"fd://{bound.detach()}" for bound in sockets]
+    config.graceful_timeout = graceful_timeout_seconds
+    config.keep_alive_timeout = keep_alive_seconds
+    config.send_timeout_seconds = send_timeout_seconds
+    config.accesslog = None
+    config.errorlog = logging.getLogger("crushd.http")
+    return config

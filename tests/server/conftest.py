@@ -1,0 +1,73 @@
+"""Fixtures for in-process server tests: a real registry and store behind the app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import trio
+from quart.typing import TestClientProtocol
+from quart_trio import QuartTrio
+
+from crushd.registry import Registry, RegistrySettings
+from crushd.server import ServerContext, create_app
+from crushd.store import StorePool
+from crushd.workspace import WorkspaceOpener
+
+
+@attrs.define
+class Harness:
+    """A registry, the app over it, and its test client."""
+
+    registry: Registry
+    app: QuartTrio
+    client: TestClientProtocol
+    idle_calls: list[float]
+
+    async def json(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """Send ``body`` as JSON (or raw text) and return (status, decoded JSON or None)."""
+        kwargs: dict[str, Any] = {}
+        if isinstance(body, str | bytes):
+            kwargs["data"] = body
+        elif body is not None:
+            kwargs["json"] = body
+        response = await self.client.open(path, method=method, **kwargs)
+        data = await response.get_data()
+        import json
+
+        return response.status_code, json.loads(data) if data else None
+
+
+@pytest.fixture
+def settings() -> RegistrySettings:
+    return RegistrySettings(
+        create_grace_seconds=30, detach_grace_seconds=10, idle_timeout_seconds=600
+    )
+
+
+@pytest.fixture
+async def harness(
+    nursery: trio.Nursery, settings: RegistrySettings
+) -> AsyncIterator[Harness]:
+    pool = StorePool("test")
+    idle_calls: list[float] = []
+    registry = Registry(
+        WorkspaceOpener(pool),
+        settings,
+        on_idle=lambda: idle_calls.append(trio.current_time()),
+    )
+    await nursery.start(registry.serve)
+    app = create_app(ServerContext(registry, heartbeat_seconds=15))
+    yield Harness(registry, app, app.test_client(), idle_calls)
+    registry.close()
+    await pool.aclose()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    path = tmp_path / "project"
+    path.mkdir()
+    return path

@@ -1,0 +1,462 @@
+"""Tests for crushd.store._pool: refcounted databases and the data-dir lock.
+
+The ``test_pool_connect_*`` tests port Crush's ``TestConnect_*`` data-dir lock
+tests (``internal/db/connect_test.go``); the server path there is every
+``StorePool`` acquire here.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from crushd.errors import DataDirLocked, InternalError
+from crushd.store import (
+    DATABASE_FILE_NAME,
+    PoolStatistics,
+    StorePool,
+    open_connection,
+    prepare_data_dir,
+)
+
+HoldLock = Callable[..., None]
+LockIsFree = Callable[[Path], bool]
+LOCKED = "failed to connect to database: data directory already in use by another"
+
+
+async def _ping(pool: StorePool, data_dir: Path) -> None:
+    db = await pool.acquire(data_dir)
+    assert await db.run(lambda c: c.execute("SELECT 1").fetchone()[0]) == 1
+    await pool.release(data_dir)
+
+
+# -- ports of upstream TestConnect_* ------------------------------------------
+
+
+async def test_pool_connect_fails_when_data_dir_locked(
+    tmp_path: Path, hold_lock: HoldLock
+) -> None:
+    """Acquire refuses a data dir another process holds, with DataDirLocked."""
+    hold_lock(tmp_path)
+    pool = StorePool("v1")
+    with pytest.raises(DataDirLocked) as caught:
+        await pool.acquire(tmp_path)
+    assert caught.value.message == (f"{LOCKED} crush process: {tmp_path}")
+    assert isinstance(caught.value, InternalError)
+    assert caught.value.status == 500
+    assert pool.statistics() == PoolStatistics(open_databases=0, refs={}, busy=0)
+
+
+async def test_pool_connect_succeeds_after_contender_releases(
+    tmp_path: Path, hold_lock: HoldLock, drop_lock: Callable[[Path], None]
+) -> None:
+    """The lock is purely advisory: once the contender lets go, acquire works."""
+    hold_lock(tmp_path)
+    pool = StorePool("v1")
+    with pytest.raises(DataDirLocked):
+        await pool.acquire(tmp_path)
+    drop_lock(tmp_path)
+    await _ping(pool, tmp_path)
+
+
+async def test_pool_connect_lock_released_on_final_release(
+    tmp_path: Path, lock_is_free: LockIsFree
+) -> None:
+    """The lock is held while the pool entry lives and dropped by the last release."""
+    pool = StorePool("v1")
+    await pool.acquire(tmp_path)
+    assert not lock_is_free(tmp_path)
+    await pool.release(tmp_path)
+    assert lock_is_free(tmp_path)
+
+
+async def test_pool_connect_shared_pool_does_not_reacquire_lock(
+    tmp_path: Path, lock_is_free: LockIsFree
+) -> None:
+    """A second in-process acquire shares the lock; one release keeps it held."""
+    pool = StorePool("v1")
+    first = await pool.acquire(tmp_path)
+    second = await pool.acquire(tmp_path)
+    assert first is second
+    await pool.release(tmp_path)
+    assert not lock_is_free(tmp_path)
+    await pool.release(tmp_path)
+    assert lock_is_free(tmp_path)
+
+
+async def test_pool_connect_skip_lock_env_bypasses_acquisition(
+    tmp_path: Path, hold_lock: HoldLock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CRUSH_SKIP_DATADIR_LOCK=1 lets acquire proceed under contention."""
+    hold_lock(tmp_path)
+    pool = StorePool("v1")
+    monkeypatch.setenv("CRUSH_SKIP_DATADIR_LOCK", "1")  # read at acquire time
+    await _ping(pool, tmp_path)
+
+
+async def test_pool_connect_skip_lock_true_ignores_contended_lock(
+    tmp_path: Path, hold_lock: HoldLock
+) -> None:
+    """skip_lock=True (upstream's lock-less local mode) ignores the lock file."""
+    hold_lock(tmp_path)
+    await _ping(StorePool("v1", skip_lock=True), tmp_path)
+
+
+@pytest.mark.parametrize("env", ["0", "false", "", None])
+async def test_pool_connect_server_path_fails_when_data_dir_locked(
+    tmp_path: Path,
+    hold_lock: HoldLock,
+    monkeypatch: pytest.MonkeyPatch,
+    env: str | None,
+) -> None:
+    """The locking path (env unset or falsy, or skip_lock=False) surfaces contention."""
+    if env is not None:
+        monkeypatch.setenv("CRUSH_SKIP_DATADIR_LOCK", env)
+    hold_lock(tmp_path)
+    with pytest.raises(DataDirLocked):
+        await StorePool("v1").acquire(tmp_path)
+    monkeypatch.setenv("CRUSH_SKIP_DATADIR_LOCK", "1")
+    with pytest.raises(DataDirLocked):
+        await StorePool("v1", skip_lock=False).acquire(tmp_path)
+
+
+async def test_pool_release_unknown_data_dir_is_noop() -> None:
+    """Releasing a data dir the pool never opened does nothing."""
+    pool = StorePool("v1")
+    await pool.release(Path("/nonexistent/path"))
+    assert pool.statistics().refs == {}
+
+
+# -- contention details -------------------------------------------------------
+
+
+async def test_pool_contention_message_names_owner(
+    tmp_path: Path, hold_lock: HoldLock
+) -> None:
+    """The wrapped message keeps the owner details the holder recorded."""
+    hold_lock(tmp_path, b'{"pid": 4242, "version": "v0.9", "started_at": "T"}\n')
+    with pytest.raises(DataDirLocked) as caught:
+        await StorePool("v1").acquire(tmp_path)
+    assert caught.value.message == (
+        f"{LOCKED} crush process: {tmp_path} (owner pid=4242 version=v0.9 started_at=T)"
+    )
+
+
+async def test_pool_contention_with_real_process(tmp_path: Path) -> None:
+    """A lock held by another process names its pid; its exit frees the dir."""
+    code = (
+        "import sys; from pathlib import Path; from crushd.store import DataDirLock;"
+        " lock = DataDirLock.acquire(Path(sys.argv[1]), 'v9.9.9');"
+        " print('ready', flush=True); sys.stdin.read()"
+    )
+    argv = [sys.executable, "-c", code, str(tmp_path)]
+    pool = StorePool("v1")
+    async with trio.open_nursery() as nursery:
+        process = await nursery.start(
+            lambda task_status: trio.run_process(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                task_status=task_status,
+            )
+        )
+        assert await process.stdout.receive_some() == b"ready\n"
+        with pytest.raises(DataDirLocked) as caught:
+            await pool.acquire(tmp_path)
+        assert f"(owner pid={process.pid} version=v9.9.9 started_at=" in (
+            caught.value.message
+        )
+        await process.stdin.aclose()
+    await _ping(pool, tmp_path)
+
+
+# -- data directory -----------------------------------------------------------
+
+
+async def test_pool_acquire_creates_private_data_dir(tmp_path: Path) -> None:
+    """The first acquire creates the dir 0700 with a "*" .gitignore and crush.db."""
+    data_dir = tmp_path / "project" / ".crush"
+    pool = StorePool("v1")
+    await pool.acquire(data_dir)
+    await pool.release(data_dir)
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert (data_dir / ".gitignore").read_text() == "*\n"
+    assert (data_dir / DATABASE_FILE_NAME).is_file()
+
+
+async def test_pool_acquire_keeps_existing_gitignore_and_mode(tmp_path: Path) -> None:
+    """An existing data dir keeps its mode and its .gitignore."""
+    tmp_path.chmod(0o755)
+    (tmp_path / ".gitignore").write_text("!keep\n")
+    pool = StorePool("v1")
+    await pool.acquire(tmp_path)
+    await pool.release(tmp_path)
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o755
+    assert (tmp_path / ".gitignore").read_text() == "!keep\n"
+
+
+async def test_pool_acquire_data_dir_creation_failure(tmp_path: Path) -> None:
+    """A data dir that cannot be created is a 500 naming that step."""
+    (tmp_path / "file").write_text("")
+    with pytest.raises(InternalError, match="^failed to create data directory: "):
+        await StorePool("v1").acquire(tmp_path / "file" / ".crush")
+
+
+async def test_pool_acquire_database_failure_releases_lock(
+    tmp_path: Path, lock_is_free: LockIsFree
+) -> None:
+    """A database that cannot open fails the acquire and drops the lock it took."""
+    (tmp_path / DATABASE_FILE_NAME).mkdir()
+    pool = StorePool("v1")
+    with pytest.raises(InternalError, match="^failed to connect to database: "):
+        await pool.acquire(tmp_path)
+    assert lock_is_free(tmp_path)
+    assert pool.statistics().refs == {}
+
+
+def test_prepare_data_dir_skip_lock_takes_no_lock(
+    tmp_path: Path, lock_is_free: LockIsFree
+) -> None:
+    """prepare_data_dir with skip_lock creates the dir but locks nothing."""
+    assert prepare_data_dir(tmp_path / "d", "v1", skip_lock=True) is None
+    assert lock_is_free(tmp_path / "d")
+
+
+# -- refcount and single flight ----------------------------------------------
+
+
+async def test_pool_refcount_keys_by_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relative and absolute spellings of one dir share one entry."""
+    monkeypatch.chdir(tmp_path)
+    pool = StorePool("v1")
+    first = await pool.acquire(Path("data"))
+    second = await pool.acquire(tmp_path / "sub" / ".." / "data")
+    assert first is second
+    assert pool.statistics().refs == {tmp_path / "data": 2}
+    await pool.release(Path("data"))
+    await pool.release(tmp_path / "data")
+    assert pool.statistics().open_databases == 0
+    assert first.closed
+
+
+class ThreadCalls:
+    """Wraps trio.to_thread.run_sync to count calls and inject waits/cancels."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.fns: list[Callable[..., Any]] = []
+        self.ran: list[Callable[..., Any]] = []
+        self.before: dict[int, Callable[[], Awaitable[None] | None]] = {}
+        self.after: dict[int, Callable[[], None]] = {}
+        self._real = trio.to_thread.run_sync
+        monkeypatch.setattr(trio.to_thread, "run_sync", self._run_sync)
+
+    async def _run_sync(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        index = len(self.fns)
+        self.fns.append(fn)
+        hook = self.before.get(index)
+        if hook is not None:
+            pending = hook()
+            if pending is not None:
+                await pending
+        result = await self._real(fn, *args, **kw)
+        self.ran.append(fn)
+        if index in self.after:
+            self.after[index]()
+        return result
+
+
+async def test_pool_concurrent_first_acquires_open_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Concurrent first acquires of one dir share a single open."""
+    calls = ThreadCalls(monkeypatch)
+    pool = StorePool("v1")
+    results: list[object] = []
+
+    async def acquire() -> None:
+        results.append(await pool.acquire(tmp_path))
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(3):
+            nursery.start_soon(acquire)
+    assert calls.fns.count(open_connection) == 1
+    assert calls.fns.count(prepare_data_dir) == 1
+    assert results[0] is results[1] is results[2]
+    assert pool.statistics().refs == {tmp_path: 3}
+    await pool.aclose()
+
+
+async def test_pool_acquire_during_close_waits_and_reopens(
+    tmp_path: Path, lock_is_free: LockIsFree
+) -> None:
+    """An acquire racing the last release waits for the close, then reopens."""
+    pool = StorePool("v1")
+    old = await pool.acquire(tmp_path)
+    results: list[object] = []
+
+    async def acquire() -> None:
+        results.append(await pool.acquire(tmp_path))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(pool.release, tmp_path)
+        nursery.start_soon(acquire)
+    assert old.closed
+    assert results[0] is not old
+    assert pool.statistics().refs == {tmp_path: 1}
+    await pool.release(tmp_path)
+    assert lock_is_free(tmp_path)
+
+
+# -- cancellation -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("index", "when"), [(0, "before"), (0, "after"), (1, "before")]
+)
+async def test_pool_acquire_cancelled_at_each_await_leaves_nothing(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lock_is_free: LockIsFree,
+    index: int,
+    when: str,
+) -> None:
+    """Cancelling a first acquire at any await leaves no lock, ref or open db."""
+    calls = ThreadCalls(monkeypatch)
+    pool = StorePool("v1")
+    with trio.CancelScope() as scope:
+        hooks = calls.before if when == "before" else calls.after
+        hooks[index] = scope.cancel
+        await pool.acquire(tmp_path)
+    assert scope.cancelled_caught
+    assert pool.statistics() == PoolStatistics(open_databases=0, refs={}, busy=0)
+    assert lock_is_free(tmp_path)
+    assert open_connection not in calls.ran
+    await _ping(pool, tmp_path)
+
+
+async def test_pool_acquire_cancelled_after_open_keeps_its_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lock_is_free: LockIsFree
+) -> None:
+    """A cancel landing after the open completed returns the db with its ref."""
+    calls = ThreadCalls(monkeypatch)
+    pool = StorePool("v1")
+    with trio.CancelScope() as scope:
+        calls.after[1] = scope.cancel
+        db = await pool.acquire(tmp_path)
+    assert not scope.cancelled_caught
+    assert pool.statistics().refs == {tmp_path: 1}
+    await pool.release(tmp_path)
+    assert db.closed
+    assert lock_is_free(tmp_path)
+
+
+async def test_pool_acquire_cancelled_while_waiting_for_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A waiter cancelled during another task's open takes no reference."""
+    calls = ThreadCalls(monkeypatch)
+    gate = trio.Event()
+    calls.before[0] = gate.wait
+    pool = StorePool("v1")
+    waiter = trio.CancelScope()
+
+    async def second() -> None:
+        with waiter:
+            await pool.acquire(tmp_path)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(pool.acquire, tmp_path)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(second)
+        await trio.testing.wait_all_tasks_blocked()
+        assert pool.statistics().busy == 1
+        waiter.cancel()
+        await trio.testing.wait_all_tasks_blocked()
+        gate.set()
+    assert waiter.cancelled_caught
+    assert pool.statistics().refs == {tmp_path: 1}
+    await pool.aclose()
+
+
+async def test_pool_release_cancelled_still_releases(
+    tmp_path: Path, lock_is_free: LockIsFree
+) -> None:
+    """A release called in a cancelled scope still closes the db and the lock."""
+    pool = StorePool("v1")
+    db = await pool.acquire(tmp_path)
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await pool.release(tmp_path)
+    assert db.closed
+    assert lock_is_free(tmp_path)
+    assert pool.statistics().refs == {}
+
+
+# -- aclose and statistics ----------------------------------------------------
+
+
+async def test_pool_aclose_closes_everything(
+    tmp_path: Path, lock_is_free: LockIsFree
+) -> None:
+    """aclose closes every database and lock whatever the refs, then refuses more."""
+    pool = StorePool("v1")
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    opened = [await pool.acquire(d) for d in [*dirs, dirs[0]]]
+    assert pool.statistics() == PoolStatistics(
+        open_databases=2, refs={dirs[0]: 2, dirs[1]: 1}, busy=0
+    )
+    await pool.aclose()
+    assert all(db.closed for db in opened)
+    assert all(lock_is_free(d) for d in dirs)
+    with pytest.raises(InternalError, match="^store pool is closed$"):
+        await pool.acquire(dirs[0])
+    await pool.release(dirs[0])
+    await pool.aclose()
+
+
+async def test_pool_aclose_during_open_closes_the_late_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lock_is_free: LockIsFree
+) -> None:
+    """An open that finishes after aclose closes what it opened and fails."""
+    calls = ThreadCalls(monkeypatch)
+    gate = trio.Event()
+    calls.before[1] = gate.wait
+    pool = StorePool("v1")
+    errors: list[str] = []
+
+    async def acquire() -> None:
+        with pytest.raises(InternalError) as caught:
+            await pool.acquire(tmp_path)
+        errors.append(caught.value.message)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(acquire)
+        await trio.testing.wait_all_tasks_blocked()
+        await pool.aclose()
+        gate.set()
+    assert errors == ["store pool is closed"]
+    assert lock_is_free(tmp_path)
+    assert pool.statistics().open_databases == 0
+
+
+async def test_pool_lock_file_survives_everything(tmp_path: Path) -> None:
+    """crush.lock stays on disk after release and aclose (never unlinked)."""
+    pool = StorePool("v1")
+    await pool.acquire(tmp_path)
+    inode = (tmp_path / "crush.lock").stat().st_ino
+    await pool.release(tmp_path)
+    await pool.acquire(tmp_path)
+    await pool.aclose()
+    assert (tmp_path / "crush.lock").stat().st_ino == inode
+    assert os.stat(tmp_path / "crush.lock").st_size > 0
