@@ -68,7 +68,7 @@ async def test_database_reopen_keeps_data(tmp_path: Path) -> None:
 async def test_database_open_failure_is_internal_error(tmp_path: Path) -> None:
     """An unopenable file is a 500 naming the connect step."""
     (tmp_path / "crush.db").mkdir()
-    with pytest.raises(InternalError, match="^failed to connect to database: "):
+    with pytest.raises(InternalError, match=r"^failed to connect to database: "):
         await Database.open(tmp_path / "crush.db")
 
 
@@ -80,7 +80,7 @@ async def test_database_run_returns_result_and_uses_rows(db: Database) -> None:
 
 async def test_database_run_translates_sqlite_errors(db: Database) -> None:
     """A sqlite3 error becomes InternalError naming the database failure."""
-    with pytest.raises(InternalError, match="^database error: no such table: nope"):
+    with pytest.raises(InternalError, match=r"^database error: no such table: nope"):
         await db.run(lambda c: c.execute("SELECT * FROM nope"))
 
 
@@ -164,7 +164,7 @@ async def test_database_aclose_then_run_fails(db: Database) -> None:
     """After aclose every call fails with "database is closed"; aclose repeats."""
     await db.aclose()
     assert db.closed
-    with pytest.raises(InternalError, match="^database is closed$"):
+    with pytest.raises(InternalError, match=r"^database is closed$"):
         await db.run(user_version)
     await db.aclose()
 

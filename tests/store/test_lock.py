@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -51,8 +53,8 @@ def test_data_dir_lock_acquire_writes_pretty_owner_json(tmp_path: Path) -> None:
     assert list(record) == ["pid", "version", "started_at"]
     assert record["pid"] == os.getpid()
     assert record["version"] == "v1.2.3"
-    started = datetime.datetime.strptime(record["started_at"], "%Y-%m-%dT%H:%M:%SZ")
-    assert started.replace(tzinfo=datetime.UTC) >= before
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["started_at"])
+    assert datetime.datetime.fromisoformat(record["started_at"]) >= before
 
 
 def test_data_dir_lock_empty_version_is_omitted(tmp_path: Path) -> None:
@@ -82,7 +84,10 @@ def test_data_dir_lock_contended_by_other_description(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "suffix"),
     [
-        (b'{"pid": 42, "version": "v9", "started_at": "T"}', " (owner pid=42 version=v9 started_at=T)"),
+        (
+            b'{"pid": 42, "version": "v9", "started_at": "T"}',
+            " (owner pid=42 version=v9 started_at=T)",
+        ),
         (b'{"pid": 42, "started_at": "T"}', " (owner pid=42 version= started_at=T)"),
         (b'{"pid": 42, "version": "v9"}', " (owner pid=42)"),
         (b'{"pid": 0, "started_at": "T"}', ""),
@@ -151,11 +156,11 @@ async def test_data_dir_lock_not_inherited_by_children(
     code = "import sys; sys.stdin.read()"
     async with trio.open_nursery() as nursery:
         child = await nursery.start(
-            lambda task_status: trio.run_process(
+            functools.partial(
+                trio.run_process,
                 [sys.executable, "-c", code],
                 stdin=subprocess.PIPE,
                 close_fds=False,
-                task_status=task_status,
             )
         )
         lock.release()

@@ -124,7 +124,7 @@ def test_migrate_failed_step_rolls_back(connection: sqlite3.Connection) -> None:
     """A step that fails leaves neither its objects nor its version bump behind."""
     # A view named like step 1's first index makes that CREATE INDEX fail.
     connection.execute("CREATE VIEW idx_sessions_created_at AS SELECT 1")
-    with pytest.raises(InternalError, match="^failed to apply migrations: "):
+    with pytest.raises(InternalError, match=r"^failed to apply migrations: "):
         migrate(connection)
     assert user_version(connection) == 0
     assert "sessions" not in _names(connection, "table")

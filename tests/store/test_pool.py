@@ -7,6 +7,7 @@ tests (``internal/db/connect_test.go``); the server path there is every
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import subprocess
@@ -162,11 +163,11 @@ async def test_pool_contention_with_real_process(tmp_path: Path) -> None:
     pool = StorePool("v1")
     async with trio.open_nursery() as nursery:
         process = await nursery.start(
-            lambda task_status: trio.run_process(
+            functools.partial(
+                trio.run_process,
                 argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                task_status=task_status,
             )
         )
         assert await process.stdout.receive_some() == b"ready\n"
@@ -195,19 +196,19 @@ async def test_pool_acquire_creates_private_data_dir(tmp_path: Path) -> None:
 
 async def test_pool_acquire_keeps_existing_gitignore_and_mode(tmp_path: Path) -> None:
     """An existing data dir keeps its mode and its .gitignore."""
-    tmp_path.chmod(0o755)
+    await trio.Path(tmp_path).chmod(0o755)
     (tmp_path / ".gitignore").write_text("!keep\n")
     pool = StorePool("v1")
     await pool.acquire(tmp_path)
     await pool.release(tmp_path)
-    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o755
+    assert stat.S_IMODE((await trio.Path(tmp_path).stat()).st_mode) == 0o755
     assert (tmp_path / ".gitignore").read_text() == "!keep\n"
 
 
 async def test_pool_acquire_data_dir_creation_failure(tmp_path: Path) -> None:
     """A data dir that cannot be created is a 500 naming that step."""
     (tmp_path / "file").write_text("")
-    with pytest.raises(InternalError, match="^failed to create data directory: "):
+    with pytest.raises(InternalError, match=r"^failed to create data directory: "):
         await StorePool("v1").acquire(tmp_path / "file" / ".crush")
 
 
@@ -217,7 +218,7 @@ async def test_pool_acquire_database_failure_releases_lock(
     """A database that cannot open fails the acquire and drops the lock it took."""
     (tmp_path / DATABASE_FILE_NAME).mkdir()
     pool = StorePool("v1")
-    with pytest.raises(InternalError, match="^failed to connect to database: "):
+    with pytest.raises(InternalError, match=r"^failed to connect to database: "):
         await pool.acquire(tmp_path)
     assert lock_is_free(tmp_path)
     assert pool.statistics().refs == {}
@@ -419,7 +420,7 @@ async def test_pool_aclose_closes_everything(
     await pool.aclose()
     assert all(db.closed for db in opened)
     assert all(lock_is_free(d) for d in dirs)
-    with pytest.raises(InternalError, match="^store pool is closed$"):
+    with pytest.raises(InternalError, match=r"^store pool is closed$"):
         await pool.acquire(dirs[0])
     await pool.release(dirs[0])
     await pool.aclose()

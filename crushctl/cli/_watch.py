@@ -1,0 +1,155 @@
+"""``crushctl watch``: print a workspace's events live, one line each."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+
+import trio
+
+from crushctl import (
+    CLEANUP_SECONDS,
+    Client,
+    Connected,
+    CrushctlError,
+    NotFoundError,
+    Retrying,
+    WatchItem,
+    open_watch,
+)
+from crushd.proto import Event, Resync
+
+from ._common import Context, release_quietly, workspace_path
+from ._output import notice, print_json_line
+
+_PREVIEW_CHARS = 60
+_PAYLOAD_CHARS = 120
+
+
+async def cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
+    """Join the workspace for ``--cwd`` and print its events until interrupted.
+
+    Reconnects with ``Last-Event-ID`` and says so; on exit the client retires
+    (its claims go at once, no detach grace).
+    """
+    client = ctx.client
+    workspace = await client.create_workspace(workspace_path(args.cwd))
+    watcher = open_watch(client, workspace)
+    try:
+        async with watcher:
+            async for item in watcher:
+                _show(item, as_json=ctx.json)
+    finally:
+        with trio.move_on_after(CLEANUP_SECONDS, shield=True):
+            await _leave(client, watcher.workspace.id)
+
+
+async def _leave(client: Client, workspace_id: str) -> None:
+    # Best effort, like the Go client's exit: the daemon's graces clean up anyway.
+    with contextlib.suppress(CrushctlError):
+        try:
+            await client.retire()
+        except NotFoundError:  # a daemon without the retire route
+            await release_quietly(client, workspace_id)
+
+
+def _show(item: WatchItem, *, as_json: bool) -> None:
+    if as_json:
+        print_json_line(item_json(item))
+    elif isinstance(item, Event):
+        print(event_line(item), flush=True)
+    else:
+        notice(item_notice(item))
+
+
+def item_json(item: WatchItem) -> dict[str, object]:
+    """Return a watch item as one JSON object with a ``type`` discriminator."""
+    if isinstance(item, Event):
+        return {
+            "id": item.id,
+            "type": item.type,
+            "event_type": item.event_type,
+            "payload": item.payload,
+        }
+    if isinstance(item, Resync):
+        return {"type": "resync", "workspace_id": item.workspace_id, "oldest_id": item.oldest_id}
+    if isinstance(item, Connected):
+        return {
+            "type": "connected",
+            "workspace_id": item.workspace.id,
+            "path": item.workspace.path,
+            "resumed_after": item.resumed_after,
+            "reconnected": item.reconnected,
+            "recreated": item.recreated,
+        }
+    return {
+        "type": "retrying",
+        "reason": item.reason,
+        "delay_seconds": item.delay_seconds,
+        "failures": item.failures,
+    }
+
+
+def item_notice(item: Connected | Resync | Retrying) -> str:
+    """Return the stderr notice for a marker item."""
+    if isinstance(item, Resync):
+        return f"resync: events before #{item.oldest_id} were missed; refetch state"
+    if isinstance(item, Retrying):
+        what = "reconnect failed" if item.failures else "connection lost"
+        return f"{what} ({item.reason}); retrying in {item.delay_seconds:g} s"
+    return _connected_notice(item)
+
+
+def _connected_notice(item: Connected) -> str:
+    workspace = item.workspace
+    if item.recreated:
+        return f"workspace was gone; re-created it as {workspace.id} (events missed)"
+    if not item.reconnected:
+        return f"watching workspace {workspace.id} ({workspace.path})"
+    if item.resumed_after is None:
+        return "reconnected"
+    return f"reconnected; resuming after event #{item.resumed_after}"
+
+
+def event_line(event: Event) -> str:
+    """Return ``#<id> <type> <event_type> <summary>`` for one event."""
+    return f"#{event.id} {event.type} {event.event_type} {_summary(event)}".rstrip()
+
+
+def _summary(event: Event) -> str:
+    payload = event.payload
+    if isinstance(payload, dict) and event.type == "message":
+        return _message_summary(payload)
+    if isinstance(payload, dict) and event.type == "session":
+        return f"id={payload.get('id', '')} title={_quoted(payload.get('title', ''))}"
+    return _clip(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
+
+
+def _message_summary(message: dict[str, object]) -> str:
+    fields = [f"{key}={message.get(key, '')}" for key in ("id", "role", "session_id")]
+    text = _message_text(message.get("parts"))
+    if text:
+        fields.append(_quoted(text))
+    return " ".join(fields)
+
+
+def _message_text(parts: object) -> str:
+    for part in parts if isinstance(parts, list) else []:
+        data = part.get("data") if isinstance(part, dict) else None
+        if part.get("type") == "text" and isinstance(data, dict):
+            return str(data.get("text", ""))
+    return ""
+
+
+def _quoted(value: object) -> str:
+    text = str(value)
+    if len(text) > _PREVIEW_CHARS:
+        text = text[: _PREVIEW_CHARS - 1] + "…"
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _clip(text: str) -> str:
+    if len(text) <= _PAYLOAD_CHARS:
+        return text
+    return text[: _PAYLOAD_CHARS - 1] + "…"
