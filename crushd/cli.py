@@ -14,6 +14,7 @@ from crushd.proto import parse_host
 from crushd.settings import (
     DEFAULT_HEARTBEAT_SECONDS,
     DEFAULT_REPLAY_WINDOW_FRAMES,
+    DEFAULT_SEND_TIMEOUT_SECONDS,
     ENV_SECONDS,
     Settings,
     seconds_from_env,
@@ -29,6 +30,13 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text}") from None
     if value < 0 or value != value:
         raise argparse.ArgumentTypeError(f"seconds must be >= 0: {text}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value <= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"seconds must be > 0 and finite: {text}")
     return value
 
 
@@ -70,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
                        default=DEFAULT_HEARTBEAT_SECONDS,
                        help="seconds between : ping frames on idle streams "
                        "(default %(default)s)")
+    serve.add_argument("--send-timeout", type=_positive_seconds, metavar="S",
+                       default=DEFAULT_SEND_TIMEOUT_SECONDS,
+                       help="drop a connection whose socket accepts nothing for S "
+                       "seconds (default %(default)s)")
     serve.add_argument("--log-level", default="info",
                        choices=["debug", "info", "warning", "error"])
     return parser
@@ -93,6 +105,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     extra = {"hosts": tuple(args.host)} if args.host else {}
     return Settings(
         replay_window_frames=args.replay_window,
+        send_timeout_seconds=args.send_timeout,
         heartbeat_seconds=args.heartbeat or DEFAULT_HEARTBEAT_SECONDS,
         log_level=args.log_level,
         **timings,

@@ -169,7 +169,9 @@ def _print_clients(roster: list[ClientInfo], own_id: str, *, indent: str = "") -
     if not roster:
         print(f"{indent}no clients")
         return
-    print_table(_CLIENT_HEADERS, [_client_row(c, own_id) for c in roster], indent=indent)
+    print_table(
+        _CLIENT_HEADERS, [_client_row(c, own_id) for c in roster], indent=indent
+    )
     if any(info.client_id == own_id for info in roster):
         print(f"{indent}* this crushctl")
 

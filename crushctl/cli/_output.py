@@ -37,7 +37,9 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[
     """Return left-aligned columns, two spaces apart, headers first."""
     widths = [len(header) for header in headers]
     for row in rows:
-        widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
+        widths = [
+            max(width, len(cell)) for width, cell in zip(widths, row, strict=True)
+        ]
     return [_format_row(row, widths) for row in [headers, *rows]]
 
 

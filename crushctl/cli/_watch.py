@@ -34,7 +34,9 @@ async def cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
     (its claims go at once, no detach grace).
     """
     client = ctx.client
-    workspace = await client.create_workspace(workspace_path(args.cwd))
+    workspace = await client.create_workspace(
+        workspace_path(getattr(args, "cwd", None))
+    )
     watcher = open_watch(client, workspace)
     try:
         async with watcher:
@@ -73,7 +75,11 @@ def item_json(item: WatchItem) -> dict[str, object]:
             "payload": item.payload,
         }
     if isinstance(item, Resync):
-        return {"type": "resync", "workspace_id": item.workspace_id, "oldest_id": item.oldest_id}
+        return {
+            "type": "resync",
+            "workspace_id": item.workspace_id,
+            "oldest_id": item.oldest_id,
+        }
     if isinstance(item, Connected):
         return {
             "type": "connected",
@@ -136,8 +142,10 @@ def _message_summary(message: dict[str, object]) -> str:
 
 def _message_text(parts: object) -> str:
     for part in parts if isinstance(parts, list) else []:
-        data = part.get("data") if isinstance(part, dict) else None
-        if part.get("type") == "text" and isinstance(data, dict):
+        if not isinstance(part, dict) or part.get("type") != "text":
+            continue
+        data = part.get("data")
+        if isinstance(data, dict):
             return str(data.get("text", ""))
     return ""
 

@@ -97,6 +97,8 @@ async def _run_timer(
 ) -> None:
     with scope:
         await trio.sleep_forever()
-    # Reached after a disarm too; the cancel() path clears the owner's
-    # reference first, so on_expire's identity check turns that into a no-op.
-    on_expire(scope)
+    # A disarm (cancel() before the deadline) also ends the sleep; only a
+    # passed deadline fires. A disarm at the very deadline still gets here,
+    # which on_expire's identity check turns into a no-op.
+    if trio.current_time() >= scope.deadline:
+        on_expire(scope)

@@ -71,15 +71,18 @@ class BoundSocket:
             ``tcp://127.0.0.1:7777`` with the real port, ``fd://3``).
         backlog: the listen backlog, re-applied by hypercorn when it adopts the fd.
         path: the unix socket file, or ``None`` for tcp and adopted fds.
-        identity: ``(st_dev, st_ino)`` of the socket file this process created,
-            or ``None`` when it created none (tcp, adopted fd).
+        identity: ``(st_dev, st_ino, st_ctime_ns)`` of the socket file this
+            process created, or ``None`` when it created none (tcp, adopted fd).
+            While our socket is open its inode stays allocated, so a file that
+            replaced it has another inode; the ctime also guards against an
+            inode number reused after we closed.
     """
 
     sock: socket.socket
     url: str
     backlog: int = DEFAULT_BACKLOG
     path: Path | None = None
-    identity: tuple[int, int] | None = None
+    identity: tuple[int, int, int] | None = None
 
     def detach(self) -> int:
         """Give up the socket object and return its fd; the caller now owns it."""
@@ -107,7 +110,7 @@ class BoundSocket:
             found = os.lstat(self.path)
         except FileNotFoundError:
             return False
-        if (found.st_dev, found.st_ino) != self.identity:
+        if _identity(found) != self.identity:
             return False
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
@@ -163,7 +166,7 @@ def bind_unix(path: Path, *, backlog: int = DEFAULT_BACKLOG) -> BoundSocket:
         url=f"unix://{path}",
         backlog=backlog,
         path=path,
-        identity=(found.st_dev, found.st_ino),
+        identity=_identity(found),
     )
 
 
@@ -323,6 +326,10 @@ def _bind_private(path: Path) -> socket.socket:
     finally:
         os.umask(previous)
     return sock
+
+
+def _identity(found: os.stat_result) -> tuple[int, int, int]:
+    return found.st_dev, found.st_ino, found.st_ctime_ns
 
 
 def _bind_error(url: str, error: OSError) -> ListenerError:

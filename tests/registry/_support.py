@@ -27,9 +27,26 @@ def new_client_id() -> str:
     return str(uuid.uuid4())
 
 
-def request(path: str, client_id: str, **fields: object) -> Workspace:
-    """Return a create request for ``path`` from ``client_id`` with other ``fields``."""
-    return attrs.evolve(Workspace(path=path, client_id=client_id), **fields)
+def request(
+    path: str,
+    client_id: str,
+    *,
+    yolo: bool = False,
+    debug: bool = False,
+    data_dir: str = "",
+    env: tuple[str, ...] = (),
+    channels: tuple[str, ...] = (),
+) -> Workspace:
+    """Return a create request for ``path`` from ``client_id`` with these flags."""
+    return Workspace(
+        path=path,
+        client_id=client_id,
+        yolo=yolo,
+        debug=debug,
+        data_dir=data_dir,
+        env=list(env),
+        channels=list(channels),
+    )
 
 
 async def settle() -> None:
@@ -241,3 +258,34 @@ def _assert_closed_once(
             assert workspace.log.closed == 0
         elif quiescent:
             assert workspace.acloses == 1, f"{workspace.id} was never closed"
+
+
+@attrs.define(eq=False)
+class Attempt:
+    """One ``create`` running in its own task and cancel scope."""
+
+    scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
+    hosted: Hosted | None = None
+    error: CrushdError | None = None
+    done: bool = False
+
+    @property
+    def cancelled(self) -> bool:
+        """True when the create ended because its scope was cancelled."""
+        return self.scope.cancelled_caught
+
+
+def spawn_create(nursery: trio.Nursery, registry: Registry, req: Workspace) -> Attempt:
+    """Start ``registry.create(req)`` in ``nursery``; see the Attempt for its end."""
+    attempt = Attempt()
+
+    async def run() -> None:
+        with attempt.scope:
+            try:
+                attempt.hosted = await registry.create(req)
+            except CrushdError as exc:
+                attempt.error = exc
+        attempt.done = True
+
+    nursery.start_soon(run)
+    return attempt

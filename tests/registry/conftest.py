@@ -20,7 +20,9 @@ def factory() -> FakeFactory:
 
 
 @pytest.fixture
-async def harness(nursery: trio.Nursery, factory: FakeFactory) -> AsyncIterator[Harness]:
+async def harness(
+    nursery: trio.Nursery, factory: FakeFactory
+) -> AsyncIterator[Harness]:
     """Start a registry on demand; at the end close it and check it shut down clean."""
     harness = Harness(nursery, factory)
     yield harness

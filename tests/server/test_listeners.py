@@ -49,9 +49,9 @@ def listening_unix(path: Path) -> socket.socket:
     return sock
 
 
-def inode(path: Path) -> tuple[int, int]:
+def inode(path: Path) -> tuple[int, int, int]:
     found = os.lstat(path)
-    return found.st_dev, found.st_ino
+    return found.st_dev, found.st_ino, found.st_ctime_ns
 
 
 def test_bind_unix_socket_mode_0600(sock_dir: Path, zero_umask: None) -> None:
@@ -113,18 +113,18 @@ def test_bind_unix_removes_stale_socket(
     """A socket file nobody listens on is removed (with a warning) and re-bound."""
     path = sock_dir / "s.sock"
     listening_unix(path).close()  # leaves the file behind, like a crashed daemon
-    stale = inode(path)
     with caplog.at_level(logging.WARNING, logger="crushd.server"):
         bound = bind_unix(path)
-    bound.close()
-    assert bound.identity == inode(path) != stale
+    with bound.sock, socket.socket(socket.AF_UNIX) as client:
+        client.connect(os.fspath(path))
+    assert bound.identity == inode(path)
     assert "removed stale socket" in caplog.text
 
 
 def test_bind_unix_refuses_live_socket(sock_dir: Path) -> None:
     """A socket another server listens on is refused and left untouched."""
     path = sock_dir / "s.sock"
-    with listening_unix(path) as other:
+    with listening_unix(path):
         before = inode(path)
         with pytest.raises(AddressInUseError, match="already listening on"):
             bind_unix(path)
@@ -189,12 +189,12 @@ def test_remove_if_ours_removes_own_socket(sock_dir: Path) -> None:
 
 
 def test_remove_if_ours_keeps_replaced_socket(sock_dir: Path) -> None:
-    """A socket file that replaced ours (a newer daemon's) is kept."""
+    """A socket file that replaced ours while we ran (a newer daemon's) is kept."""
     path = sock_dir / "s.sock"
     bound = bind_unix(path)
-    bound.close()
     path.unlink()
     with listening_unix(path):
+        bound.close()  # as at daemon exit: hypercorn closed the socket first
         assert not bound.remove_if_ours()
         assert stat.S_ISSOCK(os.lstat(path).st_mode)
 

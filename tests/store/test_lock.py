@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
@@ -148,24 +149,30 @@ def test_data_dir_lock_acquire_missing_dir_raises_os_error(tmp_path: Path) -> No
         DataDirLock.acquire(tmp_path / "missing", "v1")
 
 
+_CRASHING_OWNER = """
+import os, subprocess, sys
+from pathlib import Path
+from crushd.store import DataDirLock
+DataDirLock.acquire(Path(sys.argv[1]), "v1")
+child = subprocess.Popen(
+    [sys.executable, "-c", "import time; time.sleep(60)"], close_fds=False
+)
+print(child.pid, flush=True)
+os._exit(0)  # die holding the lock, without releasing it
+"""
+
+
 async def test_data_dir_lock_not_inherited_by_children(
     tmp_path: Path, lock_is_free: Callable[[Path], bool]
 ) -> None:
-    """A child spawned while the lock is held does not keep it after release."""
-    lock = DataDirLock.acquire(tmp_path, "v1")
-    code = "import sys; sys.stdin.read()"
-    async with trio.open_nursery() as nursery:
-        child = await nursery.start(
-            functools.partial(
-                trio.run_process,
-                [sys.executable, "-c", code],
-                stdin=subprocess.PIPE,
-                close_fds=False,
-            )
-        )
-        lock.release()
+    """When the owner dies, a child it spawned does not keep the lock alive."""
+    argv = [sys.executable, "-c", _CRASHING_OWNER, str(tmp_path)]
+    owner = await trio.run_process(argv, capture_stdout=True)
+    child_pid = int(owner.stdout)
+    try:
         assert lock_is_free(tmp_path)
-        await child.stdin.aclose()
+    finally:
+        os.kill(child_pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize(

@@ -170,7 +170,10 @@ async def test_pool_contention_with_real_process(tmp_path: Path) -> None:
                 stdout=subprocess.PIPE,
             )
         )
-        assert await process.stdout.receive_some() == b"ready\n"
+        output = b""
+        while not output.endswith(b"\n"):
+            output += await process.stdout.receive_some()
+        assert output == b"ready\n"
         with pytest.raises(DataDirLocked) as caught:
             await pool.acquire(tmp_path)
         assert f"(owner pid={process.pid} version=v9.9.9 started_at=" in (

@@ -1,0 +1,177 @@
+"""``crushctl`` entry point: parse arguments, pick the host, run one command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import platformdirs
+import trio
+
+from crushctl import Client, CrushctlError
+from crushd.proto import Host, default_host, parse_host
+
+from ._commands import (
+    cmd_clients,
+    cmd_session_new,
+    cmd_sessions,
+    cmd_shutdown,
+    cmd_status,
+    cmd_version,
+    cmd_workspaces,
+)
+from ._common import Context
+from ._watch import cmd_watch
+
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+_DESCRIPTION = "Inspect and control a crushd daemon."
+_CWD_HELP = "project directory (default: the current directory)"
+
+
+def _common_options(*, top: bool) -> argparse.ArgumentParser:
+    # Accepted before and after the command; SUPPRESS keeps a sub-command's
+    # absent option from overwriting a value given before it.
+    default = None if top else argparse.SUPPRESS
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--host",
+        default=default,
+        help=f"unix:///PATH or tcp://HOST:PORT (default: {default_host().url})",
+    )
+    options.add_argument(
+        "--json",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="print JSON (JSON lines for watch) instead of text",
+    )
+    return options
+
+
+def _add_cwd(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cwd", metavar="DIR", default=argparse.SUPPRESS, help=_CWD_HELP
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``crushctl`` argument parser.
+
+    Each command sets ``handler`` (an async ``(Context, Namespace) -> None``).
+    """
+    parser = argparse.ArgumentParser(
+        prog="crushctl", description=_DESCRIPTION, parents=[_common_options(top=True)]
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = [_common_options(top=False)]
+
+    def command(name: str, handler: object, text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text, parents=common)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    command("status", cmd_status, "show health, version, workspaces and clients")
+    command("version", cmd_version, "show the daemon's and crushctl's versions")
+    command("workspaces", cmd_workspaces, "list live workspaces")
+    sessions = command("sessions", cmd_sessions, "list sessions of the workspace")
+    _add_cwd(sessions)
+    new = sessions.add_subparsers(dest="sessions_command", metavar="new").add_parser(
+        "new", help="create a session", parents=common
+    )
+    new.set_defaults(handler=cmd_session_new)
+    _add_cwd(new)
+    new.add_argument("title", metavar="TITLE", help="the session title")
+    _add_cwd(command("clients", cmd_clients, "list the clients of the workspace"))
+    _add_cwd(command("watch", cmd_watch, "print the workspace's events live"))
+    shutdown = command("shutdown", cmd_shutdown, "ask the daemon to shut down")
+    shutdown.add_argument(
+        "--if-idle", action="store_true", help="send shutdown_if_idle instead"
+    )
+    return parser
+
+
+def read_token(host: Host) -> str | None:
+    """Return the bearer token for a tcp host, or ``None``.
+
+    Reads ``$XDG_STATE_HOME/crushd/token`` (PROTOCOL.md C.6); unix sockets
+    need no token.
+    """
+    if host.scheme != "tcp":
+        return None
+    path = Path(platformdirs.user_state_dir("crushd", appauthor=False)) / "token"
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def _client(
+    args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None
+) -> Client:
+    host = parse_host(args.host) if args.host else default_host()
+    return Client(host, transport=transport, token=read_token(host))
+
+
+def _fail(message: str) -> int:
+    print(f"crushctl: {message}", file=sys.stderr)
+    return 1
+
+
+def _exit_status(exc: SystemExit) -> int:
+    return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+
+
+async def main_async(
+    argv: Sequence[str] | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> int:
+    """Run one ``crushctl`` command; return the exit status.
+
+    Args:
+        argv: the arguments after the program name; ``None`` means
+            ``sys.argv[1:]``.
+        transport: an httpx transport for the client (tests pass an
+            ``httpx.MockTransport``); ``None`` uses the host's.
+
+    Returns:
+        0 on success; 1 after printing ``crushctl: <message>`` on stderr (daemon
+        not running, any crushctl error, a bad ``--host``); 2 for usage errors.
+
+    Cancellation:
+        Commands that joined a workspace release it (bounded, shielded); watch
+        retires the client.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return _exit_status(exc)
+    try:
+        client = _client(args, transport)
+    except ValueError as exc:
+        return _fail(str(exc))
+    async with client:
+        try:
+            await args.handler(Context(client, args.json), args)
+        except CrushctlError as exc:
+            return _fail(exc.message)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``crushctl`` under ``trio.run``; the console-script entry point.
+
+    Args:
+        argv: as for ``main_async``.
+
+    Returns:
+        ``main_async``'s status, or 130 (quietly) after Ctrl-C.
+    """
+    try:
+        return trio.run(main_async, argv)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
