@@ -3,15 +3,7 @@
 Imports nothing from crushd except ``crushd.proto``, the shared wire models.
 """
 
-from ._client import (
-    CLEANUP_SECONDS,
-    CLIENT_ID,
-    TIMEOUT_SECONDS,
-    UNIX_API_HOST,
-    Client,
-    base_url,
-    client_version,
-)
+from ._client import CLIENT_ID, Client
 from ._exceptions import (
     BadRequestError,
     ConflictError,
@@ -24,6 +16,13 @@ from ._exceptions import (
     ServerUnavailable,
     ShuttingDownError,
     error_for_status,
+)
+from ._http import (
+    CLEANUP_SECONDS,
+    TIMEOUT_SECONDS,
+    UNIX_API_HOST,
+    base_url,
+    client_version,
 )
 from ._sse import ServerSentEvent, SSEDecoder
 from ._stream import EventStream, decode_event, open_event_stream, parse_event_id

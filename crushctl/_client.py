@@ -2,94 +2,32 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import importlib.metadata
-import json
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Sequence
 from os import PathLike
 from types import TracebackType
-from typing import TypeVar
-from urllib.parse import quote
 
 import httpx
-import trio
 
 from crushd.proto import (
     ClientInfo,
     ControlRequest,
     CurrentSessionRequest,
-    HistoryFile,
     Host,
-    Message,
-    Session,
-    SessionCreate,
-    SessionUpdate,
-    Todo,
     VersionInfo,
     Workspace,
-    converter,
     default_host,
-    from_json,
-    to_json,
 )
 
-from ._exceptions import RequestError, raise_for_status, request_context
-
-T = TypeVar("T")
+from ._http import HTTPSession, client_version, decode, decode_list
+from ._sessions import SessionRoutes, segment
 
 #: This process's client id: one per process, shared by every ``Client``
 #: (PROTOCOL.md 5.1).
 CLIENT_ID = str(uuid.uuid4())
 
-#: The ``Host`` header for unix sockets, as the Go client sends it.
-UNIX_API_HOST = "api.crush.localhost"
 
-#: Every phase of an ordinary call (connect, read, write, pool) gets this long;
-#: httpx's default.
-TIMEOUT_SECONDS = 5.0
-
-#: Awaiting cleanup (closing a response or the connection pool) gets this long.
-CLEANUP_SECONDS = 2.0
-
-_JSON_HEADERS = {"Content-Type": "application/json"}
-
-
-@functools.cache
-def client_version() -> str:
-    """Return the installed crushd package version, or ``"devel"`` if unknown."""
-    try:
-        return importlib.metadata.version("crushd")
-    except importlib.metadata.PackageNotFoundError:
-        return "devel"
-
-
-def base_url(host: Host) -> str:
-    """Return the ``/v1`` base URL for ``host``.
-
-    Args:
-        host: a ``unix`` or ``tcp`` host.
-
-    Returns:
-        ``http://api.crush.localhost/v1`` for unix sockets, ``http://host:port/v1``
-        for tcp.
-
-    Raises:
-        ValueError: an ``fd://`` host (only a daemon can adopt a descriptor).
-    """
-    if host.scheme == "unix":
-        return f"http://{UNIX_API_HOST}/v1"
-    if host.scheme == "tcp":
-        return f"http://{host.address}/v1"
-    raise ValueError(f"cannot connect to {host.url}: use a unix:// or tcp:// host")
-
-
-def _segment(value: str) -> str:
-    return quote(value, safe="")
-
-
-class Client:
+class Client(SessionRoutes):
     """An async client for one crushd daemon.
 
     Wraps an ``httpx.AsyncClient`` on the host's transport (a unix socket or
@@ -106,6 +44,11 @@ class Client:
             an ``httpx.MockTransport``).
         token: a bearer token sent as ``Authorization`` (tcp listeners,
             PROTOCOL.md C.6); ``None`` sends none.
+
+    Every call raises ``ServerUnavailable`` when nothing listens at the host,
+    ``RequestError`` when the exchange fails in transit or the body is not the
+    promised model, and an ``HTTPStatusError`` subclass for an error status;
+    each method's ``Raises`` lists the statuses particular to its route.
 
     Raises:
         ValueError: an ``fd://`` host.
@@ -124,16 +67,7 @@ class Client:
     ) -> None:
         self.host = host or default_host()
         self.client_id = client_id or CLIENT_ID
-        headers = {"User-Agent": f"crushctl/{client_version()}"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.AsyncClient(
-            base_url=base_url(self.host),
-            transport=transport or _transport_for(self.host),
-            headers=headers,
-            timeout=TIMEOUT_SECONDS,
-            trust_env=False,  # a local daemon: proxies from the environment never apply
-        )
+        self._http = HTTPSession(self.host, transport=transport, token=token)
 
     async def __aenter__(self) -> Client:
         return self
@@ -153,38 +87,29 @@ class Client:
             Closes even if cancelled (a shielded scope bounded by
             ``CLEANUP_SECONDS``).
         """
-        with trio.move_on_after(CLEANUP_SECONDS, shield=True):
-            await self._http.aclose()
+        await self._http.aclose()
 
     # -- system --------------------------------------------------------------
 
     async def health(self) -> None:
         """Check that the daemon answers ``GET /v1/health`` with a 2xx.
 
-        Raises:
-            ServerUnavailable: nothing listens at the host.
-            RequestError: the request failed in transit.
-            HTTPStatusError: a non-2xx answer.
-
         Cancellation:
             Safe; nothing changes on the daemon.
 
         Source: PROTOCOL.md 2.1 (the readiness probe).
         """
-        await self._send("GET", "/health")
+        await self._http.send("GET", "/health")
 
     async def version(self) -> VersionInfo:
         """Return the daemon's ``GET /v1/version`` info.
-
-        Raises:
-            ServerUnavailable, RequestError, HTTPStatusError: as ``health``.
 
         Cancellation:
             Safe; nothing changes on the daemon.
 
         Source: PROTOCOL.md 2.1, decision B.20.
         """
-        return _decode(await self._send("GET", "/version"), VersionInfo)
+        return decode(await self._http.send("GET", "/version"), VersionInfo)
 
     async def control(self, command: str) -> None:
         """Send ``POST /v1/control {"command": command}``.
@@ -195,14 +120,13 @@ class Client:
         Raises:
             ConflictError: 409 ``server is hosting live workspaces``.
             BadRequestError: 400 ``unknown command``.
-            ServerUnavailable, RequestError: as ``health``.
 
         Cancellation:
             If cancelled after sending, the daemon may still shut down.
 
         Source: PROTOCOL.md 2.1 ``POST /v1/control``.
         """
-        await self._send("POST", "/control", body=ControlRequest(command=command))
+        await self._http.send("POST", "/control", body=ControlRequest(command=command))
 
     async def shutdown(self, *, if_idle: bool = False) -> None:
         """Ask the daemon to shut down; it only does so while idle.
@@ -213,7 +137,6 @@ class Client:
 
         Raises:
             ConflictError: 409, the daemon still hosts workspaces.
-            ServerUnavailable, RequestError: as ``health``.
 
         Cancellation:
             As ``control``.
@@ -231,27 +154,23 @@ class Client:
         Raises:
             BadRequestError: 400, ``client_id`` is not a UUID.
             NotFoundError: 404, a daemon that predates the route.
-            ServerUnavailable, RequestError: as ``health``.
 
         Cancellation:
             If cancelled after sending, the client may be retired anyway.
 
         Source: PROTOCOL.md 2.1 ``DELETE /v1/clients/{client_id}``, 5.7 step 4.
         """
-        await self._send("DELETE", f"/clients/{_segment(self.client_id)}")
+        await self._http.send("DELETE", f"/clients/{segment(self.client_id)}")
 
     # -- workspaces ----------------------------------------------------------
 
     async def workspaces(self) -> list[Workspace]:
         """Return every live workspace (``GET /v1/workspaces``).
 
-        Raises:
-            ServerUnavailable, RequestError, HTTPStatusError: as ``health``.
-
         Cancellation:
             Safe; nothing changes on the daemon.
         """
-        return _decode_list(await self._send("GET", "/workspaces"), Workspace)
+        return decode_list(await self._http.send("GET", "/workspaces"), Workspace)
 
     async def create_workspace(
         self,
@@ -284,7 +203,6 @@ class Client:
             ShuttingDownError: 503, ``server is shutting down``.
             HTTPStatusError: 500, the workspace could not be built (config,
                 data directory, database lock).
-            ServerUnavailable, RequestError: as ``health``.
 
         Cancellation:
             If cancelled after sending, the hold may exist; it expires with the
@@ -301,20 +219,21 @@ class Client:
             debug=debug,
             env=list(env or ()),
         )
-        return _decode(await self._send("POST", "/workspaces", body=body), Workspace)
+        return decode(
+            await self._http.send("POST", "/workspaces", body=body), Workspace
+        )
 
     async def workspace(self, workspace_id: str) -> Workspace:
         """Return one workspace (``GET /v1/workspaces/{id}``).
 
         Raises:
             NotFoundError: 404, ``workspace not found``.
-            ServerUnavailable, RequestError: as ``health``.
 
         Cancellation:
             Safe; nothing changes on the daemon.
         """
-        path = f"/workspaces/{_segment(workspace_id)}"
-        return _decode(await self._send("GET", path), Workspace)
+        path = f"/workspaces/{segment(workspace_id)}"
+        return decode(await self._http.send("GET", path), Workspace)
 
     async def delete_workspace(self, workspace_id: str) -> None:
         """Release this client's hold: ``DELETE /v1/workspaces/{id}?client_id=``.
@@ -325,15 +244,14 @@ class Client:
 
         Raises:
             BadRequestError: 400, ``client_id`` is not a UUID.
-            ServerUnavailable, RequestError: as ``health``.
 
         Cancellation:
             If cancelled after sending, the hold may be released anyway.
 
         Source: PROTOCOL.md 2.2 ``DELETE /v1/workspaces/{id}``, 5.2.
         """
-        path = f"/workspaces/{_segment(workspace_id)}"
-        await self._send("DELETE", path, params=self._identity())
+        path = f"/workspaces/{segment(workspace_id)}"
+        await self._http.send("DELETE", path, params=self._identity())
 
     async def set_current_session(self, workspace_id: str, session_id: str) -> None:
         """Set this client's presence to ``session_id`` (``""`` clears it).
@@ -341,289 +259,31 @@ class Client:
         Raises:
             ConflictError: 409, ``client not attached`` (no live stream).
             NotFoundError: 404, ``workspace not found``.
-            ServerUnavailable, RequestError: as ``health``.
 
         Cancellation:
             If cancelled after sending, the presence may be set anyway.
 
         Source: PROTOCOL.md 2.2 ``current-session``, 5.6.
         """
-        path = f"/workspaces/{_segment(workspace_id)}/current-session"
+        path = f"/workspaces/{segment(workspace_id)}/current-session"
         body = CurrentSessionRequest(session_id=session_id)
-        await self._send("POST", path, params=self._identity(), body=body)
+        await self._http.send("POST", path, params=self._identity(), body=body)
 
     async def clients(self, workspace_id: str) -> list[ClientInfo]:
         """Return the workspace's roster (``GET .../clients``).
 
         Raises:
             NotFoundError: 404, ``workspace not found``.
-            ServerUnavailable, RequestError: as ``health``.
 
         Cancellation:
             Safe; nothing changes on the daemon.
 
         Source: PROTOCOL.md C.5 (roster).
         """
-        path = f"/workspaces/{_segment(workspace_id)}/clients"
-        return _decode_list(await self._send("GET", path), ClientInfo)
-
-    # -- sessions ------------------------------------------------------------
-
-    async def sessions(self, workspace_id: str) -> list[Session]:
-        """Return the top-level sessions, most recently updated first.
-
-        Raises:
-            NotFoundError: 404, ``workspace not found``.
-            ServerUnavailable, RequestError: as ``health``.
-
-        Cancellation:
-            Safe; nothing changes on the daemon.
-
-        Source: PROTOCOL.md 2.3 ``GET /sessions``.
-        """
-        path = self._sessions(workspace_id)
-        return _decode_list(await self._send("GET", path), Session)
-
-    async def create_session(
-        self, workspace_id: str, title: str, parent_session_id: str = ""
-    ) -> Session:
-        """Create a session (``POST .../sessions``).
-
-        Args:
-            workspace_id: the workspace.
-            title: the session title.
-            parent_session_id: the parent session's id, ``""`` for top level.
-
-        Returns:
-            The new session.
-
-        Raises:
-            NotFoundError: 404, ``workspace not found``.
-            ServerUnavailable, RequestError: as ``health``.
-
-        Cancellation:
-            If cancelled after sending, the session may exist anyway.
-
-        Source: PROTOCOL.md 2.3 ``POST /sessions``, decision B.2.
-        """
-        body = SessionCreate(title=title, parent_session_id=parent_session_id)
-        path = self._sessions(workspace_id)
-        return _decode(await self._send("POST", path, body=body), Session)
-
-    async def session(self, workspace_id: str, session_id: str) -> Session:
-        """Return one session, children included.
-
-        Raises:
-            NotFoundError: 404, ``workspace not found`` / ``session not found``.
-            ServerUnavailable, RequestError: as ``health``.
-
-        Cancellation:
-            Safe; nothing changes on the daemon.
-        """
-        path = self._sessions(workspace_id, session_id)
-        return _decode(await self._send("GET", path), Session)
-
-    async def update_session(
-        self,
-        workspace_id: str,
-        session_id: str,
-        *,
-        title: str | None = None,
-        prompt_tokens: int | None = None,
-        completion_tokens: int | None = None,
-        summary_message_id: str | None = None,
-        cost: float | None = None,
-        todos: Sequence[Todo] | None = None,
-    ) -> Session:
-        """Update the given fields of a session; ``None`` fields stay unchanged.
-
-        Returns:
-            The updated session.
-
-        Raises:
-            NotFoundError: 404, ``workspace not found`` / ``session not found``.
-            BadRequestError: 400, a field has the wrong type.
-            ServerUnavailable, RequestError: as ``health``.
-
-        Cancellation:
-            If cancelled after sending, the update may be applied anyway.
-
-        Source: PROTOCOL.md 2.3 ``PUT /sessions/{sid}``, decision B.2.
-        """
-        update = SessionUpdate(
-            title=title,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            summary_message_id=summary_message_id,
-            cost=cost,
-            todos=None if todos is None else list(todos),
-        )
-        body = _present_fields(update)
-        path = self._sessions(workspace_id, session_id)
-        return _decode(await self._send("PUT", path, body=body), Session)
-
-    async def delete_session(self, workspace_id: str, session_id: str) -> None:
-        """Delete a session with its messages and file history.
-
-        Raises:
-            NotFoundError: 404, ``workspace not found`` / ``session not found``.
-            ServerUnavailable, RequestError: as ``health``.
-
-        Cancellation:
-            If cancelled after sending, the session may be deleted anyway.
-        """
-        await self._send("DELETE", self._sessions(workspace_id, session_id))
-
-    async def messages(self, workspace_id: str, session_id: str) -> list[Message]:
-        """Return a session's messages, oldest first.
-
-        Raises:
-            NotFoundError: 404, ``workspace not found``.
-            ServerUnavailable, RequestError: as ``health``.
-
-        Cancellation:
-            Safe; nothing changes on the daemon.
-
-        Source: PROTOCOL.md 2.3 ``GET /sessions/{sid}/messages``.
-        """
-        path = f"{self._sessions(workspace_id, session_id)}/messages"
-        return _decode_list(await self._send("GET", path), Message)
-
-    async def user_messages(
-        self, workspace_id: str, session_id: str | None = None
-    ) -> list[Message]:
-        """Return ``user`` messages, newest first.
-
-        Args:
-            workspace_id: the workspace.
-            session_id: one session's; ``None`` means every session's.
-
-        Raises:
-            NotFoundError: 404, ``workspace not found``.
-            ServerUnavailable, RequestError: as ``health``.
-
-        Cancellation:
-            Safe; nothing changes on the daemon.
-
-        Source: PROTOCOL.md 2.3 ``messages/user`` (both routes).
-        """
-        if session_id is None:
-            path = f"/workspaces/{_segment(workspace_id)}/messages/user"
-        else:
-            path = f"{self._sessions(workspace_id, session_id)}/messages/user"
-        return _decode_list(await self._send("GET", path), Message)
-
-    async def history(self, workspace_id: str, session_id: str) -> list[HistoryFile]:
-        """Return a session's file-history versions, oldest first.
-
-        Raises:
-            NotFoundError: 404, ``workspace not found``.
-            ServerUnavailable, RequestError: as ``health``.
-
-        Cancellation:
-            Safe; nothing changes on the daemon.
-
-        Source: PROTOCOL.md 2.3 ``history``, decision B.3 (snake_case keys).
-        """
-        path = f"{self._sessions(workspace_id, session_id)}/history"
-        return _decode_list(await self._send("GET", path), HistoryFile)
+        path = f"/workspaces/{segment(workspace_id)}/clients"
+        return decode_list(await self._http.send("GET", path), ClientInfo)
 
     # -- plumbing ------------------------------------------------------------
 
     def _identity(self) -> dict[str, str]:
         return {"client_id": self.client_id}
-
-    def _sessions(self, workspace_id: str, session_id: str | None = None) -> str:
-        path = f"/workspaces/{_segment(workspace_id)}/sessions"
-        return path if session_id is None else f"{path}/{_segment(session_id)}"
-
-    def _route(self, path: str) -> str:
-        return self._http.base_url.path.rstrip("/") + path
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        body: object = None,
-    ) -> httpx.Response:
-        """Send one request, translate transport errors and raise on non-2xx."""
-        content = None if body is None else to_json(body)
-        headers = None if content is None else _JSON_HEADERS
-        with request_context(self.host, method, self._route(path)):
-            response = await self._http.request(
-                method, path, params=params, content=content, headers=headers
-            )
-        raise_for_status(response)
-        return response
-
-    @contextlib.asynccontextmanager
-    async def _open_stream(
-        self,
-        path: str,
-        *,
-        params: Mapping[str, str],
-        headers: Mapping[str, str],
-        read_timeout_seconds: float | None,
-    ) -> AsyncIterator[httpx.Response]:
-        """Open a streaming GET; yield the 2xx response, close it on exit."""
-        route = self._route(path)
-        timeout = httpx.Timeout(TIMEOUT_SECONDS, read=read_timeout_seconds)
-        with request_context(self.host, "GET", route):
-            request = self._http.build_request(
-                "GET", path, params=params, headers=headers, timeout=timeout
-            )
-            response = await self._http.send(request, stream=True)
-        try:
-            with request_context(self.host, "GET", route):
-                await _read_if_error(response)
-            raise_for_status(response)
-            yield response
-        finally:
-            with trio.move_on_after(CLEANUP_SECONDS, shield=True):
-                await response.aclose()
-
-
-def _transport_for(host: Host) -> httpx.AsyncBaseTransport:
-    if host.scheme == "unix":
-        return httpx.AsyncHTTPTransport(uds=host.address)
-    return httpx.AsyncHTTPTransport()
-
-
-async def _read_if_error(response: httpx.Response) -> None:
-    if not response.is_success:
-        await response.aread()
-
-
-def _present_fields(update: SessionUpdate) -> dict[str, object]:
-    data = converter.unstructure(update)
-    return {key: value for key, value in data.items() if value is not None}
-
-
-def _invalid_body(response: httpx.Response, exc: ValueError) -> RequestError:
-    request = response.request
-    return RequestError(
-        f"invalid response from crushd to {request.method} {request.url.path}: {exc}",
-        method=request.method,
-        route=request.url.path,
-    )
-
-
-def _decode(response: httpx.Response, cls: type[T]) -> T:
-    try:
-        return from_json(response.content, cls)
-    except ValueError as exc:
-        raise _invalid_body(response, exc) from None
-
-
-def _decode_list(response: httpx.Response, cls: type[T]) -> list[T]:
-    try:
-        data = json.loads(response.content)
-        # Go encodes a nil slice as null (PROTOCOL.md 0.3).
-        items = [] if data is None else data
-        if not isinstance(items, list):
-            raise ValueError(f"expected a JSON array, got {type(items).__name__}")
-        return [from_json(item, cls) for item in items]
-    except ValueError as exc:
-        raise _invalid_body(response, exc) from None

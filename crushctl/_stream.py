@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import json
 import logging
+import math
 from collections.abc import AsyncIterator
-from urllib.parse import quote
+
+import httpx
+import trio
 
 from crushd.proto import Event, Host
 
 from ._client import Client
-from ._exceptions import request_context
+from ._exceptions import CrushctlError, request_context
+from ._sessions import segment
 from ._sse import ServerSentEvent, SSEDecoder
+from ._tasks import open_helper_nursery
 
 logger = logging.getLogger("crushctl")
+
+#: What the reader task hands over: an SSE event, or the error that ended it.
+_Item = ServerSentEvent | CrushctlError
 
 _STREAM_HEADERS = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
 
@@ -67,7 +74,8 @@ class EventStream:
     Iterate it with ``async for``; iteration ends when the daemon ends the
     stream (workspace torn down, daemon shutting down, client retired).
     ``: ping`` heartbeats and malformed frames are skipped. Get one from
-    ``open_event_stream``.
+    ``open_event_stream``, whose reader task fills it as chunks arrive
+    (without bound: a caller that stops iterating holds the backlog).
 
     Attributes:
         last_event_id: the ``id`` of the last event returned (``None`` before
@@ -78,12 +86,8 @@ class EventStream:
             (reset, cut chunk, read timeout).
     """
 
-    def __init__(self, chunks: AsyncIterator[bytes], *, host: Host, route: str) -> None:
-        self._chunks = chunks
-        self._host = host
-        self._route = route
-        self._decoder = SSEDecoder()
-        self._ready: collections.deque[ServerSentEvent] = collections.deque()
+    def __init__(self, receive: trio.MemoryReceiveChannel[_Item]) -> None:
+        self._receive = receive
         self.last_event_id: int | None = None
 
     def __aiter__(self) -> EventStream:
@@ -91,17 +95,38 @@ class EventStream:
 
     async def __anext__(self) -> Event:
         while True:
-            while not self._ready:
-                self._ready.extend(self._decoder.feed(await self._read()))
-            sse = self._ready.popleft()
-            self.last_event_id = parse_event_id(sse.id)
-            event = decode_event(sse)
+            try:
+                item = await self._receive.receive()
+            except (trio.EndOfChannel, trio.ClosedResourceError):
+                raise StopAsyncIteration from None
+            if isinstance(item, CrushctlError):
+                raise item
+            self.last_event_id = parse_event_id(item.id)
+            event = decode_event(item)
             if event is not None:
                 return event
 
-    async def _read(self) -> bytes:
-        with request_context(self._host, "GET", self._route):
-            return await anext(self._chunks)
+
+async def _pump(
+    response: httpx.Response,
+    send: trio.MemorySendChannel[_Item],
+    host: Host,
+) -> None:
+    """Move the body's events into ``send`` until EOF, an error, or cancellation.
+
+    The loop body never awaits, so this task only ever waits inside httpx's
+    chain of async generators: cancelling it unwinds the whole chain instead
+    of leaving suspended generators for the garbage collector.
+    """
+    decoder = SSEDecoder()
+    with send:
+        try:
+            with request_context(host, "GET", response.request.url.path):
+                async for chunk in response.aiter_bytes():
+                    for sse in decoder.feed(chunk):
+                        send.send_nowait(sse)
+        except CrushctlError as exc:
+            send.send_nowait(exc)
 
 
 @contextlib.asynccontextmanager
@@ -116,7 +141,8 @@ async def open_event_stream(
 
     Sends ``GET /v1/workspaces/{id}/events?client_id=`` (with ``Last-Event-ID``
     when resuming). Entering returns once the daemon answered 200, so this
-    client is attached and sees every event published from then on.
+    client is attached and sees every event published from then on. A reader
+    task runs inside the block; enter and exit it in the same task.
 
     Args:
         client: the client whose ``client_id`` attaches.
@@ -138,28 +164,22 @@ async def open_event_stream(
         RequestError: the request failed in transit.
 
     Cancellation:
-        Safe at any point; the response is closed (bounded, shielded), which
-        detaches the stream on the daemon.
+        Safe at any point; the reader task is cancelled and the response
+        closed (bounded, shielded), which detaches the stream on the daemon.
 
     Source: PROTOCOL.md 3 (SSE stream), C.1 (ids and resume), C.2 (heartbeat).
     """
     headers = dict(_STREAM_HEADERS)
     if last_event_id is not None:
         headers["Last-Event-ID"] = str(last_event_id)
-    path = f"/workspaces/{quote(workspace_id, safe='')}/events"
-    async with client._open_stream(
+    path = f"/workspaces/{segment(workspace_id)}/events"
+    async with client._http.open_stream(
         path,
         params={"client_id": client.client_id},
         headers=headers,
         read_timeout_seconds=read_timeout_seconds,
     ) as response:
-        chunks = response.aiter_bytes()
-        route = response.request.url.path
-        try:
-            yield EventStream(chunks, host=client.host, route=route)
-        finally:
-            # httpx's iterator is an async generator: close it explicitly
-            # rather than leaving it to garbage collection.
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:
-                await aclose()
+        send, receive = trio.open_memory_channel[_Item](math.inf)
+        async with open_helper_nursery() as nursery:
+            nursery.start_soon(_pump, response, send, client.host)
+            yield EventStream(receive)

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
-from types import TracebackType
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import attrs
 import trio
 
 from crushd.proto import Event, Resync, Workspace, from_json
 
-from ._client import CLEANUP_SECONDS, Client
+from ._client import Client
 from ._exceptions import (
+    CrushctlError,
     NotFoundError,
     RequestError,
     ServerUnavailable,
     ShuttingDownError,
 )
 from ._stream import EventStream, open_event_stream
+from ._tasks import open_helper_nursery
 
 #: The first reconnect waits this long; each failed attempt doubles it.
 INITIAL_BACKOFF_SECONDS = 0.25
@@ -65,34 +66,30 @@ class Retrying:
 #: What ``EventWatcher`` yields: events, plus markers for the caller to report.
 WatchItem = Event | Resync | Connected | Retrying
 
+_Item = WatchItem | CrushctlError
+
 
 class EventWatcher:
-    """Follow one workspace's events, reconnecting until closed.
+    """The items of one ``open_watch`` block; iterate it with ``async for``.
 
-    Iterating yields a ``Connected`` marker each time a stream is established,
-    every ``Event``, a ``Resync`` (instead of the ``resync`` event) when the
-    daemon no longer held the events after ``Last-Event-ID``, and a
-    ``Retrying`` marker when the stream is lost or an attempt fails. Attempts
-    wait 250 ms, doubling to 10 s, reset by each established stream, and
-    resume with ``Last-Event-ID`` = the last id seen. When the workspace is
-    gone (404) it is created again (``recreate``) and followed from its start.
-    Use as ``async with open_watch(client, workspace) as watcher:``.
-
-    Args:
-        client: the client whose ``client_id`` attaches.
-        workspace: the workspace to follow.
-        last_event_id: resume after this id on the first connection.
-        recreate: builds a replacement workspace after a 404; ``None`` means
-            ``client.create_workspace(workspace.path)``.
+    Yields a ``Connected`` marker each time a stream is established, every
+    ``Event``, a ``Resync`` (in place of the ``resync`` event) when the daemon
+    no longer held the events after ``Last-Event-ID``, and a ``Retrying``
+    marker when the stream is lost or an attempt fails. Attempts wait 250 ms,
+    doubling to 10 s, reset by each established stream, and resume with
+    ``Last-Event-ID`` = the last id seen. When the workspace is gone (404) it
+    is created again and followed from its start. The watcher runs ahead of
+    the caller by at most one item.
 
     Raises:
-        ConflictError: from iteration, 409 (e.g. ``client has been retired``).
+        ConflictError: from iteration, 409 (e.g. ``client has been retired``);
+            iteration ends after it.
         BadRequestError: from iteration, 400 (e.g. invalid ``client_id``).
-        HTTPStatusError: from iteration, any other status that retrying cannot
-            fix (500 when re-creating fails on the daemon, ...).
+        HTTPStatusError: from iteration, any other status retrying cannot fix
+            (500 when re-creating the workspace fails on the daemon, ...).
 
-    Source: PROTOCOL.md 5.7 step 2 (Go client reconnect loop, 250 ms doubling
-    to 10 s, re-create on 404), C.1 (resume and resync).
+    Source: PROTOCOL.md 5.7 step 2 (the Go client's reconnect loop, 250 ms
+    doubling to 10 s, re-create on 404), C.1 (resume and resync).
     """
 
     def __init__(
@@ -100,22 +97,20 @@ class EventWatcher:
         client: Client,
         workspace: Workspace,
         *,
-        last_event_id: int | None = None,
-        recreate: Callable[[], Awaitable[Workspace]] | None = None,
+        last_event_id: int | None,
+        recreate: Callable[[], Awaitable[Workspace]] | None,
     ) -> None:
         self._client = client
         self._workspace = workspace
         self._last_id = last_event_id
+        self._resume: int | None = None
         self._recreate = recreate or self._create_again
-        self._stack: contextlib.AsyncExitStack | None = None
-        self._stream: EventStream | None = None
+        self._send, self._receive = trio.open_memory_channel[_Item](0)
         self._delay = INITIAL_BACKOFF_SECONDS
-        self._wait_seconds = 0.0
         self._failures = 0
         self._connections = 0
         self._gone = False
         self._recreated = False
-        self._closed = False
 
     @property
     def workspace(self) -> Workspace:
@@ -127,58 +122,64 @@ class EventWatcher:
         """The id of the last event seen; the next resume starts after it."""
         return self._last_id
 
-    async def __aenter__(self) -> EventWatcher:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
     def __aiter__(self) -> EventWatcher:
         return self
 
     async def __anext__(self) -> WatchItem:
-        if self._closed:
-            raise StopAsyncIteration
-        if self._stream is None:
-            return await self._connect()
-        return await self._receive()
-
-    async def aclose(self) -> None:
-        """Close the open stream (detaching on the daemon) and end iteration.
-
-        Idempotent. Does not release the workspace: call
-        ``Client.delete_workspace`` or ``Client.retire`` for that.
-
-        Cancellation:
-            Closes even if cancelled (bounded, shielded).
-        """
-        self._closed = True
-        await self._close_stream()
-
-    async def _connect(self) -> Connected | Retrying:
-        await trio.sleep(self._wait_seconds)
         try:
-            resumed_after = await self._attempt()
-        except _RETRYABLE as exc:
-            self._failures += 1
-            return self._schedule_retry(str(exc))
-        return self._established(resumed_after)
+            item = await self._receive.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            raise StopAsyncIteration from None
+        if isinstance(item, CrushctlError):
+            raise item
+        return item
 
-    async def _attempt(self) -> int | None:
-        """Open a stream, re-creating the workspace if it is gone."""
+    async def _run(self) -> None:
+        """Connect and reconnect until cancelled or a non-retryable error."""
+        async with self._send:
+            try:
+                await self._follow()
+            except CrushctlError as exc:
+                await self._send.send(exc)
+
+    async def _follow(self) -> None:
+        while True:
+            reason = await self._session()
+            delay = self._delay
+            self._delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+            await self._send.send(Retrying(reason, delay, self._failures))
+            await trio.sleep(delay)
+
+    async def _session(self) -> str:
+        """Run one connection to its end; return why it ended."""
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                stream = await self._enter_stream(stack)
+            except _RETRYABLE as exc:
+                self._failures += 1
+                return str(exc)
+            await self._send.send(self._established())
+            try:
+                await self._forward(stream)
+            except RequestError as exc:
+                return str(exc)
+        return "stream ended"
+
+    async def _enter_stream(self, stack: contextlib.AsyncExitStack) -> EventStream:
         if self._gone:
             await self._replace_workspace()
         try:
-            return await self._open()
+            return await stack.enter_async_context(self._open())
         except NotFoundError:
             self._gone = True
         await self._replace_workspace()
-        return await self._open()
+        return await stack.enter_async_context(self._open())
+
+    def _open(self) -> contextlib.AbstractAsyncContextManager[EventStream]:
+        self._resume = self._last_id
+        return open_event_stream(
+            self._client, self._workspace.id, last_event_id=self._resume
+        )
 
     async def _replace_workspace(self) -> None:
         self._workspace = await self._recreate()
@@ -189,19 +190,10 @@ class EventWatcher:
     async def _create_again(self) -> Workspace:
         return await self._client.create_workspace(self._workspace.path)
 
-    async def _open(self) -> int | None:
-        stack = contextlib.AsyncExitStack()
-        resume = self._last_id
-        self._stream = await stack.enter_async_context(
-            open_event_stream(self._client, self._workspace.id, last_event_id=resume)
-        )
-        self._stack = stack
-        return resume
-
-    def _established(self, resumed_after: int | None) -> Connected:
+    def _established(self) -> Connected:
         marker = Connected(
             workspace=self._workspace,
-            resumed_after=resumed_after,
+            resumed_after=self._resume,
             reconnected=self._connections > 0,
             recreated=self._recreated,
         )
@@ -211,63 +203,55 @@ class EventWatcher:
         self._delay = INITIAL_BACKOFF_SECONDS
         return marker
 
-    def _schedule_retry(self, reason: str) -> Retrying:
-        self._wait_seconds = self._delay
-        self._delay = min(self._delay * 2, MAX_BACKOFF_SECONDS)
-        return Retrying(reason, self._wait_seconds, self._failures)
+    async def _forward(self, stream: EventStream) -> None:
+        async for event in stream:
+            if stream.last_event_id is not None:
+                self._last_id = stream.last_event_id
+            await self._send.send(self._as_item(event))
 
-    async def _receive(self) -> WatchItem:
-        assert self._stream is not None
-        try:
-            event = await anext(self._stream)
-        except StopAsyncIteration:
-            return await self._lose("stream ended")
-        except RequestError as exc:
-            return await self._lose(str(exc))
-        self._last_id = self._stream.last_event_id
-        if event.type == _RESYNC:
-            return self._resync(event)
-        return event
-
-    async def _lose(self, reason: str) -> Retrying:
-        await self._close_stream()
-        return self._schedule_retry(reason)
-
-    def _resync(self, event: Event) -> Resync:
+    def _as_item(self, event: Event) -> WatchItem:
+        if event.type != _RESYNC:
+            return event
         try:
             return from_json(event.payload, Resync)
         except ValueError:
             return Resync(workspace_id=self._workspace.id, oldest_id=0)
 
-    async def _close_stream(self) -> None:
-        stack, self._stack, self._stream = self._stack, None, None
-        if stack is not None:
-            with trio.move_on_after(CLEANUP_SECONDS, shield=True):
-                await stack.aclose()
 
-
-def open_watch(
+@contextlib.asynccontextmanager
+async def open_watch(
     client: Client,
     workspace: Workspace,
     *,
     last_event_id: int | None = None,
     recreate: Callable[[], Awaitable[Workspace]] | None = None,
-) -> EventWatcher:
-    """Return an ``EventWatcher`` to use as an async context manager.
+) -> AsyncIterator[EventWatcher]:
+    """Follow ``workspace``'s events, reconnecting, until the block exits.
 
-    ``async with open_watch(client, ws) as watcher: async for item in watcher:``
-    follows ``ws`` until the block exits; see ``EventWatcher`` for the items,
-    arguments and errors.
+    ``async with open_watch(client, ws) as watcher: async for item in watcher:``;
+    see ``EventWatcher`` for the items and errors. The connection loop is a
+    task inside the block; enter and exit it in the same task.
 
     Args:
         client: the client whose ``client_id`` attaches.
-        workspace: the workspace to follow.
+        workspace: the workspace to follow (from ``create_workspace``).
         last_event_id: resume after this id on the first connection.
-        recreate: builds a replacement workspace after a 404.
+        recreate: builds a replacement workspace after a 404; ``None`` means
+            ``client.create_workspace(workspace.path)``.
 
-    Returns:
-        The watcher; exiting the ``async with`` closes its stream.
+    Yields:
+        The ``EventWatcher``.
+
+    Cancellation:
+        Exiting (or cancelling) closes the open stream, which detaches it on
+        the daemon. The workspace is not released: call
+        ``Client.delete_workspace`` or ``Client.retire`` for that.
+
+    Source: PROTOCOL.md 5.7 step 2 (Go client reconnect loop).
     """
-    return EventWatcher(
+    watcher = EventWatcher(
         client, workspace, last_event_id=last_event_id, recreate=recreate
     )
+    async with open_helper_nursery() as nursery:
+        nursery.start_soon(watcher._run)
+        yield watcher

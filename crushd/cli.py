@@ -7,10 +7,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
+import attrs
 import trio
 
 from crushd import __version__
-from crushd.proto import parse_host
+from crushd.proto import Host, parse_host
 from crushd.settings import (
     DEFAULT_HEARTBEAT_SECONDS,
     DEFAULT_REPLAY_WINDOW_FRAMES,
@@ -71,23 +72,35 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="S",
             help=f"seconds (default ${env} or {default:g}); 0 = immediate",
         )
-    serve.add_argument("--replay-window", type=_frames, metavar="N",
-                       default=DEFAULT_REPLAY_WINDOW_FRAMES,
-                       help="events kept per workspace for resume (default %(default)s)")
-    serve.add_argument("--heartbeat", type=_seconds, metavar="S",
-                       default=DEFAULT_HEARTBEAT_SECONDS,
-                       help="seconds between : ping frames on idle streams "
-                       "(default %(default)s)")
-    serve.add_argument("--send-timeout", type=_positive_seconds, metavar="S",
-                       default=DEFAULT_SEND_TIMEOUT_SECONDS,
-                       help="drop a connection whose socket accepts nothing for S "
-                       "seconds (default %(default)s)")
-    serve.add_argument("--log-level", default="info",
-                       choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--replay-window",
+        type=_frames,
+        metavar="N",
+        default=DEFAULT_REPLAY_WINDOW_FRAMES,
+        help="events kept per workspace for resume (default %(default)s)",
+    )
+    serve.add_argument(
+        "--heartbeat",
+        type=_seconds,
+        metavar="S",
+        default=DEFAULT_HEARTBEAT_SECONDS,
+        help="seconds between : ping frames on idle streams (default %(default)s)",
+    )
+    serve.add_argument(
+        "--send-timeout",
+        type=_positive_seconds,
+        metavar="S",
+        default=DEFAULT_SEND_TIMEOUT_SECONDS,
+        help="drop a connection whose socket accepts nothing for S "
+        "seconds (default %(default)s)",
+    )
+    serve.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
     return parser
 
 
-def _host(text: str) -> object:
+def _host(text: str) -> Host:
     try:
         return parse_host(text)
     except ValueError as exc:
@@ -102,15 +115,16 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         else seconds_from_env(env, default)
         for name, (env, default) in ENV_SECONDS.items()
     }
-    extra = {"hosts": tuple(args.host)} if args.host else {}
-    return Settings(
+    settings = Settings(
+        create_grace_seconds=timings["create_grace_seconds"],
+        detach_grace_seconds=timings["detach_grace_seconds"],
+        idle_timeout_seconds=timings["idle_timeout_seconds"],
         replay_window_frames=args.replay_window,
         send_timeout_seconds=args.send_timeout,
         heartbeat_seconds=args.heartbeat or DEFAULT_HEARTBEAT_SECONDS,
         log_level=args.log_level,
-        **timings,
-        **extra,
     )
+    return attrs.evolve(settings, hosts=tuple(args.host)) if args.host else settings
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -137,7 +151,9 @@ def serve(settings: Settings) -> int:
         log.error("failed to start: %s", exc)
         return 1
     log.info(
-        "crushd %s listening on %s", __version__, " ".join(h.url for h in settings.hosts)
+        "crushd %s listening on %s",
+        __version__,
+        " ".join(h.url for h in settings.hosts),
     )
     trio.run(run, settings, sockets)
     return 0

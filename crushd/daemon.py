@@ -29,7 +29,7 @@ log = logging.getLogger("crushd.daemon")
 #: Everything after a shutdown request must finish within this many seconds.
 SHUTDOWN_DEADLINE_SECONDS = 4.5
 #: Hypercorn's grace for connections still open after the streams ended.
-GRACEFUL_TIMEOUT_SECONDS = 1.0
+GRACEFUL_TIMEOUT_SECONDS = 2.0
 #: Idle keep-alive HTTP connections are closed after this many seconds.
 KEEP_ALIVE_SECONDS = 5.0
 
@@ -42,8 +42,7 @@ def bind_all(hosts: tuple[Host, ...]) -> list[BoundSocket]:
     """
     bound: list[BoundSocket] = []
     try:
-        for host in hosts:
-            bound.append(bind_host(host))
+        bound.extend(bind_host(host) for host in hosts)
     except BaseException:
         for sock in bound:
             sock.close()

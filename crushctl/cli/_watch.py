@@ -37,14 +37,15 @@ async def cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
     workspace = await client.create_workspace(
         workspace_path(getattr(args, "cwd", None))
     )
-    watcher = open_watch(client, workspace)
     try:
-        async with watcher:
+        async with open_watch(client, workspace) as watcher:
             async for item in watcher:
+                if isinstance(item, Connected):
+                    workspace = item.workspace
                 _show(item, as_json=ctx.json)
     finally:
         with trio.move_on_after(CLEANUP_SECONDS, shield=True):
-            await _leave(client, watcher.workspace.id)
+            await _leave(client, workspace.id)
 
 
 async def _leave(client: Client, workspace_id: str) -> None:

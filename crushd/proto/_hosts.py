@@ -36,7 +36,7 @@ class Host:
 
     @property
     def safe_name(self) -> str:
-        """The host with every character outside ``[A-Za-z0-9._-]`` replaced by ``_``."""
+        """The host with each character outside ``[A-Za-z0-9._-]`` made ``_``."""
         return _UNSAFE.sub("_", self.url)
 
     @property
@@ -97,7 +97,7 @@ def default_host() -> Host:
 
 
 def cache_dir() -> Path:
-    """Return crush's cache folder: ``$CRUSH_CACHE_DIR``, else ``<user cache>/crush``."""
+    """Return crush's cache folder: ``$CRUSH_CACHE_DIR`` or ``<user cache>/crush``."""
     override = os.environ.get("CRUSH_CACHE_DIR")
     if override:
         return Path(override)

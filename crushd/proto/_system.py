@@ -30,7 +30,7 @@ class ErrorBody:
 
 @attrs.frozen
 class ControlRequest:
-    """``POST /v1/control`` body; ``command`` is ``shutdown`` or ``shutdown_if_idle``."""
+    """``POST /v1/control`` body: ``shutdown`` or ``shutdown_if_idle``."""
 
     command: str = ""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from quart import request, websocket
 
@@ -23,7 +23,7 @@ ASGIApp = Callable[[Any, Any, Any], Any]
 
 
 class RequestCleanups:
-    """ASGI middleware: gives each request a list of sync callbacks to run at its end."""
+    """ASGI middleware: each request gets a list of sync callbacks run at its end."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -55,7 +55,7 @@ def on_request_end(callback: Callable[[], None], *, ws: bool = False) -> None:
         RuntimeError: the app is not wrapped in ``RequestCleanups``.
     """
     scope = (websocket if ws else request).scope
-    callbacks = scope.get(_KEY)
+    callbacks = cast("list[Callable[[], None]] | None", scope.get(_KEY))
     if callbacks is None:
         raise RuntimeError("RequestCleanups middleware is not installed")
     callbacks.append(callback)

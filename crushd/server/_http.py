@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from quart import Response, request
 
@@ -15,8 +14,15 @@ T = TypeVar("T")
 JSON_TYPE = "application/json"
 
 
+class StringLookup(Protocol):
+    """Anything with ``get(key)``: query args, headers (werkzeug's or a dict)."""
+
+    def get(self, key: str) -> str | None:
+        """Return the value for ``key`` or ``None``."""
+
+
 def json_response(value: object, status: int = 200) -> Response:
-    """Return ``value`` as one line of JSON plus ``\\n`` (Go's encoder shape).
+    """Return ``value`` as one line of JSON plus a newline (Go's encoder shape).
 
     Args:
         value: a wire model, a list of them, or plain JSON data.
@@ -26,7 +32,8 @@ def json_response(value: object, status: int = 200) -> Response:
 
 
 class _EmptyResponse(Response):
-    default_mimetype = None
+    # No default Content-Type: upstream's empty 200s carry none.
+    default_mimetype = None  # type: ignore[assignment]
 
 
 def empty_response(status: int = 200) -> Response:
@@ -65,9 +72,9 @@ def query_client_id() -> str:
     return parse_query_client_id(request.args)
 
 
-def parse_query_client_id(args: Mapping[str, str]) -> str:
+def parse_query_client_id(args: StringLookup) -> str:
     """Validate ``args["client_id"]``; see ``query_client_id`` for the errors."""
-    client_id = args.get("client_id", "")
+    client_id = args.get("client_id") or ""
     if not client_id:
         raise BadRequest("client_id is required")
     try:
@@ -90,9 +97,7 @@ def last_event_id() -> int | None:
     return last_event_id_from(request.headers, request.args)
 
 
-def last_event_id_from(
-    headers: Mapping[str, str], args: Mapping[str, str]
-) -> int | None:
+def last_event_id_from(headers: StringLookup, args: StringLookup) -> int | None:
     """Parse the resume point from explicit headers and query args (see above)."""
     raw = headers.get("Last-Event-ID") or args.get("last_event_id")
     if raw is None or raw == "":

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import trio
 
-from crushd.errors import CrushdError, InternalError
+from crushd.errors import InternalError
 
 from ._migrations import migrate
 
@@ -169,8 +169,6 @@ class Database:
             raise InternalError("database is closed")
         try:
             return fn(self._connection)
-        except CrushdError:
-            raise
         except sqlite3.Error as exc:
             raise InternalError(f"database error: {exc}") from exc
 

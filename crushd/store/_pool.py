@@ -66,10 +66,11 @@ def prepare_data_dir(
 ) -> DataDirLock | None:
     """Create ``data_dir`` and its ``.gitignore``, then take its lock; blocking.
 
-    The directory is created (with parents) mode 0700 when missing; an existing
-    directory keeps its mode: upstream only creates, and silently tightening a
-    directory the user set up would surprise more than it protects. The
-    ``.gitignore`` (``*``) is written only when absent.
+    The directory is created mode 0700 when missing (missing parents get the
+    default mode); an existing directory keeps its mode: upstream only
+    creates, and silently tightening a directory the user set up would surprise
+    more than it protects. The ``.gitignore`` (``*``) is written only when
+    absent.
 
     Args:
         data_dir: absolute data directory.

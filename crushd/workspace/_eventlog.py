@@ -82,12 +82,23 @@ class EventLogStatistics:
 
 
 def _envelope(type_: str, event_type: str, payload: object) -> str:
-    inner = {"type": event_type, "payload": converter.unstructure(payload)}
-    # Compact separators and escaped control characters: never a raw newline,
-    # so each event is exactly one SSE data line.
+    envelope = {"type": type_, "payload": {"type": event_type, "payload": payload}}
+    # Plain JSON data goes straight to the C encoder; the converter is called
+    # only for what json cannot encode (attrs models, at any depth). Compact
+    # separators and escaped control characters: never a raw newline, so each
+    # event is exactly one SSE data line.
     return json.dumps(
-        {"type": type_, "payload": inner}, separators=(",", ":"), ensure_ascii=False
+        envelope,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=_unstructure_model,
     )
+
+
+def _unstructure_model(value: object) -> object:
+    if not attrs.has(type(value)):
+        raise TypeError(f"{type(value).__name__} is not JSON data or a wire model")
+    return converter.unstructure(value)
 
 
 def _sse_frame(seq: int, body: bytes) -> bytes:
@@ -177,6 +188,10 @@ class EventLog:
         Returns:
             The event's id (the new head), or the unchanged head if closed.
 
+        Raises:
+            TypeError: ``payload`` holds something that is neither JSON data nor
+                an attrs wire model (a bug in the caller); nothing is published.
+
         Source: PROTOCOL.md 3.3 envelope, C.1 ids.
         """
         if self._closed:
@@ -238,7 +253,7 @@ class EventLog:
             Safe at any point; nothing is left behind (the reader is simply
             no longer counted in ``readers_waiting``).
         """
-        if self._closed or cursor < self._head:
+        if self._closed or cursor != self._head:
             await trio.lowlevel.checkpoint()
             return
         await self._changed.wait()

@@ -104,7 +104,8 @@ class SessionService:
 async def _committed(write: Awaitable[T]) -> T:
     # Shielded: the database call is bounded by SQLite's busy_timeout.
     with trio.CancelScope(shield=True):
-        return await write
+        result = await write
+    return result
 
 
 def _check_update(session_id: str, request: SessionUpdate) -> None:

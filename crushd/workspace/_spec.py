@@ -38,7 +38,7 @@ class WorkspaceSpec:
     version: str = ""
 
     def resolved_data_dir(self) -> Path:
-        """Return the absolute data directory: the requested one, else ``<key>/.crush``."""
+        """Return the absolute data directory: as requested, else ``<key>/.crush``."""
         if not self.data_dir:
             return Path(self.key) / ".crush"
         path = Path(self.data_dir).expanduser()

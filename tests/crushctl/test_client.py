@@ -267,7 +267,9 @@ async def test_set_current_session_shape() -> None:
 
 async def test_clients_decodes_roster() -> None:
     """clients GETs the roster and decodes ClientInfo rows."""
-    recorder = Recorder({("GET", "/v1/workspaces/w1/clients"): answer(body=[CLIENT_INFO])})
+    recorder = Recorder(
+        {("GET", "/v1/workspaces/w1/clients"): answer(body=[CLIENT_INFO])}
+    )
     async with make_client(recorder) as client:
         roster = await client.clients("w1")
     assert roster == [ClientInfo(**CLIENT_INFO)]  # type: ignore[arg-type]
@@ -305,7 +307,9 @@ async def test_session_routes() -> None:
 
 async def test_update_session_sends_only_given_fields() -> None:
     """update_session PUTs only the fields that were passed."""
-    recorder = Recorder({("PUT", "/v1/workspaces/w1/sessions/s1"): answer(body=SESSION)})
+    recorder = Recorder(
+        {("PUT", "/v1/workspaces/w1/sessions/s1"): answer(body=SESSION)}
+    )
     async with make_client(recorder) as client:
         await client.update_session(
             "w1", "s1", title="new", todos=[Todo(content="c", status="pending")]
@@ -344,7 +348,9 @@ async def test_ids_are_quoted_in_paths() -> None:
     assert recorder.last.url.raw_path == b"/v1/workspaces/w%2F1/sessions/s%3F1"
 
 
-@pytest.mark.parametrize(("if_idle", "command"), [(False, "shutdown"), (True, "shutdown_if_idle")])
+@pytest.mark.parametrize(
+    ("if_idle", "command"), [(False, "shutdown"), (True, "shutdown_if_idle")]
+)
 async def test_shutdown_sends_control_command(if_idle: bool, command: str) -> None:
     """shutdown POSTs {"command": ...} to /v1/control."""
     recorder = Recorder()
@@ -386,7 +392,9 @@ async def test_invalid_response_body_is_request_error() -> None:
     """A 200 whose body is not the promised model raises RequestError."""
     recorder = Recorder({("GET", "/v1/version"): answer(body={"version": 1})})
     async with make_client(recorder) as client:
-        with pytest.raises(RequestError, match="invalid response from crushd to GET /v1/version"):
+        with pytest.raises(
+            RequestError, match="invalid response from crushd to GET /v1/version"
+        ):
             await client.version()
 
 

@@ -33,7 +33,9 @@ from crushd.proto import default_host, parse_host
         (503, ShuttingDownError),
     ],
 )
-def test_error_for_status_picks_subclass(status: int, cls: type[HTTPStatusError]) -> None:
+def test_error_for_status_picks_subclass(
+    status: int, cls: type[HTTPStatusError]
+) -> None:
     """Each mapped status builds its own subclass carrying status, message and route."""
     error = error_for_status(status, "boom", method="GET", route="/v1/x")
     assert type(error) is cls
@@ -57,22 +59,28 @@ def test_server_unavailable_message_default_host() -> None:
     """For the default host the hint is plain ``crushd serve``."""
     url = default_host().url
     error = ServerUnavailable(url)
-    assert error.message == f"crushd is not running at {url}; start it with: crushd serve"
+    assert (
+        error.message == f"crushd is not running at {url}; start it with: crushd serve"
+    )
     assert error.host == url
 
 
 def test_server_unavailable_message_other_host() -> None:
     """For another host the hint names it with ``--host``."""
     error = ServerUnavailable("tcp://127.0.0.1:7777")
-    assert error.message.endswith("start it with: crushd serve --host tcp://127.0.0.1:7777")
+    assert error.message.endswith(
+        "start it with: crushd serve --host tcp://127.0.0.1:7777"
+    )
 
 
 def test_request_context_connect_error_is_server_unavailable() -> None:
     """httpx.ConnectError becomes ServerUnavailable with method and route attached."""
     host = parse_host("unix:///tmp/nowhere.sock")
-    with pytest.raises(ServerUnavailable) as info:
-        with request_context(host, "GET", "/v1/health"):
-            raise httpx.ConnectError("[Errno 2] No such file or directory")
+    with (
+        pytest.raises(ServerUnavailable) as info,
+        request_context(host, "GET", "/v1/health"),
+    ):
+        raise httpx.ConnectError("[Errno 2] No such file or directory")
     assert (info.value.method, info.value.route) == ("GET", "/v1/health")
     assert "unix:///tmp/nowhere.sock" in info.value.message
     assert isinstance(info.value.__cause__, httpx.ConnectError)
@@ -81,9 +89,11 @@ def test_request_context_connect_error_is_server_unavailable() -> None:
 def test_request_context_other_httpx_errors_are_request_errors() -> None:
     """Timeouts and other transport errors become RequestError naming the request."""
     host = parse_host("unix:///tmp/nowhere.sock")
-    with pytest.raises(RequestError) as info:
-        with request_context(host, "POST", "/v1/workspaces"):
-            raise httpx.ReadTimeout("")
+    with (
+        pytest.raises(RequestError) as info,
+        request_context(host, "POST", "/v1/workspaces"),
+    ):
+        raise httpx.ReadTimeout("")
     assert info.value.message == "POST /v1/workspaces failed: ReadTimeout"
     assert info.value.route == "/v1/workspaces"
 
@@ -110,9 +120,9 @@ def test_raise_for_status_uses_json_message() -> None:
 
 def test_raise_for_status_falls_back_to_text_then_reason() -> None:
     """A non-JSON body is used as text; an empty body gives the reason phrase."""
-    with pytest.raises(NotFoundError, match="^404 page not found$"):
+    with pytest.raises(NotFoundError, match=r"^404 page not found$"):
         raise_for_status(_response(404, b"404 page not found\n"))
-    with pytest.raises(HTTPStatusError, match="^502 Bad Gateway$"):
+    with pytest.raises(HTTPStatusError, match=r"^502 Bad Gateway$"):
         raise_for_status(_response(502, b""))
 
 

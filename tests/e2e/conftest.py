@@ -120,7 +120,9 @@ def short_tmp() -> Iterator[Path]:
 
 
 @pytest.fixture
-async def daemons(short_tmp: Path, nursery: trio.Nursery) -> AsyncIterator[DaemonFactory]:
+async def daemons(
+    short_tmp: Path, nursery: trio.Nursery
+) -> AsyncIterator[DaemonFactory]:
     factory = DaemonFactory(short_tmp, nursery)
     yield factory
     await factory.stop_all()

@@ -8,6 +8,7 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
 import trio
 
 from crushctl import HTTPStatusError, open_event_stream
@@ -75,18 +76,15 @@ async def test_restart_keeps_sessions(daemons: DaemonFactory, project: Path) -> 
 async def test_second_daemon_on_same_data_dir_is_refused(
     daemons: DaemonFactory, project: Path
 ) -> None:
-    """A second daemon cannot open a data directory the first one holds; the owner pid is named."""
+    """A second daemon cannot open a data directory the first holds; names the owner."""
     first = await daemons.start()
     second = await daemons.start(socket_name="other.sock")
     async with first.client() as a, second.client() as b:
         await a.create_workspace(str(project))
-        try:
+        with pytest.raises(HTTPStatusError) as caught:
             await b.create_workspace(str(project))
-        except HTTPStatusError as exc:
-            assert exc.status == 500
-            message = exc.message
-        else:
-            raise AssertionError("second daemon opened a locked data directory")
+    assert caught.value.status == 500
+    message = caught.value.message
     assert message.startswith("failed to connect to database: data directory already")
     assert f"pid={first.process.pid}" in message
     owner = json.loads((project / ".crush" / "crush.lock").read_text())
@@ -96,7 +94,7 @@ async def test_second_daemon_on_same_data_dir_is_refused(
 async def test_live_daemon_on_socket_refuses_second(
     daemons: DaemonFactory, project: Path
 ) -> None:
-    """Starting a daemon on a live daemon's socket exits 1 and leaves the first running."""
+    """A daemon started on a live daemon's socket exits 1; the first keeps running."""
     first = await daemons.start()
     second = await daemons.start(wait=False)
     assert await second.wait_exit(PROMPT) == 1
@@ -112,9 +110,10 @@ async def test_sigterm_with_open_streams_exits_zero_and_frees_lock(
     daemon = await daemons.start()
     async with daemon.client() as a, daemon.client() as b:
         ws = await a.create_workspace(str(project))
-        async with open_event_stream(a, ws.id) as stream_a, open_event_stream(
-            b, ws.id
-        ) as stream_b:
+        async with (
+            open_event_stream(a, ws.id) as stream_a,
+            open_event_stream(b, ws.id) as stream_b,
+        ):
             daemon.terminate()
             with trio.fail_after(SIGTERM_DEADLINE):
                 ended = [[e async for e in stream_a], [e async for e in stream_b]]

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import trio
 
-from crushctl import NotFoundError, open_event_stream
+from crushctl import NotFoundError, ServerUnavailable, open_event_stream
 from crushd.proto import Event
 
 from .conftest import DaemonFactory
 
 #: Bound for "this should happen promptly" on a real daemon, seconds.
-PROMPT = 10.0
+PROMPT = 20.0
 
 
 async def next_event(stream: object, event_type: str = "session") -> Event:
@@ -76,7 +75,7 @@ async def test_killing_client_a_stream_does_not_break_client_b(
 async def test_last_client_leaving_shuts_daemon_down(
     daemons: DaemonFactory, project: Path
 ) -> None:
-    """When the last client leaves, the workspace is torn down and the daemon exits 0."""
+    """When the last client leaves, the workspace goes and the daemon exits 0."""
     daemon = await daemons.start(
         "--detach-grace", "0", "--idle-timeout", "0.5", "--create-grace", "30"
     )
@@ -91,9 +90,8 @@ async def test_last_client_leaving_shuts_daemon_down(
             while True:
                 try:
                     await a.workspace(ws.id)
-                except NotFoundError:
-                    break
+                except (NotFoundError, ServerUnavailable):
+                    break  # torn down; the daemon may even be gone already
                 await trio.sleep(0.02)
     assert await daemon.wait_exit(PROMPT) == 0
     assert not daemon.socket_path.exists()
-    assert not os.path.exists(daemon.socket_path)

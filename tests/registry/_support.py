@@ -131,7 +131,7 @@ class Harness:
     nursery: trio.Nursery
     factory: FakeFactory
     idle_calls: int = 0
-    serve_returned: bool = False
+    _served: bool = False
     registry: Registry | None = None
 
     async def start(
@@ -158,9 +158,13 @@ class Harness:
             return
         self.registry.close()
         await settle()
-        assert self.serve_returned, "serve() did not return after close()"
+        assert self.served(), "serve() did not return after close()"
         assert_invariants(self.registry, self.factory)
         assert all(ws.acloses == 1 for ws in self.factory.built)
+
+    def served(self) -> bool:
+        """True once the registry's ``serve()`` returned."""
+        return self._served
 
     def _on_idle(self) -> None:
         self.idle_calls += 1
@@ -169,7 +173,7 @@ class Harness:
         self, registry: Registry, *, task_status: trio.TaskStatus[None]
     ) -> None:
         await registry.serve(task_status=task_status)
-        self.serve_returned = True
+        self._served = True
 
 
 async def claimless_workspace(registry: Registry, path: str) -> Hosted:

@@ -28,7 +28,7 @@ class Harness:
     idle_calls: list[float]
 
     async def json(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """Send ``body`` as JSON (or raw text) and return (status, decoded JSON or None)."""
+        """Send ``body`` as JSON (or raw text); return (status, JSON or None)."""
         kwargs: dict[str, Any] = {}
         if isinstance(body, str | bytes):
             kwargs["data"] = body

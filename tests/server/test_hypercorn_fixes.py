@@ -120,12 +120,30 @@ async def serving(
         stop.set()
 
 
-async def connect(path: Path, *, receive_buffer_bytes: int = 0) -> trio.SocketStream:
-    sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    if receive_buffer_bytes:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer_bytes)
-    await sock.connect(os.fspath(path))
-    return trio.SocketStream(sock)
+@attrs.define
+class Clients:
+    """Client connections of one test; all closed at teardown, pass or fail."""
+
+    opened: list[trio.SocketStream] = attrs.field(factory=list)
+
+    async def connect(
+        self, path: Path, *, receive_buffer_bytes: int = 0
+    ) -> trio.SocketStream:
+        sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.opened.append(trio.SocketStream(sock))
+        if receive_buffer_bytes:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer_bytes)
+        await sock.connect(os.fspath(path))
+        return self.opened[-1]
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[Clients]:
+    """The test's client connections, closed when it ends."""
+    opened = Clients()
+    yield opened
+    for stream in opened.opened:
+        await stream.aclose()
 
 
 async def request_hello(stream: trio.SocketStream, request: bytes = HELLO) -> bytes:
@@ -203,13 +221,14 @@ async def test_install_send_timeout_is_idempotent() -> None:
     assert patched.__module__ == "crushd.server._hypercorn_fixes"
 
 
-async def test_serve_app_reports_socket_urls(sock_dir: Path, clock: MockClock) -> None:
+async def test_serve_app_reports_socket_urls(
+    sock_dir: Path, clock: MockClock, clients: Clients
+) -> None:
     """task_status.started gets the listeners' URLs once they are served."""
     async with serving(sock_dir) as server:
         assert server.urls == [f"unix://{server.path}"]
-        stream = await connect(server.path)
+        stream = await clients.connect(server.path)
         assert (await request_hello(stream)).startswith(b"HTTP/1.1 200")
-        await stream.aclose()
 
 
 async def test_serve_app_logs_to_crushd_http(
@@ -235,77 +254,71 @@ async def test_serve_app_rejects_empty_socket_list() -> None:
 
 
 async def test_serve_app_closes_connection_close_promptly(
-    sock_dir: Path, clock: MockClock
+    sock_dir: Path, clock: MockClock, clients: Clients
 ) -> None:
     """After a ``Connection: close`` response the server closes the connection."""
     async with serving(sock_dir, keep_alive_seconds=60.0) as server:
-        stream = await connect(server.path)
+        stream = await clients.connect(server.path)
         await request_hello(stream, HELLO_CLOSE)
         with trio.fail_after(1.0):
             await wait_eof(stream)
-        await stream.aclose()
 
 
 async def test_serve_app_closes_idle_keep_alive_after_timeout(
-    sock_dir: Path, clock: MockClock
+    sock_dir: Path, clock: MockClock, clients: Clients
 ) -> None:
     """An idle keep-alive connection is closed after keep_alive_seconds."""
     async with serving(sock_dir, keep_alive_seconds=5.0) as server:
-        stream = await connect(server.path)
+        stream = await clients.connect(server.path)
         await request_hello(stream)
         start = trio.current_time()
         with trio.fail_after(10.0):
             await wait_eof(stream)
         assert 5.0 <= trio.current_time() - start < 5.5
-        await stream.aclose()
 
 
 async def test_serve_app_keep_alive_serves_several_requests(
-    sock_dir: Path, clock: MockClock
+    sock_dir: Path, clock: MockClock, clients: Clients
 ) -> None:
     """A keep-alive connection carries several requests before going idle."""
     async with serving(sock_dir) as server:
-        stream = await connect(server.path)
+        stream = await clients.connect(server.path)
         for _ in range(3):
             assert (await request_hello(stream)).startswith(b"HTTP/1.1 200")
-        await stream.aclose()
 
 
 async def test_serve_app_shutdown_with_idle_client_is_prompt(
-    sock_dir: Path, clock: MockClock
+    sock_dir: Path, clock: MockClock, clients: Clients
 ) -> None:
     """Shutdown does not wait the graceful timeout for an idle keep-alive client."""
     async with serving(sock_dir, graceful_timeout_seconds=3.0) as server:
-        stream = await connect(server.path)
+        stream = await clients.connect(server.path)
         await request_hello(stream)
         start = trio.current_time()
         server.stop.set()
     assert trio.current_time() - start < 0.5
-    await stream.aclose()
 
 
 async def test_serve_app_stalled_reader_blocks_neither_others_nor_shutdown(
-    sock_dir: Path, clock: MockClock
+    sock_dir: Path, clock: MockClock, clients: Clients
 ) -> None:
     """A streaming client that never reads cannot stall other clients or shutdown."""
     async with trio.open_nursery() as watchdogs:
         async with serving(
             sock_dir, graceful_timeout_seconds=1.0, send_timeout_seconds=2.0
         ) as server:
-            stalled = await connect(server.path, receive_buffer_bytes=4096)
+            stalled = await clients.connect(server.path, receive_buffer_bytes=4096)
             # Without the send timeout nothing would end this connection: close
             # it late, so a regression fails the timing below instead of hanging.
             watchdogs.start_soon(close_after, stalled, 30.0)
             await stalled.send_all(STREAM)
-            other = await connect(server.path)
+            other = await clients.connect(server.path)
             with trio.fail_after(1.0):
                 assert (await request_hello(other)).startswith(b"HTTP/1.1 200")
             start = trio.current_time()
             server.stop.set()
         assert trio.current_time() - start < 3.0
         watchdogs.cancel_scope.cancel()
-    await other.aclose()
-    await stalled.aclose()
 
 
 async def close_after(stream: trio.SocketStream, seconds: float) -> None:

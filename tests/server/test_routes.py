@@ -14,9 +14,13 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-async def create(h: Harness, path: Path, client_id: str | None = None) -> dict[str, object]:
+async def create(
+    h: Harness, path: Path, client_id: str | None = None
+) -> dict[str, object]:
     status, body = await h.json(
-        "POST", "/v1/workspaces", {"path": str(path), "client_id": client_id or new_id()}
+        "POST",
+        "/v1/workspaces",
+        {"path": str(path), "client_id": client_id or new_id()},
     )
     assert status == 200, body
     assert isinstance(body, dict)
@@ -107,7 +111,9 @@ async def test_control_shutdown_is_idle_gated(harness: Harness, project: Path) -
 
 async def test_create_after_shutdown_is_503(harness: Harness, project: Path) -> None:
     """Once shutting down, POST /v1/workspaces answers 503 server is shutting down."""
-    status, _ = await harness.json("POST", "/v1/control", {"command": "shutdown_if_idle"})
+    status, _ = await harness.json(
+        "POST", "/v1/control", {"command": "shutdown_if_idle"}
+    )
     assert status == 200
     status, body = await harness.json(
         "POST", "/v1/workspaces", {"path": str(project), "client_id": new_id()}
@@ -206,7 +212,7 @@ async def test_delete_workspace_is_idempotent(harness: Harness, project: Path) -
 
 
 async def test_current_session_errors(harness: Harness, project: Path) -> None:
-    """current-session answers 400 for bad ids or body, 404 unknown workspace, 409 hold-only."""
+    """current-session: 400 bad ids or body, 404 unknown workspace, 409 hold-only."""
     client_id = new_id()
     ws = (await create(harness, project, client_id))["id"]
     base = f"/v1/workspaces/{ws}/current-session"
@@ -242,18 +248,28 @@ async def test_current_session_for_attached_client(
 
 
 async def test_events_rejects_bad_client_ids(harness: Harness, project: Path) -> None:
-    """The events route answers 400 for a missing or malformed client_id, 404 unknown."""
+    """The events route: 400 for a missing or malformed client_id, 404 unknown."""
     ws = (await create(harness, project))["id"]
     cases = [
         (f"/v1/workspaces/{ws}/events", 400, "client_id is required"),
-        (f"/v1/workspaces/{ws}/events?client_id=nope", 400, "client_id is not a valid UUID"),
-        (f"/v1/workspaces/{new_id()}/events?client_id={new_id()}", 404, "workspace not found"),
+        (
+            f"/v1/workspaces/{ws}/events?client_id=nope",
+            400,
+            "client_id is not a valid UUID",
+        ),
+        (
+            f"/v1/workspaces/{new_id()}/events?client_id={new_id()}",
+            404,
+            "workspace not found",
+        ),
     ]
     for path, status, message in cases:
         assert await harness.json("GET", path) == (status, {"message": message})
 
 
-async def test_events_rejects_bad_last_event_id(harness: Harness, project: Path) -> None:
+async def test_events_rejects_bad_last_event_id(
+    harness: Harness, project: Path
+) -> None:
     """A Last-Event-ID that is not a non-negative integer answers 400."""
     ws = (await create(harness, project))["id"]
     path = f"/v1/workspaces/{ws}/events?client_id={new_id()}&last_event_id=-3"
@@ -278,7 +294,7 @@ async def test_retire_client(harness: Harness, project: Path) -> None:
 
 
 async def test_roster_permissions_and_config(harness: Harness, project: Path) -> None:
-    """The roster lists the creator's held claim; permissions is []; config has options."""
+    """The roster lists the creator's held claim; permissions is []; config too."""
     client_id = new_id()
     ws = (await create(harness, project, client_id))["id"]
     status, roster = await harness.json("GET", f"/v1/workspaces/{ws}/clients")

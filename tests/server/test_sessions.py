@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ async def ws(harness: Harness, project: Path) -> str:
     return str(body["id"])
 
 
-def events(harness: Harness, ws: str) -> list[dict[str, object]]:
+def events(harness: Harness, ws: str) -> list[dict[str, Any]]:
     log = harness.registry.get(ws).workspace.log
     batch = log.read_ws(0)  # type: ignore[attr-defined]
     return [json.loads(frame) for frame in batch.frames]
@@ -60,16 +61,26 @@ async def test_session_get_unknown_is_404(harness: Harness, ws: str) -> None:
 
 
 async def test_session_update_is_partial(harness: Harness, ws: str) -> None:
-    """PUT changes only the fields sent, takes the id from the path, publishes updated."""
-    _, session = await harness.json("POST", f"/v1/workspaces/{ws}/sessions", {"title": "a"})
+    """PUT changes only the fields sent, takes the path id, publishes updated."""
+    _, session = await harness.json(
+        "POST", f"/v1/workspaces/{ws}/sessions", {"title": "a"}
+    )
     path = f"/v1/workspaces/{ws}/sessions/{session['id']}"
     status, updated = await harness.json("PUT", path, {"prompt_tokens": 7, "cost": 0.5})
     assert status == 200
-    assert (updated["title"], updated["prompt_tokens"], updated["cost"]) == ("a", 7, 0.5)
+    assert (updated["title"], updated["prompt_tokens"], updated["cost"]) == (
+        "a",
+        7,
+        0.5,
+    )
     status, updated = await harness.json(
         "PUT",
         path,
-        {"todos": [{"content": "c", "status": "in_progress", "active_form": "doing c"}]},
+        {
+            "todos": [
+                {"content": "c", "status": "in_progress", "active_form": "doing c"}
+            ]
+        },
     )
     assert updated["prompt_tokens"] == 7
     assert updated["todos"][0]["status"] == "in_progress"
@@ -81,8 +92,10 @@ async def test_session_update_is_partial(harness: Harness, ws: str) -> None:
 
 
 async def test_session_update_rejects_bad_input(harness: Harness, ws: str) -> None:
-    """A mismatched body id or an unknown todo status answers 400 and changes nothing."""
-    _, session = await harness.json("POST", f"/v1/workspaces/{ws}/sessions", {"title": "a"})
+    """A mismatched body id or unknown todo status answers 400, changing nothing."""
+    _, session = await harness.json(
+        "POST", f"/v1/workspaces/{ws}/sessions", {"title": "a"}
+    )
     path = f"/v1/workspaces/{ws}/sessions/{session['id']}"
     assert (await harness.json("PUT", path, {"id": new_id(), "title": "b"}))[0] == 400
     bad_todo = {"todos": [{"content": "c", "status": "later"}]}
@@ -93,7 +106,9 @@ async def test_session_update_rejects_bad_input(harness: Harness, ws: str) -> No
 
 async def test_session_delete(harness: Harness, ws: str) -> None:
     """DELETE removes the session and publishes session/deleted."""
-    _, session = await harness.json("POST", f"/v1/workspaces/{ws}/sessions", {"title": "a"})
+    _, session = await harness.json(
+        "POST", f"/v1/workspaces/{ws}/sessions", {"title": "a"}
+    )
     path = f"/v1/workspaces/{ws}/sessions/{session['id']}"
     assert (await harness.json("DELETE", path))[0] == 200
     assert (await harness.json("GET", path))[0] == 404
@@ -101,7 +116,7 @@ async def test_session_delete(harness: Harness, ws: str) -> None:
 
 
 async def test_session_children_are_not_listed(harness: Harness, ws: str) -> None:
-    """Child sessions are gettable but not in the top-level list; unknown parent is 404."""
+    """Child sessions are gettable but not listed at top level; unknown parent 404."""
     base = f"/v1/workspaces/{ws}/sessions"
     _, parent = await harness.json("POST", base, {"title": "p"})
     _, child = await harness.json(
@@ -126,7 +141,9 @@ async def test_session_list_newest_update_first(harness: Harness, ws: str) -> No
     assert stamps == sorted(stamps, reverse=True)
 
 
-async def test_session_list_includes_attached_clients(harness: Harness, ws: str) -> None:
+async def test_session_list_includes_attached_clients(
+    harness: Harness, ws: str
+) -> None:
     """attached_clients counts streaming clients on the session only."""
     base = f"/v1/workspaces/{ws}/sessions"
     _, session = await harness.json("POST", base, {"title": "s"})
@@ -135,7 +152,9 @@ async def test_session_list_includes_attached_clients(harness: Harness, ws: str)
     harness.registry.attach(ws, other)
     harness.registry.set_current_session(ws, viewer, session["id"])
     await harness.json(
-        "POST", "/v1/workspaces", {"path": harness.registry.get(ws).key, "client_id": holder}
+        "POST",
+        "/v1/workspaces",
+        {"path": harness.registry.get(ws).key, "client_id": holder},
     )
     _, listed = await harness.json("GET", base)
     assert listed[0]["attached_clients"] == 1
@@ -145,7 +164,7 @@ async def test_session_list_includes_attached_clients(harness: Harness, ws: str)
 
 
 async def test_messages_and_history_routes(harness: Harness, ws: str) -> None:
-    """messages lists ascending, messages/user descending, history is [] for a session."""
+    """messages lists ascending, messages/user descending, history is []."""
     base = f"/v1/workspaces/{ws}"
     _, session = await harness.json("POST", f"{base}/sessions", {"title": "s"})
     store = harness.registry.get(ws).workspace.messages  # type: ignore[attr-defined]

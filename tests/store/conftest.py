@@ -63,8 +63,7 @@ class Contender:
             self.release(data_dir)
 
 
-# Tests take the contender's methods as fixtures (conftest is not importable
-# under --import-mode=importlib, so its class cannot be named in annotations).
+# Tests take the contender's methods as fixtures, so none imports conftest.
 
 
 @pytest.fixture

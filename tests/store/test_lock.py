@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import functools
 import json
 import os
 import re
 import signal
 import stat
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -155,7 +153,10 @@ from pathlib import Path
 from crushd.store import DataDirLock
 DataDirLock.acquire(Path(sys.argv[1]), "v1")
 child = subprocess.Popen(
-    [sys.executable, "-c", "import time; time.sleep(60)"], close_fds=False
+    [sys.executable, "-c", "import time; time.sleep(60)"],
+    stdin=subprocess.DEVNULL,
+    stdout=subprocess.DEVNULL,
+    close_fds=False,
 )
 print(child.pid, flush=True)
 os._exit(0)  # die holding the lock, without releasing it

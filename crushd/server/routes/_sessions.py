@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import attrs
 from quart import Response
 from quart_trio import QuartTrio
 
 from crushd.proto import Session, SessionCreate, SessionUpdate
+from crushd.registry import Registry
 
 from .._context import ServerContext
 from .._http import decode_body, empty_response, json_response
 from .._live import live_workspace
+
+View = Callable[..., Awaitable[Response]]
 
 _WS = "/v1/workspaces/<workspace_id>"
 _SESSION = f"{_WS}/sessions/<session_id>"
@@ -49,6 +54,19 @@ def register_session_routes(app: QuartTrio, ctx: ServerContext) -> None:
         await live_workspace(registry, workspace_id)[1].sessions.delete(session_id)
         return empty_response()
 
+    rules: list[tuple[str, View, str]] = [
+        (f"{_WS}/sessions", list_sessions, "GET"),
+        (f"{_WS}/sessions", create_session, "POST"),
+        (_SESSION, get_session, "GET"),
+        (_SESSION, update_session, "PUT"),
+        (_SESSION, delete_session, "DELETE"),
+    ]
+    for path, view, method in rules:
+        app.add_url_rule(path, view.__name__, view, methods=[method])
+    _register_read_routes(app, registry)
+
+
+def _register_read_routes(app: QuartTrio, registry: Registry) -> None:
     async def messages(workspace_id: str, session_id: str) -> Response:
         store = live_workspace(registry, workspace_id)[1].messages
         return json_response(await store.list_for_session(session_id))
@@ -66,12 +84,7 @@ def register_session_routes(app: QuartTrio, ctx: ServerContext) -> None:
         await workspace.sessions.get(session_id)
         return json_response(await workspace.files.history(session_id))
 
-    rules = [
-        (f"{_WS}/sessions", list_sessions, "GET"),
-        (f"{_WS}/sessions", create_session, "POST"),
-        (_SESSION, get_session, "GET"),
-        (_SESSION, update_session, "PUT"),
-        (_SESSION, delete_session, "DELETE"),
+    rules: list[tuple[str, View, str]] = [
         (f"{_SESSION}/messages", messages, "GET"),
         (f"{_SESSION}/messages/user", session_user_messages, "GET"),
         (f"{_WS}/messages/user", workspace_user_messages, "GET"),

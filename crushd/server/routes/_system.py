@@ -1,4 +1,4 @@
-"""System routes: health, version, config, control, client retirement (PROTOCOL.md 2.1)."""
+"""System routes: health, version, config, control, retirement (PROTOCOL.md 2.1)."""
 
 from __future__ import annotations
 

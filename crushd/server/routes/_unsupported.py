@@ -75,7 +75,7 @@ UNSUPPORTED_ROUTES: tuple[tuple[str, str], ...] = (
 
 
 def register_unsupported_routes(app: QuartTrio, ctx: ServerContext) -> None:
-    """Answer every route in ``UNSUPPORTED_ROUTES`` with 501 (404 for unknown workspaces)."""
+    """Answer each of ``UNSUPPORTED_ROUTES`` with 501 (404: unknown workspace)."""
 
     async def unsupported(workspace_id: str, **_segments: str) -> Response:
         live_workspace(ctx.registry, workspace_id)

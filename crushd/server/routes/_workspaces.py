@@ -1,15 +1,20 @@
-"""Workspace routes: list, create/join, get, release, presence, roster (PROTOCOL.md 2.2)."""
+"""Workspace routes: list, create/join, get, release, presence, roster (2.2)."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from quart import Response
 from quart_trio import QuartTrio
 
-from crushd.proto import CurrentSessionRequest, Workspace as WireWorkspace
+from crushd.proto import CurrentSessionRequest
+from crushd.proto import Workspace as WireWorkspace
 
 from .._context import ServerContext
 from .._http import decode_body, empty_response, json_response, query_client_id
 from .._live import live_workspace
+
+View = Callable[..., Awaitable[Response]]
 
 _WS = "/v1/workspaces/<workspace_id>"
 
@@ -20,7 +25,9 @@ def register_workspace_routes(app: QuartTrio, ctx: ServerContext) -> None:
 
     async def list_workspaces() -> Response:
         hosted = registry.workspaces()
-        return json_response([live_workspace(registry, h.id)[1].to_wire() for h in hosted])
+        return json_response(
+            [live_workspace(registry, h.id)[1].to_wire() for h in hosted]
+        )
 
     async def create_workspace() -> Response:
         body = await decode_body(WireWorkspace)
@@ -50,7 +57,7 @@ def register_workspace_routes(app: QuartTrio, ctx: ServerContext) -> None:
         live_workspace(registry, workspace_id)
         return json_response([])
 
-    rules = [
+    rules: list[tuple[str, View, str]] = [
         ("/v1/workspaces", list_workspaces, "GET"),
         ("/v1/workspaces", create_workspace, "POST"),
         (_WS, get_workspace, "GET"),

@@ -1,0 +1,107 @@
+"""crushctl's entry point: exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from pathlib import Path
+
+import pytest
+import trio
+
+import crushctl.cli._main as cli_main
+from crushctl.cli import build_parser, main
+from crushctl.cli._main import read_token
+from crushd.proto import parse_host
+
+
+def test_main_not_running_default_host(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no daemon at the default socket: one stderr line and exit 1."""
+    runtime = tempfile.mkdtemp(dir="/tmp")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
+    url = f"unix://{runtime}/crush-{os.getuid()}.sock"
+    assert main(["status"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"crushctl: crushd is not running at {url}; start it with: crushd serve\n"
+    )
+
+
+def test_main_not_running_other_host(capsys: pytest.CaptureFixture[str]) -> None:
+    """With --host pointing nowhere the hint names that host."""
+    url = f"unix://{tempfile.mkdtemp(dir='/tmp')}/x.sock"
+    assert main(["--host", url, "workspaces"]) == 1
+    assert capsys.readouterr().err == (
+        f"crushctl: crushd is not running at {url}; "
+        f"start it with: crushd serve --host {url}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ("nonsense", "invalid host format: nonsense"),
+        ("fd://3", "cannot connect to fd://3: use a unix:// or tcp:// host"),
+    ],
+)
+def test_main_bad_host_exits_1(
+    capsys: pytest.CaptureFixture[str], host: str, message: str
+) -> None:
+    """An unusable --host prints ``crushctl: <message>`` and exits 1."""
+    assert main(["--host", host, "version"]) == 1
+    assert capsys.readouterr().err == f"crushctl: {message}\n"
+
+
+def test_main_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing or unknown command is a usage error (exit 2); --help exits 0."""
+    assert main([]) == 2
+    assert main(["frobnicate"]) == 2
+    assert main(["sessions", "new"]) == 2
+    assert "usage: crushctl" in capsys.readouterr().err
+    assert main(["--help"]) == 0
+    assert "watch" in capsys.readouterr().out
+
+
+def test_main_ctrl_c_exits_130_quietly(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGINT during a command exits 130 with nothing printed."""
+
+    async def interrupted(*args: object, **kwargs: object) -> int:
+        signal.raise_signal(signal.SIGINT)
+        await trio.sleep_forever()
+        raise AssertionError("not reached")
+
+    monkeypatch.setattr(cli_main, "main_async", interrupted)
+    assert main(["status"]) == 130
+    assert capsys.readouterr() == ("", "")
+
+
+def test_parser_common_options_after_command() -> None:
+    """--host and --json work after the command too; --cwd before ``new`` is kept."""
+    args = build_parser().parse_args(
+        ["sessions", "--cwd", "/a", "new", "T", "--json", "--host", "tcp://h:1"]
+    )
+    assert (args.cwd, args.title, args.json, args.host) == (
+        "/a",
+        "T",
+        True,
+        "tcp://h:1",
+    )
+
+
+def test_read_token_only_for_tcp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bearer token is read from $XDG_STATE_HOME/crushd/token for tcp hosts."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    tcp = parse_host("tcp://127.0.0.1:7777")
+    assert read_token(tcp) is None
+    (tmp_path / "crushd").mkdir()
+    (tmp_path / "crushd" / "token").write_text("s3cret\n")
+    assert read_token(tcp) == "s3cret"
+    assert read_token(parse_host("unix:///tmp/x.sock")) is None
