@@ -157,12 +157,12 @@ class EventWatcher:
                 stream = await self._enter_stream(stack)
             except _RETRYABLE as exc:
                 self._failures += 1
-                return str(exc)
+                return _reason(exc)
             await self._send.send(self._established())
             try:
                 await self._forward(stream)
             except RequestError as exc:
-                return str(exc)
+                return exc.message
         return "stream ended"
 
     async def _enter_stream(self, stack: contextlib.AsyncExitStack) -> EventStream:
@@ -216,6 +216,13 @@ class EventWatcher:
             return from_json(event.payload, Resync)
         except ValueError:
             return Resync(workspace_id=self._workspace.id, oldest_id=0)
+
+
+def _reason(exc: CrushctlError) -> str:
+    if isinstance(exc, ServerUnavailable):
+        # Said on every retry: leave out the "start it with" hint.
+        return f"crushd is not running at {exc.host}"
+    return exc.message
 
 
 @contextlib.asynccontextmanager

@@ -134,7 +134,8 @@ def bind_unix(path: Path, *, backlog: int = DEFAULT_BACKLOG) -> BoundSocket:
     Blocks for at most ``PROBE_TIMEOUT_SECONDS``; call it at startup.
 
     Args:
-        path: the socket file (at most ~104 bytes, the platform's ``sun_path``).
+        path: the socket file (at most ~104 bytes, the platform's ``sun_path``);
+            a relative path is made absolute.
         backlog: the listen backlog.
 
     Returns:
@@ -150,6 +151,7 @@ def bind_unix(path: Path, *, backlog: int = DEFAULT_BACKLOG) -> BoundSocket:
     Source: PROTOCOL.md 8.3 (probe and stale classification, as upstream's
     server listen) and C.6 (0600 socket in a private directory).
     """
+    path = path.absolute()
     _prepare_directory(path.parent)
     _remove_if_stale(path)
     sock = _bind_private(path)

@@ -1,7 +1,10 @@
 """Serve the ASGI app with hypercorn's trio worker on sockets the daemon bound.
 
-Source: DESIGN.md 2 ("one hypercorn serve() per listener") and 4b; STYLE.md
-pitfalls on ``fd://`` adoption, ``task_status`` and hypercorn's logging.
+One ``serve_app`` call can serve several listeners (they then share one graceful
+shutdown), or the daemon can run one call per listener (DESIGN.md 2).
+
+Source: DESIGN.md 2 and 4b; STYLE.md pitfalls on ``fd://`` adoption,
+``task_status`` and hypercorn's logging.
 """
 
 from __future__ import annotations
@@ -74,8 +77,11 @@ async def serve_app(
             (raised before any socket is detached).
 
     Cancellation:
-        Cancelling this cancels every connection at once (no grace); a send to
-        a stalled peer still holds it for up to ``send_timeout_seconds``.
+        Cancelling this cancels every connection at once, with no grace and
+        possibly without the app's shutdown hooks; use ``shutdown_trigger`` for
+        an orderly stop. A send to a stalled peer can still hold the exit for up
+        to ``send_timeout_seconds``. A cancel before hypercorn has adopted the
+        fds (during app startup) leaves them open until the process exits.
 
     Source: hypercorn ``trio.serve`` / ``worker_serve``; DESIGN.md 4b.
     """

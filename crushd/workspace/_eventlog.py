@@ -124,8 +124,10 @@ class EventLog:
                 await send(batch.data)
             if log.is_drained(cursor):
                 break
-            with trio.move_on_after(heartbeat_seconds):
+            with trio.move_on_after(heartbeat_seconds) as idle:
                 await log.wait_after(cursor)
+            if idle.cancelled_caught:
+                await send(PING_FRAME)
 
     A cursor older than the ring (``cursor < oldest - 1``) or past the head (a
     garbage ``Last-Event-ID``) gets a ``resync`` frame first, then every event

@@ -14,7 +14,7 @@ import trio.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crushd.proto import ConfigChanged
+from crushd.proto import ConfigChanged, Message, Part, Session, to_json
 from crushd.workspace._eventlog import PING_FRAME, EventLog
 
 WS = "ws-1"
@@ -76,6 +76,34 @@ def test_publish_plain_json_keeps_unicode_and_escapes_newlines() -> None:
         + '{"text":"héllo\\nwörld","list":[1,null]}}}\n\n'.encode()
     )
     assert data.count(b"\n") == 3
+
+
+def test_publish_models_encode_as_the_proto_converter_does() -> None:
+    """Wire models, alone or nested in plain data, encode exactly as proto.to_json."""
+    message = Message(
+        id="m1", role="assistant", session_id="s1", parts=[Part("text", {"text": "Hi"})]
+    )
+    sessions = [Session(id="s1", title="a"), Session(id="s2", title="b")]
+    log = EventLog(WS)
+    log.publish("message", "updated", message)
+    log.publish("x", "created", {"sessions": sessions, "n": 1})
+    (_, first), (_, second) = parse_sse(log.read_sse(0).data)
+    assert first["payload"]["payload"] == json.loads(to_json(message))
+    assert "is_summary_message" not in first["payload"]["payload"]
+    assert second["payload"]["payload"] == {
+        "sessions": json.loads(to_json(sessions)),
+        "n": 1,
+    }
+
+
+@pytest.mark.parametrize("payload", [object(), {1, 2}, {"a": [b"raw"]}])
+def test_publish_rejects_non_json_payload_and_stores_nothing(payload: object) -> None:
+    """A payload that is neither JSON data nor a wire model raises TypeError."""
+    log = filled(1)
+    with pytest.raises(TypeError, match="not JSON data or a wire model"):
+        log.publish("message", "created", payload)
+    assert log.head == 1
+    assert ids(log.read_sse(0).data) == [1]
 
 
 def test_publish_ids_strictly_increasing_from_one() -> None:
