@@ -9,7 +9,7 @@ and the head as one chunk (DESIGN.md 4); idle streams get ``: ping``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import trio
 from quart import Response, request
@@ -33,7 +33,7 @@ SSE_HEADERS = {
 
 async def sse_frames(
     log: EventLog, ticket: StreamTicket, cursor: int, heartbeat_seconds: float
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Yield coalesced SSE chunks from ``cursor`` until the stream must end.
 
     Ends when the log is closed and drained (teardown, shutdown) or the claim
