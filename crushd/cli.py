@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--heartbeat",
-        type=_seconds,
+        type=_positive_seconds,
         metavar="S",
         default=DEFAULT_HEARTBEAT_SECONDS,
         help="seconds between : ping frames on idle streams (default %(default)s)",
@@ -121,7 +121,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         idle_timeout_seconds=timings["idle_timeout_seconds"],
         replay_window_frames=args.replay_window,
         send_timeout_seconds=args.send_timeout,
-        heartbeat_seconds=args.heartbeat or DEFAULT_HEARTBEAT_SECONDS,
+        heartbeat_seconds=args.heartbeat,
         log_level=args.log_level,
     )
     return attrs.evolve(settings, hosts=tuple(args.host)) if args.host else settings

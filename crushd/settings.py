@@ -52,7 +52,10 @@ class Settings:
 
     @property
     def log_file(self) -> Path:
-        """``<cache>/crush/server-<safeHost>/crushd.log`` for the first host."""
+        """``<cache>/server-<safeHost>/crushd.log`` for the first host.
+
+        ``<cache>`` is ``$CRUSH_CACHE_DIR`` or ``<user cache>/crush``.
+        """
         return server_dir(self.hosts[0]) / "crushd.log"
 
     def redacted(self) -> dict[str, object]:

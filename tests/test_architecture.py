@@ -174,7 +174,7 @@ def _defines_all(path: Path) -> bool:
 
 
 def _exported() -> list[tuple[str, str]]:
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for name in API_PACKAGES:
         module = importlib.import_module(name)
         pairs.extend((name, item) for item in getattr(module, "__all__", ()))

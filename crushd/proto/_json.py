@@ -10,10 +10,11 @@ mismatch becomes a 400 ``failed to decode request`` as upstream
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_origin
 
 import attrs
 import cattrs
+from cattrs.cols import list_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 T = TypeVar("T")
@@ -63,6 +64,23 @@ def _structure_factory(cls: type[Any]) -> Any:
     return make_dict_structure_fn(cls, converter)
 
 
+def _is_list(cls: object) -> bool:
+    return cls is list or get_origin(cls) is list
+
+
+def _strict_list_factory(cls: Any, conv: cattrs.Converter) -> Any:
+    # cattrs builds lists from any iterable ("ab" -> ["a", "b"]); JSON needs arrays.
+    inner = list_structure_factory(cls, conv)
+
+    def hook(value: object, type_: object) -> object:
+        if not isinstance(value, list):
+            raise TypeError(f"expected a JSON array, got {type(value).__name__}")
+        return inner(value, type_)
+
+    return hook
+
+
+converter.register_structure_hook_factory(_is_list, _strict_list_factory)
 converter.register_unstructure_hook_factory(_is_wire_model, _unstructure_factory)
 converter.register_structure_hook_factory(_is_wire_model, _structure_factory)
 

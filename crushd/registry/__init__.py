@@ -9,13 +9,12 @@ from ._paths import resolve_workspace_key, validate_client_id
 from ._registry import (
     CHANNELS_MISMATCH,
     CLEANUP_SECONDS,
-    RETIRED_MAX,
-    RETIRED_TTL_SECONDS,
     Registry,
     RegistrySettings,
     RegistryStatistics,
     StreamTicket,
 )
+from ._retired import RETIRED_MAX, RETIRED_TTL_SECONDS
 
 __all__ = [
     "CHANNELS_MISMATCH",

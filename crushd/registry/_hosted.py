@@ -84,9 +84,10 @@ class Hosted:
 class Build:
     """One in-flight workspace build that concurrent creates of a path share.
 
-    ``error`` is set when the build failed with a ``CrushdError``; when the
-    builder was cancelled both ``hosted`` and ``error`` stay ``None`` and a
-    waiter builds again.
+    ``error`` is set when the factory failed with a ``CrushdError``; every
+    waiter answers with it. When the builder was cancelled, or its own
+    admission failed (retired meanwhile), both ``hosted`` and ``error`` stay
+    ``None`` and a waiter re-checks and builds again.
     """
 
     done: trio.Event = attrs.field(factory=trio.Event)

@@ -34,15 +34,12 @@ from crushd.workspace import WorkspaceSpec
 from ._claims import Claim, arm_timer
 from ._hosted import Build, Hosted, WorkspaceFactory
 from ._paths import resolve_workspace_key, validate_client_id
+from ._retired import RetiredClients
 
 log = logging.getLogger("crushd.registry")
 
 #: Bound on how long a workspace's cleanup may take once cancelled, seconds.
 CLEANUP_SECONDS = 5.0
-#: Retired client ids are forgotten after this many seconds (decision B.8).
-RETIRED_TTL_SECONDS = 3600.0
-#: Hard cap on remembered retired ids, oldest dropped first.
-RETIRED_MAX = 65536
 
 CHANNELS_MISMATCH = (
     "requested channels differ from the existing workspace; channels are an "
@@ -115,7 +112,7 @@ class Registry:
         self._by_key: dict[str, Hosted] = {}
         self._builds: dict[str, Build] = {}
         self._cleanups: dict[str, Hosted] = {}
-        self._retired: dict[str, float] = {}
+        self._retired = RetiredClients()
         self._pending_creates = 0
         self._closing = False
         self._idle_scope: trio.CancelScope | None = None
@@ -215,7 +212,6 @@ class Registry:
 
     def statistics(self) -> RegistryStatistics:
         """Return counts of workspaces, claims, streams and in-flight work."""
-        self._forget_retired()
         claims = [c for h in self._by_id.values() for c in h.claims.values()]
         return RegistryStatistics(
             workspaces=len(self._by_id),
@@ -290,7 +286,7 @@ class Registry:
     def _admit(self, client_id: str) -> None:
         if self._closing:
             raise ShuttingDown
-        if self._is_retired(client_id):
+        if client_id in self._retired:
             raise ClientRetired
 
     def _join(self, hosted: Hosted, client_id: str, request: Workspace) -> None:
@@ -392,7 +388,7 @@ class Registry:
         """
         validate_client_id(client_id)
         hosted = self.get(workspace_id)
-        if self._is_retired(client_id):
+        if client_id in self._retired:
             raise ClientRetired
         claim = hosted.claims.get(client_id)
         if claim is None:
@@ -461,7 +457,7 @@ class Registry:
             InvalidClientID: malformed client id (400).
         """
         validate_client_id(client_id)
-        self._remember_retired(client_id)
+        self._retired.add(client_id)
         for hosted in list(self._by_id.values()):
             claim = hosted.claims.get(client_id)
             if claim is not None:
@@ -486,24 +482,6 @@ class Registry:
         if claim is None or claim.streams == 0:
             raise ClientNotAttached
         claim.current_session_id = session_id
-
-    def _remember_retired(self, client_id: str) -> None:
-        self._retired.pop(client_id, None)
-        self._retired[client_id] = trio.current_time()
-        self._forget_retired()
-
-    def _is_retired(self, client_id: str) -> bool:
-        self._forget_retired()
-        return client_id in self._retired
-
-    def _forget_retired(self) -> None:
-        # Oldest first (insertion order); amortised O(1) per call.
-        horizon = trio.current_time() - RETIRED_TTL_SECONDS
-        while self._retired:
-            oldest, at = next(iter(self._retired.items()))
-            if at > horizon and len(self._retired) <= RETIRED_MAX:
-                return
-            del self._retired[oldest]
 
     # ----------------------------------------------------------------- teardown
 

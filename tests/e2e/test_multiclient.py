@@ -77,7 +77,7 @@ async def test_last_client_leaving_shuts_daemon_down(
 ) -> None:
     """When the last client leaves, the workspace goes and the daemon exits 0."""
     daemon = await daemons.start(
-        "--detach-grace", "0", "--idle-timeout", "0.5", "--create-grace", "30"
+        "--detach-grace", "0", "--idle-timeout", "3", "--create-grace", "30"
     )
     async with daemon.client() as a, daemon.client() as b:
         ws = await a.create_workspace(str(project))

@@ -358,7 +358,7 @@ async def test_retire_set_is_bounded(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     """Past RETIRED_MAX ids the oldest retired ids are forgotten first."""
-    monkeypatch.setattr("crushd.registry._registry.RETIRED_MAX", 3)
+    monkeypatch.setattr("crushd.registry._retired.RETIRED_MAX", 3)
     clients = [new_client_id() for _ in range(5)]
     for client_id in clients:
         registry.retire(client_id)
