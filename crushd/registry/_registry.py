@@ -59,12 +59,17 @@ class RegistrySettings:
     idle_timeout_seconds: float = 60.0
 
 
-@attrs.frozen
+@attrs.define(eq=False)
 class StreamTicket:
-    """What ``attach`` hands a stream: pass it back to ``detach`` when it ends."""
+    """What ``attach`` hands a stream: pass it back to ``detach`` when it ends.
+
+    Each ticket counts as one stream exactly once: ``detached`` is set by the
+    first ``detach`` and any later one is a no-op.
+    """
 
     hosted: Hosted
     claim: Claim
+    detached: bool = attrs.field(default=False, init=False)
 
     @property
     def alive(self) -> bool:
@@ -407,13 +412,14 @@ class Registry:
 
         A released claim, or a zero detach grace, is removed at once; removing
         the last claim tears the workspace down. A stale ticket (workspace
-        gone, client retired) is a no-op.
+        gone, client retired) or one already detached is a no-op.
 
         Source: Crush backend.go ``detachStream`` plus the detach-grace hold.
         """
         hosted, claim = ticket.hosted, ticket.claim
-        if not hosted.claim_is_live(claim):
+        if ticket.detached or not hosted.claim_is_live(claim):
             return
+        ticket.detached = True
         claim.streams -= 1
         claim.last_seen = time.time()
         if claim.streams > 0:

@@ -569,3 +569,20 @@ async def test_detach_stale_ticket_is_noop(
     registry.detach(ticket)
     assert ticket.claim.streams == 0
     assert fake(hosted).log.closed == 1
+
+
+async def test_detach_same_ticket_twice_counts_once(
+    harness: Harness, project: str, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A second detach of one ticket is a no-op; the other stream still counts."""
+    registry = await harness.start(detach_grace_seconds=10)
+    hosted, ticket = await streaming(registry, project)
+    other = registry.attach(hosted.id, ticket.claim.client_id)
+    registry.detach(ticket)
+    registry.detach(ticket)
+    assert (ticket.claim.streams, ticket.claim.hold) == (1, None)
+    assert ticket.alive
+    registry.detach(other)
+    registry.detach(other)
+    assert ticket.claim.streams == 0
+    assert_invariants(registry)

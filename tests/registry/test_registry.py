@@ -282,6 +282,17 @@ async def test_create_build_failure_reaches_every_creator(
     assert harness.idle_calls == 1
 
 
+async def test_create_without_serve_closes_built_workspace(
+    factory: FakeFactory, project: str, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A create on a registry that is not serving fails and closes what it built."""
+    registry = Registry(factory)
+    with pytest.raises((AssertionError, AttributeError)):
+        await registry.create(request(project, new_client_id()))
+    assert [ws.acloses for ws in factory.built] == [1]
+    assert_invariants(registry, factory)
+
+
 # --------------------------------------------------------------------- retire
 
 
