@@ -17,7 +17,7 @@ from ._client import Client
 from ._exceptions import CrushctlError, request_context
 from ._sessions import segment
 from ._sse import ServerSentEvent, SSEDecoder
-from ._tasks import open_helper_nursery
+from ._tasks import open_helper_nursery, receive_or_raise
 
 logger = logging.getLogger("crushctl")
 
@@ -95,12 +95,7 @@ class EventStream:
 
     async def __anext__(self) -> Event:
         while True:
-            try:
-                item = await self._receive.receive()
-            except (trio.EndOfChannel, trio.ClosedResourceError):
-                raise StopAsyncIteration from None
-            if isinstance(item, CrushctlError):
-                raise item
+            item = await receive_or_raise(self._receive)
             self.last_event_id = parse_event_id(item.id)
             event = decode_event(item)
             if event is not None:

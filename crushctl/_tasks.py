@@ -1,11 +1,16 @@
-"""A nursery for one helper task, whose caller sees its own errors unwrapped."""
+"""Helper tasks: a nursery whose caller sees errors unwrapped, and their channels."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
 import trio
+
+from ._exceptions import CrushctlError
+
+T = TypeVar("T")
 
 
 @contextlib.asynccontextmanager
@@ -42,3 +47,19 @@ def _raise_single(group: BaseExceptionGroup[BaseException]) -> None:
     finally:
         # Raising inside "except" set the group as context; restore the original.
         exc.__context__ = context
+
+
+async def receive_or_raise(channel: trio.MemoryReceiveChannel[T | CrushctlError]) -> T:
+    """Receive the next item a helper task sent; re-raise an error it sent.
+
+    Raises:
+        StopAsyncIteration: the helper closed the channel (the stream ended).
+        CrushctlError: the helper failed and sent its error instead of an item.
+    """
+    try:
+        item = await channel.receive()
+    except (trio.EndOfChannel, trio.ClosedResourceError):
+        raise StopAsyncIteration from None
+    if isinstance(item, CrushctlError):
+        raise item
+    return item

@@ -19,7 +19,7 @@ from ._exceptions import (
     ShuttingDownError,
 )
 from ._stream import EventStream, open_event_stream
-from ._tasks import open_helper_nursery
+from ._tasks import open_helper_nursery, receive_or_raise
 
 #: The first reconnect waits this long; each failed attempt doubles it.
 INITIAL_BACKOFF_SECONDS = 0.25
@@ -126,13 +126,7 @@ class EventWatcher:
         return self
 
     async def __anext__(self) -> WatchItem:
-        try:
-            item = await self._receive.receive()
-        except (trio.EndOfChannel, trio.ClosedResourceError):
-            raise StopAsyncIteration from None
-        if isinstance(item, CrushctlError):
-            raise item
-        return item
+        return await receive_or_raise(self._receive)
 
     async def _run(self) -> None:
         """Connect and reconnect until cancelled or a non-retryable error."""

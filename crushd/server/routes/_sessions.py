@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import attrs
 from quart import Response
 from quart_trio import QuartTrio
@@ -14,8 +12,7 @@ from crushd.registry import Registry
 from .._context import ServerContext
 from .._http import decode_body, empty_response, json_response
 from .._live import live_workspace
-
-View = Callable[..., Awaitable[Response]]
+from ._rules import View, add_rules
 
 _WS = "/v1/workspaces/<workspace_id>"
 _SESSION = f"{_WS}/sessions/<session_id>"
@@ -61,8 +58,7 @@ def register_session_routes(app: QuartTrio, ctx: ServerContext) -> None:
         (_SESSION, update_session, "PUT"),
         (_SESSION, delete_session, "DELETE"),
     ]
-    for path, view, method in rules:
-        app.add_url_rule(path, view.__name__, view, methods=[method])
+    add_rules(app, rules)
     _register_read_routes(app, registry)
 
 
@@ -90,5 +86,4 @@ def _register_read_routes(app: QuartTrio, registry: Registry) -> None:
         (f"{_WS}/messages/user", workspace_user_messages, "GET"),
         (f"{_SESSION}/history", history, "GET"),
     ]
-    for path, view, method in rules:
-        app.add_url_rule(path, view.__name__, view, methods=[method])
+    add_rules(app, rules)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from quart import Response
 from quart_trio import QuartTrio
 
@@ -13,8 +11,7 @@ from crushd.proto import Workspace as WireWorkspace
 from .._context import ServerContext
 from .._http import decode_body, empty_response, json_response, query_client_id
 from .._live import live_workspace
-
-View = Callable[..., Awaitable[Response]]
+from ._rules import View, add_rules
 
 _WS = "/v1/workspaces/<workspace_id>"
 
@@ -67,5 +64,4 @@ def register_workspace_routes(app: QuartTrio, ctx: ServerContext) -> None:
         (f"{_WS}/clients", roster, "GET"),
         (f"{_WS}/permissions", pending_permissions, "GET"),
     ]
-    for path, view, method in rules:
-        app.add_url_rule(path, view.__name__, view, methods=[method])
+    add_rules(app, rules)
