@@ -11,6 +11,7 @@ shutdown (decision B.19: exit 0 within 5 s even with open streams).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 
@@ -19,7 +20,14 @@ import trio
 from crushd import __version__
 from crushd.proto import Host
 from crushd.registry import Registry, RegistrySettings
-from crushd.server import BoundSocket, ServerContext, bind_host, create_app, serve_app
+from crushd.server import (
+    BoundSocket,
+    ListenerError,
+    ServerContext,
+    bind_host,
+    create_app,
+    serve_app,
+)
 from crushd.settings import Settings
 from crushd.store import StorePool
 from crushd.workspace import WorkspaceOpener
@@ -39,7 +47,11 @@ def bind_all(hosts: tuple[Host, ...]) -> list[BoundSocket]:
 
     Raises:
         OSError: a host cannot be bound (address in use, live daemon, bad dir).
+        ListenerError: a tcp host is not a loopback address; TCP has no
+            authentication yet, so only this machine may connect (C.6).
     """
+    for host in hosts:
+        _require_loopback(host)
     bound: list[BoundSocket] = []
     try:
         bound.extend(bind_host(host) for host in hosts)
@@ -48,6 +60,21 @@ def bind_all(hosts: tuple[Host, ...]) -> list[BoundSocket]:
             sock.close()
         raise
     return bound
+
+
+def _require_loopback(host: Host) -> None:
+    if host.scheme != "tcp":
+        return
+    name = host.tcp_host_port[0]
+    try:
+        loopback = name == "localhost" or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ListenerError(
+            f"refusing to listen on {host.url}: TCP listeners have no "
+            "authentication yet, so only loopback addresses are allowed"
+        )
 
 
 async def run(settings: Settings, sockets: list[BoundSocket]) -> None:
