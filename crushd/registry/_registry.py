@@ -21,8 +21,8 @@ import trio
 from crushd.errors import (
     ClientNotAttached,
     ClientRetired,
+    Conflict,
     CrushdError,
-    InternalError,
     PathRequired,
     ServerBusy,
     ShuttingDown,
@@ -248,6 +248,8 @@ class Registry:
             PathRequired, InvalidClientID, PathNotAbsolute: bad input (400).
             ShuttingDown: the closing latch is set (503).
             ClientRetired: the client retired itself (409).
+            Conflict: joining with a different ``channels`` list (409,
+                decision B.5).
             InternalError: the build failed (500, message says which step).
 
         Cancellation: a cancelled builder closes what it built; creates
@@ -255,6 +257,7 @@ class Registry:
 
         Source: Crush backend.go ``CreateWorkspace`` (seed 004).
         """
+        await trio.lowlevel.checkpoint()
         if not request.path:
             raise PathRequired
         client_id = validate_client_id(request.client_id)
@@ -297,7 +300,7 @@ class Registry:
     def _join(self, hosted: Hosted, client_id: str, request: Workspace) -> None:
         spec = hosted.workspace.spec
         if tuple(request.channels) != spec.channels:
-            raise InternalError(CHANNELS_MISMATCH)
+            raise Conflict(CHANNELS_MISMATCH)
         _log_first_wins_mismatch(hosted, request)
         self._register(hosted, client_id)
 

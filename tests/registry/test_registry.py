@@ -17,6 +17,7 @@ import trio.testing
 
 from crushd.errors import (
     ClientRetired,
+    Conflict,
     InternalError,
     InvalidClientID,
     PathNotAbsolute,
@@ -224,7 +225,7 @@ async def test_create_channels_mismatch_refused(
         request(project, new_client_id(), channels=("a", "b"))
     )
     other = new_client_id()
-    with pytest.raises(InternalError) as info:
+    with pytest.raises(Conflict) as info:
         await registry.create(request(project, other, channels=("b", "a")))
     assert info.value.message == CHANNELS_MISMATCH
     assert other not in first.claims

@@ -169,17 +169,17 @@ async def test_post_workspaces_shape_and_join(harness: Harness, project: Path) -
     assert [w["id"] for w in listed] == [first["id"]]
 
 
-async def test_post_workspaces_channels_mismatch_is_500(
+async def test_post_workspaces_channels_mismatch_is_409(
     harness: Harness, project: Path
 ) -> None:
-    """Joining with a different channels list answers 500 with the upstream text."""
+    """Joining with a different channels list answers 409 (B.5), upstream text."""
     await create(harness, project)
     status, body = await harness.json(
         "POST",
         "/v1/workspaces",
         {"path": str(project), "client_id": new_id(), "channels": ["server:x"]},
     )
-    assert status == 500
+    assert status == 409
     assert body["message"].startswith("requested channels differ")
 
 
