@@ -24,6 +24,18 @@ from ._http import (
     base_url,
     client_version,
 )
+from ._launch import (
+    DEFAULT_READY_TIMEOUT_SECONDS,
+    READY_TIMEOUT_ENV,
+    ServerStartError,
+    ready_timeout_seconds,
+)
+from ._spawn import (
+    CREATE_ATTEMPTS,
+    SOCKET_GONE_SECONDS,
+    create_workspace_respawning,
+    ensure_server,
+)
 from ._sse import ServerSentEvent, SSEDecoder
 from ._stream import EventStream, decode_event, open_event_stream, parse_event_id
 from ._watch import (
@@ -39,8 +51,12 @@ from ._watch import (
 __all__ = [
     "CLEANUP_SECONDS",
     "CLIENT_ID",
+    "CREATE_ATTEMPTS",
+    "DEFAULT_READY_TIMEOUT_SECONDS",
     "INITIAL_BACKOFF_SECONDS",
     "MAX_BACKOFF_SECONDS",
+    "READY_TIMEOUT_ENV",
+    "SOCKET_GONE_SECONDS",
     "TIMEOUT_SECONDS",
     "UNIX_API_HOST",
     "BadRequestError",
@@ -58,14 +74,18 @@ __all__ = [
     "Retrying",
     "SSEDecoder",
     "ServerSentEvent",
+    "ServerStartError",
     "ServerUnavailable",
     "ShuttingDownError",
     "WatchItem",
     "base_url",
     "client_version",
+    "create_workspace_respawning",
     "decode_event",
+    "ensure_server",
     "error_for_status",
     "open_event_stream",
     "open_watch",
     "parse_event_id",
+    "ready_timeout_seconds",
 ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from os import PathLike
+from pathlib import Path
 from types import TracebackType
 
 import httpx
+import platformdirs
 
 from crushd.proto import (
     ClientInfo,
@@ -25,6 +28,34 @@ from ._sessions import SessionRoutes, segment
 #: This process's client id: one per process, shared by every ``Client``
 #: (PROTOCOL.md 5.1).
 CLIENT_ID = str(uuid.uuid4())
+#: Environment variable holding the bearer token; it wins over the token file.
+TOKEN_ENV = "CRUSH_TOKEN"  # noqa: S105 - a variable name, not a secret
+
+
+def read_token(host: Host, environ: Mapping[str, str] | None = None) -> str | None:
+    """Return the bearer token for ``host``, or ``None``.
+
+    Only tcp hosts use a token (unix sockets are guarded by their file mode).
+    ``$CRUSH_TOKEN`` wins; else the daemon's token file
+    ``<user state>/crushd/token`` (``$XDG_STATE_HOME/crushd/token``) is read.
+    A missing or unreadable file means no token.
+
+    Args:
+        host: the daemon's host.
+        environ: the environment; ``None`` means ``os.environ``.
+
+    Source: PROTOCOL.md C.6.
+    """
+    if host.scheme != "tcp":
+        return None
+    env = os.environ if environ is None else environ
+    if token := env.get(TOKEN_ENV, "").strip():
+        return token
+    path = Path(platformdirs.user_state_dir("crushd", appauthor=False)) / "token"
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 class Client(SessionRoutes):
@@ -43,7 +74,9 @@ class Client(SessionRoutes):
         transport: an httpx transport to use instead of the host's (tests pass
             an ``httpx.MockTransport``).
         token: a bearer token sent as ``Authorization`` (tcp listeners,
-            PROTOCOL.md C.6); ``None`` sends none.
+            PROTOCOL.md C.6); ``None`` means ``read_token(host)``
+            (``$CRUSH_TOKEN`` or the token file, tcp hosts only); ``""``
+            sends none.
 
     Every call raises ``ServerUnavailable`` when nothing listens at the host,
     ``RequestError`` when the exchange fails in transit or the body is not the
@@ -67,6 +100,8 @@ class Client(SessionRoutes):
     ) -> None:
         self.host = host or default_host()
         self.client_id = client_id or CLIENT_ID
+        if token is None:
+            token = read_token(self.host)
         self._http = HTTPSession(self.host, transport=transport, token=token)
 
     async def __aenter__(self) -> Client:

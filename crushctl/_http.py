@@ -68,7 +68,8 @@ def base_url(host: Host) -> str:
 
 def _transport_for(host: Host) -> httpx.AsyncBaseTransport:
     if host.scheme == "unix":
-        return httpx.AsyncHTTPTransport(uds=host.address)
+        # No TLS on a unix socket: skip loading the CA bundle (~125 ms of CPU).
+        return httpx.AsyncHTTPTransport(uds=host.address, verify=False)
     return httpx.AsyncHTTPTransport()
 
 

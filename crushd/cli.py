@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -18,6 +19,7 @@ from crushd.settings import (
     DEFAULT_SEND_TIMEOUT_SECONDS,
     ENV_SECONDS,
     Settings,
+    listen_fds_hosts,
     seconds_from_env,
 )
 
@@ -62,7 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_host,
         metavar="URL",
         help="unix:///path, tcp://127.0.0.1:PORT or fd://N; repeatable "
-        "(default: unix://$XDG_RUNTIME_DIR/crush-<uid>.sock)",
+        "(default: the sockets systemd passed in $LISTEN_FDS, else "
+        "unix://$XDG_RUNTIME_DIR/crush-<uid>.sock)",
+    )
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow tcp hosts that are not loopback addresses (every tcp "
+        "request needs the bearer token either way)",
     )
     for flag, (env, default) in ENV_SECONDS.items():
         serve.add_argument(
@@ -108,7 +117,11 @@ def _host(text: str) -> Host:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Combine parsed flags with the environment (flags win) into ``Settings``."""
+    """Combine parsed flags with the environment (flags win) into ``Settings``.
+
+    Without ``--host``, sockets passed by systemd (``$LISTEN_FDS`` for this
+    pid) are the hosts; without those either, the default unix socket.
+    """
     timings = {
         name: value
         if (value := getattr(args, name)) is not None
@@ -123,14 +136,19 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         send_timeout_seconds=args.send_timeout,
         heartbeat_seconds=args.heartbeat,
         log_level=args.log_level,
+        allow_remote=args.allow_remote,
     )
-    return attrs.evolve(settings, hosts=tuple(args.host)) if args.host else settings
+    hosts = tuple(args.host or ()) or listen_fds_hosts()
+    return attrs.evolve(settings, hosts=hosts) if hosts else settings
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``crushd`` console script; exits with the status."""
     args = build_parser().parse_args(argv)
-    sys.exit(serve(settings_from_args(args)))
+    settings = settings_from_args(args)
+    for name in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
+        os.environ.pop(name, None)  # sd_listen_fds: children must not see them
+    sys.exit(serve(settings))
 
 
 def serve(settings: Settings) -> int:
@@ -138,14 +156,16 @@ def serve(settings: Settings) -> int:
 
     Returns:
         0 after a clean shutdown; 1 when the daemon could not start (a live
-        daemon on the socket, a bad socket folder, an unusable log folder).
+        daemon on the socket, a bad socket folder, an unusable log folder, a
+        non-loopback tcp host without ``--allow-remote``, an unusable token
+        file).
     """
-    from crushd.daemon import bind_all, run
+    from crushd.daemon import open_listeners, run
     from crushd.logs import setup_logging
 
     try:
         setup_logging(settings.log_file, settings.log_level)
-        sockets = bind_all(settings.hosts)
+        listeners = open_listeners(settings)
     except OSError as exc:
         print(f"crushd: {exc}", file=sys.stderr)  # noqa: T201 - the user must see why
         log.error("failed to start: %s", exc)
@@ -155,5 +175,5 @@ def serve(settings: Settings) -> int:
         __version__,
         " ".join(h.url for h in settings.hosts),
     )
-    trio.run(run, settings, sockets)
+    trio.run(run, settings, listeners)
     return 0

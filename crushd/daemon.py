@@ -14,7 +14,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import signal
+import socket
 
+import attrs
 import trio
 
 from crushd import __version__
@@ -26,6 +28,8 @@ from crushd.server import (
     ServerContext,
     bind_host,
     create_app,
+    install_peer_check,
+    load_token,
     serve_app,
 )
 from crushd.settings import Settings
@@ -41,52 +45,128 @@ GRACEFUL_TIMEOUT_SECONDS = 2.0
 #: Idle keep-alive HTTP connections are closed after this many seconds.
 KEEP_ALIVE_SECONDS = 5.0
 
+_INET = (socket.AF_INET, socket.AF_INET6)
+_NOT_LOOPBACK = (
+    "not a loopback address; pass --allow-remote to let other machines connect"
+    " (they will need the bearer token)"
+)
 
-def bind_all(hosts: tuple[Host, ...]) -> list[BoundSocket]:
+
+@attrs.frozen
+class Listeners:
+    """The bound sockets and what guards them.
+
+    Attributes:
+        sockets: listening sockets, in ``--host`` order.
+        token: the bearer token tcp requests need; ``None`` when no socket is
+            a tcp socket (then no token file is touched).
+        host_names: names of the ``tcp://`` hosts, accepted in ``Host``.
+    """
+
+    sockets: list[BoundSocket]
+    token: str | None = None
+    host_names: tuple[str, ...] = ()
+
+
+def open_listeners(settings: Settings) -> Listeners:
+    """Bind every host, then load the token if any listener is tcp.
+
+    Raises:
+        OSError: see ``bind_all``; ``TokenFileError`` when a tcp listener needs
+            the token and the file is unusable (the sockets are then closed and
+            their files removed).
+    """
+    sockets = bind_all(settings.hosts, allow_remote=settings.allow_remote)
+    try:
+        tcp = any(bound.sock.family in _INET for bound in sockets)
+        token = load_token(settings.token_file) if tcp else None
+    except BaseException:
+        _release(sockets)
+        raise
+    names = tuple(h.tcp_host_port[0] for h in settings.hosts if h.scheme == "tcp")
+    return Listeners(sockets, token, names)
+
+
+def bind_all(
+    hosts: tuple[Host, ...], *, allow_remote: bool = False
+) -> list[BoundSocket]:
     """Bind every host, closing those already bound if a later one fails.
+
+    Args:
+        hosts: the ``--host`` values.
+        allow_remote: accept tcp addresses that are not loopback.
 
     Raises:
         OSError: a host cannot be bound (address in use, live daemon, bad dir).
-        ListenerError: a tcp host is not a loopback address; TCP has no
-            authentication yet, so only this machine may connect (C.6).
+        ListenerError: without ``allow_remote``, a tcp host (checked by name
+            before binding) or an adopted tcp socket (checked by its address)
+            is not loopback (PROTOCOL.md C.6); a tcp host has no port.
     """
-    for host in hosts:
-        _require_loopback(host)
+    if not allow_remote:
+        for host in hosts:
+            _require_loopback_host(host)
     bound: list[BoundSocket] = []
     try:
         bound.extend(bind_host(host) for host in hosts)
+        if not allow_remote:
+            for sock in bound:
+                _require_loopback_socket(sock)
     except BaseException:
-        for sock in bound:
-            sock.close()
+        _release(bound)
         raise
     return bound
 
 
-def _require_loopback(host: Host) -> None:
+def _release(sockets: list[BoundSocket]) -> None:
+    for sock in sockets:
+        sock.close()
+        sock.remove_if_ours()
+
+
+def _require_loopback_host(host: Host) -> None:
     if host.scheme != "tcp":
         return
-    name = host.tcp_host_port[0]
     try:
-        loopback = name == "localhost" or ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+        name = host.tcp_host_port[0]
+    except ValueError as error:  # no port: the same error bind_host would give
+        raise ListenerError(str(error)) from error
+    if not _is_loopback(name):
+        raise ListenerError(f"refusing to listen on {host.url}: {_NOT_LOOPBACK}")
+
+
+def _require_loopback_socket(bound: BoundSocket) -> None:
+    if bound.sock.family not in _INET:
+        return
+    address = bound.sock.getsockname()[0]
+    if not _is_loopback(address):
         raise ListenerError(
-            f"refusing to listen on {host.url}: TCP listeners have no "
-            "authentication yet, so only loopback addresses are allowed"
+            f"refusing to listen on {bound.url} ({address}): {_NOT_LOOPBACK}"
         )
 
 
-async def run(settings: Settings, sockets: list[BoundSocket]) -> None:
-    """Serve ``sockets`` until a signal, the idle linger or a control shutdown.
+def _is_loopback(name: str) -> bool:
+    try:
+        return name == "localhost" or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+async def run(settings: Settings, listeners: Listeners) -> None:
+    """Serve ``listeners`` until a signal, the idle linger or a control shutdown.
+
+    Unix connections from another uid are closed unread (``install_peer_check``);
+    tcp requests need the token (``create_app``).
 
     Args:
         settings: the daemon's settings.
-        sockets: already bound listeners (see ``bind_all``); their files are
-            removed on exit if still ours.
+        listeners: from ``open_listeners``; socket files are removed on exit
+            if still ours.
 
     Cancellation: cancelling this task tears everything down the same way.
     """
+    if not install_peer_check():
+        log.warning("unix connections are not checked for the peer's uid")
+    sockets = listeners.sockets
     shutdown = trio.Event()
     pool = StorePool(__version__)
     registry = Registry(
@@ -109,7 +189,7 @@ async def run(settings: Settings, sockets: list[BoundSocket]) -> None:
             nursery.start_soon(_watchdog, shutdown, nursery.cancel_scope)
             async with trio.open_nursery() as hosting:
                 await hosting.start(registry.serve)
-                await _serve_http(settings, ctx, sockets, shutdown)
+                await _serve_http(settings, ctx, listeners, shutdown)
                 log.info("http server stopped; waiting for workspace cleanup")
                 registry.close()
             nursery.cancel_scope.cancel()
@@ -124,7 +204,7 @@ async def run(settings: Settings, sockets: list[BoundSocket]) -> None:
 async def _serve_http(
     settings: Settings,
     ctx: ServerContext,
-    sockets: list[BoundSocket],
+    listeners: Listeners,
     shutdown: trio.Event,
 ) -> None:
     async def shutdown_trigger() -> None:
@@ -132,9 +212,10 @@ async def _serve_http(
         log.info("shutting down: ending streams")
         ctx.registry.close()
 
+    app = create_app(ctx, token=listeners.token, host_names=listeners.host_names)
     await serve_app(
-        create_app(ctx),
-        sockets,
+        app,
+        listeners.sockets,
         shutdown_trigger=shutdown_trigger,
         graceful_timeout_seconds=GRACEFUL_TIMEOUT_SECONDS,
         keep_alive_seconds=KEEP_ALIVE_SECONDS,

@@ -14,6 +14,8 @@ Hierarchy, split by fault::
     │   │   ├── PathNotAbsolute       400 path must be absolute (decision B.16)
     │   │   ├── InvalidClientID       400 invalid client_id[: detail]
     │   │   └── UnknownCommand        400 unknown command
+    │   ├── Unauthorized              401 unauthorized (tcp without the bearer token)
+    │   ├── Forbidden                 403 forbidden (foreign Host, or Origin on tcp)
     │   ├── NotFound                  404
     │   │   ├── WorkspaceNotFound     404 workspace not found
     │   │   └── SessionNotFound       404 session not found (decision B.4)
@@ -43,6 +45,7 @@ __all__ = [
     "CrushdError",
     "DataDirLocked",
     "DecodeError",
+    "Forbidden",
     "InternalError",
     "InvalidClientID",
     "NotFound",
@@ -54,6 +57,7 @@ __all__ = [
     "ServerError",
     "SessionNotFound",
     "ShuttingDown",
+    "Unauthorized",
     "UnknownCommand",
     "WorkspaceClosing",
     "WorkspaceNotFound",
@@ -127,6 +131,20 @@ class UnknownCommand(BadRequest):
     """400 ``unknown command``: ``POST /v1/control`` with an unknown command."""
 
     default_message = "unknown command"
+
+
+class Unauthorized(ClientError):
+    """401 ``unauthorized``: a tcp request without the right bearer token (C.6)."""
+
+    status = 401
+    default_message = "unauthorized"
+
+
+class Forbidden(ClientError):
+    """403 ``forbidden``: a foreign ``Host`` or any ``Origin`` on tcp (C.6)."""
+
+    status = 403
+    default_message = "forbidden"
 
 
 class NotFound(ClientError):

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
+import platformdirs
 
-from crushd.proto import Host, default_host, server_dir
+from crushd.proto import Host, default_host, parse_host, server_dir
 
 #: Defaults in seconds (decision B.21).
 DEFAULT_CREATE_GRACE_SECONDS = 30.0
@@ -19,11 +20,23 @@ DEFAULT_REPLAY_WINDOW_FRAMES = 4096
 #: A socket send that makes no progress for this long drops the connection.
 DEFAULT_SEND_TIMEOUT_SECONDS = 3.0
 
+#: systemd socket activation hands over descriptors from this number on.
+LISTEN_FDS_START = 3
+
 ENV_SECONDS = {
     "create_grace_seconds": ("CRUSH_SERVER_CREATE_GRACE", DEFAULT_CREATE_GRACE_SECONDS),
     "detach_grace_seconds": ("CRUSH_SERVER_DETACH_GRACE", DEFAULT_DETACH_GRACE_SECONDS),
     "idle_timeout_seconds": ("CRUSH_SERVER_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT_SECONDS),
 }
+
+
+def default_token_file() -> Path:
+    """Return ``<user state>/crushd/token`` (``$XDG_STATE_HOME/crushd/token``).
+
+    On Linux that is ``~/.local/state/crushd/token`` unless ``$XDG_STATE_HOME``
+    is set; crushctl reads the same file (PROTOCOL.md C.6).
+    """
+    return Path(platformdirs.user_state_dir("crushd", appauthor=False)) / "token"
 
 
 @attrs.frozen
@@ -39,6 +52,8 @@ class Settings:
         replay_window_frames: events kept per workspace for resume.
         send_timeout_seconds: stalled socket sends are dropped after this.
         log_level: stdlib level name (``debug``, ``info``, ...).
+        allow_remote: accept tcp hosts that are not loopback addresses.
+        token_file: the bearer token for tcp listeners (created on first use).
     """
 
     hosts: tuple[Host, ...] = attrs.field(factory=lambda: (default_host(),))
@@ -49,6 +64,8 @@ class Settings:
     replay_window_frames: int = DEFAULT_REPLAY_WINDOW_FRAMES
     send_timeout_seconds: float = DEFAULT_SEND_TIMEOUT_SECONDS
     log_level: str = "info"
+    allow_remote: bool = False
+    token_file: Path = attrs.field(factory=default_token_file)
 
     @property
     def log_file(self) -> Path:
@@ -59,9 +76,13 @@ class Settings:
         return server_dir(self.hosts[0]) / "crushd.log"
 
     def redacted(self) -> dict[str, object]:
-        """Return the settings as JSON data for ``GET /v1/config`` (no secrets here)."""
+        """Return the settings as JSON data for ``GET /v1/config``.
+
+        No secrets here: the token file's path is listed, never the token.
+        """
         data = attrs.asdict(self, recurse=False)
         data["hosts"] = [host.url for host in self.hosts]
+        data["token_file"] = str(self.token_file)
         return data
 
 
@@ -78,3 +99,31 @@ def seconds_from_env(
     except ValueError:
         return default
     return value if value >= 0 and value == value else default
+
+
+def listen_fds_hosts(
+    environ: Mapping[str, str] | None = None, pid: int | None = None
+) -> tuple[Host, ...]:
+    """Return ``fd://3`` .. ``fd://3+n-1`` when systemd passed us n sockets.
+
+    Socket activation (``sd_listen_fds``): the sockets are ours when
+    ``$LISTEN_PID`` is this process's pid and ``$LISTEN_FDS`` is n >= 1.
+
+    Args:
+        environ: the environment; ``None`` means ``os.environ``.
+        pid: the pid to match; ``None`` means ``os.getpid()``.
+
+    Returns:
+        The ``fd://`` hosts, or ``()`` when nothing was passed to this process
+        (variables missing, malformed, or meant for another pid).
+
+    Source: PROTOCOL.md C.8; systemd ``sd_listen_fds(3)``.
+    """
+    env = os.environ if environ is None else environ
+    count, owner = env.get("LISTEN_FDS", ""), env.get("LISTEN_PID", "")
+    if not (count.isdigit() and owner.isdigit()):
+        return ()
+    if int(owner) != (os.getpid() if pid is None else pid):
+        return ()
+    start = LISTEN_FDS_START
+    return tuple(parse_host(f"fd://{fd}") for fd in range(start, start + int(count)))

@@ -1,9 +1,12 @@
 """A hypothesis state-machine test of the registry against a tiny pure model.
 
 Each example draws a few timings and up to 40 operations (create, stream attach
-and detach, release, retire, current-session, time advance, idle-gated shutdown
-request, close, and "the next build of this path fails") over three path
-spellings (two canonical keys) and four client ids. The operations run against
+and detach, a repeated detach, release, retire, current-session, time advance,
+idle-gated shutdown request, close, and "the next build of this path fails")
+over three path spellings (two canonical keys) and three client processes
+(each uses a fresh id once it retired; its old id lives on in its streams). An
+operation names its (workspace, client) by path and client process, or by
+index among open streams, live claims or in-flight builders. The operations run against
 a real ``Registry`` inside one ``trio.run`` on ``MockClock(autojump_threshold=0)``
 with ``wait_all_tasks_blocked()`` after each one, and drive a pure model of
 DESIGN.md section 3 and PROTOCOL.md 5.2-5.4 in lockstep. After every step the
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -61,9 +65,9 @@ from crushd.workspace import WorkspaceSpec
 # deviates from DESIGN.md / PROTOCOL.md. After fixing the registry, set the
 # flag to False: the model then predicts the documented behaviour.
 
-#: BUG 1 (``Registry._join``): a channels mismatch on a duplicate create is a
-#: 500 ``InternalError``; PROTOCOL.md decision B.5 says 409. False expects a
-#: ``Conflict`` (409) with the same ``CHANNELS_MISMATCH`` message.
+#: BUG 1 (``Registry._join``, fixed in 1b021e8): a channels mismatch on a
+#: duplicate create was a 500 ``InternalError``; PROTOCOL.md decision B.5 says
+#: 409. False expects a ``Conflict`` (409) with the ``CHANNELS_MISMATCH`` text.
 BUG_CHANNELS_MISMATCH_IS_500 = False
 
 #: BUG 2 (``Registry._build``, fixed in 7c5416e): when the builder's own client
@@ -78,25 +82,27 @@ BUG_WAITERS_GET_BUILDER_REFUSAL = False
 _ROOT = "/crushd-stress-nonexistent"  # must not exist: keys are normpath()s
 PATHS = (f"{_ROOT}/p0", f"{_ROOT}/p1", f"{_ROOT}/x/../p1")
 KEYS = (f"{_ROOT}/p0", f"{_ROOT}/p1", f"{_ROOT}/p1")
-CLIENTS = (
-    "11111111-1111-4111-8111-111111111111",
-    "22222222-2222-4222-8222-222222222222",
-    "33333333-3333-4333-8333-333333333333",
-    "44444444-4444-4444-8444-444444444444",
-)
+CLIENT_SLOTS = 3  # client processes; each gets a fresh id after it retires
 SESSIONS = ("", "S1", "S2")
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
-CREATE_GRACE = 5.0
-IDLE_TIMEOUT = 15.0
+CREATE_GRACE = 6.0
+IDLE_TIMEOUT = 20.0
 BUILD_FAILURE = "failed to create app workspace: injected"
 # Every time in this test is a multiple of 0.5 s, so float sums stay exact
 # and the model's deadlines equal the MockClock's.
-ADVANCES = (0.5, 1.0, 2.0, 10.0, 5.0, 3.0, 1.5)  # big ones mid-list
+SHORT_ADVANCES = (0.5, 1.0, 1.5, 2.0)
+LONG_ADVANCES = (3.0, 5.0, 7.0, 10.0)
 FINISH_BOUND = 60.0
+CANCELLED = "cancelled"  # the outcome of a create whose task was cancelled
 
 PROFILE = settings.get_profile(os.environ.get("CRUSHD_HYPOTHESIS_PROFILE", "ci"))
 
 T = TypeVar("T")
+
+
+def client_id(slot: int, generation: int) -> str:
+    """The id of client process ``slot`` after ``generation`` retires."""
+    return str(uuid.UUID(int=(slot + 1) << 96 | generation))
 
 
 async def settle() -> None:
@@ -236,6 +242,7 @@ class MWorkspace:
     live: bool = False
     torn_at: float | None = None
     cleaned: bool = False
+    wakes: int = 0  # retires that removed a claim here (streams re-check)
 
     @property
     def real_id(self) -> str:
@@ -263,7 +270,7 @@ class MCreate:
     key: str
     channels: bool
     done: bool = False
-    result: MWorkspace | Expected | None = None
+    result: MWorkspace | Expected | str | None = None
 
 
 @attrs.frozen
@@ -273,6 +280,9 @@ class MTicket:
     ws: MWorkspace
     client: str
     inc: int
+
+    def named(self) -> tuple[MWorkspace, str]:
+        return self.ws, self.client
 
 
 class Model:
@@ -404,6 +414,8 @@ class Model:
         self, ws: MWorkspace, build: MBuild, refusal: type[CrushdError]
     ) -> None:
         event(f"builder refused after its build: {refusal.__name__}")
+        if build.waiters:
+            event(f"builder refused with others waiting: {refusal.__name__}")
         self._teardown(ws)
         self._finish(build.builder, Expected(refusal))
         if BUG_WAITERS_GET_BUILDER_REFUSAL:
@@ -412,7 +424,26 @@ class Model:
         else:
             self._run_creates(ws.key, build.waiters)
 
-    def _finish(self, cid: int, result: MWorkspace | Expected) -> None:
+    def cancel_create(self, cid: int) -> None:
+        """The create's task was cancelled while it waited or built."""
+        key = self.creates[cid].key
+        waiting = self.cleanup_waiters.get(key, [])
+        build = self.builds.get(key)
+        if cid in waiting:
+            waiting.remove(cid)
+        elif build is not None and cid in build.waiters:
+            build.waiters.remove(cid)
+        else:
+            assert build is not None, f"create {cid} is not in flight"
+            assert build.builder == cid, f"create {cid} is not the builder"
+            event("a builder was cancelled")
+            del self.builds[key]
+            self._finish(cid, CANCELLED)
+            self._run_creates(key, build.waiters)
+            return
+        self._finish(cid, CANCELLED)
+
+    def _finish(self, cid: int, result: MWorkspace | Expected | str) -> None:
         create = self.creates[cid]
         create.done, create.result = True, result
         self.pending -= 1
@@ -422,6 +453,8 @@ class Model:
 
     def _register(self, ws: MWorkspace, client: str) -> None:
         claim = ws.claims.setdefault(client, MClaim(next(self._incs)))
+        if claim.released:
+            event("a create cleared a claim's released flag")
         claim.released = False
         if claim.streams == 0:
             claim.deadline = self.now + CREATE_GRACE
@@ -430,6 +463,7 @@ class Model:
         if ws is None or not ws.live:
             raise WorkspaceNotFound
         if client in self.retired_now():
+            event("a retired client's attach was refused")
             raise ClientRetired
         claim = ws.claims.setdefault(client, MClaim(next(self._incs)))
         claim.deadline = None
@@ -475,6 +509,7 @@ class Model:
         self.retired[client] = self.now
         for ws in list(self.live.values()):
             if client in ws.claims:
+                ws.wakes += 1
                 self._remove_claim(ws, client)
 
     def _remove_claim(self, ws: MWorkspace, client: str) -> None:
@@ -597,7 +632,9 @@ class Harness:
         self.idle_calls = 0
         self.registry = Registry(self.factory, params.settings(), self._on_idle)
         self.model = Model(params, self.factory.call)
-        self.results: dict[int, Hosted | CrushdError] = {}
+        self.results: dict[int, Hosted | CrushdError | str] = {}
+        self.scopes: dict[int, trio.CancelScope] = {}
+        self.generations = [0] * CLIENT_SLOTS
         self.tickets: list[tuple[StreamTicket, MTicket]] = []
         self.detached: list[StreamTicket] = []
         self.served = trio.Event()
@@ -627,15 +664,44 @@ class Harness:
         assert error_of(got) is error_of(want), f"registry {got!r}, model {want!r}"
         return got, want
 
-    def resolve(self, who: Who) -> Target | None:
-        """Name what ``who`` points at; ``None`` when a ``Stream`` has no ticket."""
+    def resolve(self, who: Who) -> Target:
+        """Name what ``who`` points at (falling back to a ``Held``, then a ``Slot``)."""
         if isinstance(who, Slot):
             ws = self.model.target(KEYS[who.path], who.stale)
-            return Target(ws, CLIENTS[who.client], who.path)
-        if not self.tickets:
-            return None
-        mticket = self.tickets[who.index % len(self.tickets)][1]
-        return Target(mticket.ws, mticket.client, KEYS.index(mticket.ws.key))
+            client = client_id(who.client, self.generations[who.client])
+            return Target(ws, client, who.path)
+        named = self._named(who)
+        if not named and isinstance(who, Stream):
+            return self.resolve(Held(who.index))
+        if not named:
+            slot = Slot(who.index % len(PATHS), who.index % CLIENT_SLOTS)
+            return self.resolve(slot)
+        ws, key, client = named[who.index % len(named)]
+        return Target(ws, client, KEYS.index(key))
+
+    def _named(self, who: Stream | Held | Building) -> list[Named]:
+        model = self.model
+        if isinstance(who, Stream):
+            return [(m.ws, m.ws.key, m.client) for _, m in self.tickets]
+        if isinstance(who, Held):
+            live = model.live.values()
+            return [(w, w.key, c) for w in live for c in sorted(w.claims)]
+        builds = sorted(model.builds.items())
+        return [(None, k, model.creates[b.builder].client) for k, b in builds]
+
+    async def attach(self, t: Target) -> None:
+        got, want = await self.compare(
+            lambda: self.registry.attach(t.id, t.client),
+            lambda: self.model.attach(t.ws, t.client),
+        )
+        if isinstance(got, StreamTicket):
+            assert isinstance(want, MTicket)
+            self.tickets.append((got, want))
+
+    def next_generation(self, client: str) -> None:
+        for slot, generation in enumerate(self.generations):
+            if client == client_id(slot, generation):
+                self.generations[slot] += 1
 
     async def create(self, path: int, client: str, channels: bool) -> None:
         cid = next(self._cids)
@@ -645,15 +711,21 @@ class Harness:
             channels=["c"] if channels else [],
             version=str(cid),
         )
-        self.nursery.start_soon(self._create_task, cid, request)
+        scope = self.scopes[cid] = trio.CancelScope()
+        self.nursery.start_soon(self._create_task, cid, request, scope)
         await settle()
         self.model.create(cid, client, KEYS[path], channels)
 
-    async def _create_task(self, cid: int, request: Workspace) -> None:
-        try:
-            self.results[cid] = await self.registry.create(request)
-        except CrushdError as exc:
-            self.results[cid] = exc
+    async def _create_task(
+        self, cid: int, request: Workspace, scope: trio.CancelScope
+    ) -> None:
+        with scope:
+            try:
+                self.results[cid] = await self.registry.create(request)
+            except CrushdError as exc:
+                self.results[cid] = exc
+        if scope.cancelled_caught:
+            self.results[cid] = CANCELLED
 
     async def finish(self) -> None:
         """Close, wait for ``serve`` to return, and check that nothing is left."""
@@ -684,12 +756,36 @@ class Slot:
 
 @attrs.frozen
 class Stream:
-    """Names the (workspace, client) of an open stream's ticket, by pool index."""
+    """Names the (workspace, client) of a stream's ticket, by pool index.
+
+    With no tickets it names ``Held(index)`` instead.
+    """
 
     index: int
 
 
-Who = Slot | Stream
+@attrs.frozen
+class Held:
+    """Names a live claim of the model (any kind), by index in key order.
+
+    With no live claim it names ``Slot(index % 3, index % 3)`` instead.
+    """
+
+    index: int
+
+
+@attrs.frozen
+class Building:
+    """Names the client and path of an in-flight build's builder, by index.
+
+    With no build in flight it names ``Slot(index % 3, index % 3)`` instead.
+    """
+
+    index: int
+
+
+Who = Slot | Stream | Held | Building
+Named = tuple[MWorkspace | None, str, str]  # workspace, key, client id
 
 
 @attrs.frozen
@@ -711,8 +807,8 @@ class Create:
     channels: bool = False
 
     async def apply(self, h: Harness) -> None:
-        if (t := h.resolve(self.who)) is not None:
-            await h.create(t.path, t.client, self.channels)
+        t = h.resolve(self.who)
+        await h.create(t.path, t.client, self.channels)
 
 
 @attrs.frozen
@@ -720,40 +816,69 @@ class Attach:
     who: Who
 
     async def apply(self, h: Harness) -> None:
-        if (t := h.resolve(self.who)) is None:
-            return
-        got, want = await h.compare(
-            lambda: h.registry.attach(t.id, t.client),
-            lambda: h.model.attach(t.ws, t.client),
-        )
-        if isinstance(got, StreamTicket):
-            assert isinstance(want, MTicket)
-            h.tickets.append((got, want))
+        await h.attach(h.resolve(self.who))
 
 
 @attrs.frozen
 class Detach:
+    """End a stream (pool index); with no open stream, attach ``Held(index)``.
+
+    The stream operations fall back to an attach so that an example whose
+    pool is empty still does something.
+    """
+
+    index: int
+
+    async def apply(self, h: Harness) -> None:
+        if not h.tickets:
+            await h.attach(h.resolve(Held(self.index)))
+            return
+        ticket, mticket = h.tickets.pop(self.index % len(h.tickets))
+        h.detached.append(ticket)
+        await h.compare(
+            lambda: h.registry.detach(ticket), lambda: h.model.detach(mticket)
+        )
+
+
+@attrs.frozen
+class Reconnect:
+    """A stream drops and its client attaches again to the same workspace."""
+
+    index: int
+
+    async def apply(self, h: Harness) -> None:
+        if not h.tickets:
+            await Detach(self.index).apply(h)
+            return
+        ws, client = h.tickets[self.index % len(h.tickets)][1].named()
+        await h.step(Detach(self.index))
+        await h.attach(Target(ws, client, KEYS.index(ws.key)))
+
+
+@attrs.frozen
+class Leave:
+    """A client releases a workspace it streams from, then that stream ends."""
+
     index: int
 
     async def apply(self, h: Harness) -> None:
         if h.tickets:
-            ticket, mticket = h.tickets.pop(self.index % len(h.tickets))
-            h.detached.append(ticket)
-            await h.compare(
-                lambda: h.registry.detach(ticket), lambda: h.model.detach(mticket)
-            )
+            await h.step(Release(Stream(self.index)))
+        await Detach(self.index).apply(h)
 
 
 @attrs.frozen
 class DetachAgain:
-    """A second ``detach`` of one ticket: a no-op (the model does nothing)."""
+    """A second ``detach`` of one ticket: a no-op (else a plain ``Detach``)."""
 
     index: int
 
     async def apply(self, h: Harness) -> None:
-        if h.detached:
-            ticket = h.detached[self.index % len(h.detached)]
-            await h.compare(lambda: h.registry.detach(ticket), lambda: None)
+        if not h.detached:
+            await Detach(self.index).apply(h)
+            return
+        ticket = h.detached[self.index % len(h.detached)]
+        await h.compare(lambda: h.registry.detach(ticket), lambda: None)
 
 
 @attrs.frozen
@@ -761,11 +886,11 @@ class Release:
     who: Who
 
     async def apply(self, h: Harness) -> None:
-        if (t := h.resolve(self.who)) is not None:
-            await h.compare(
-                lambda: h.registry.release(t.id, t.client),
-                lambda: h.model.release(t.ws, t.client),
-            )
+        t = h.resolve(self.who)
+        await h.compare(
+            lambda: h.registry.release(t.id, t.client),
+            lambda: h.model.release(t.ws, t.client),
+        )
 
 
 @attrs.frozen
@@ -774,19 +899,22 @@ class SetSession:
     session: str
 
     async def apply(self, h: Harness) -> None:
-        if (t := h.resolve(self.who)) is not None:
-            await h.compare(
-                lambda: h.registry.set_current_session(t.id, t.client, self.session),
-                lambda: h.model.set_session(t.ws, t.client, self.session),
-            )
+        t = h.resolve(self.who)
+        await h.compare(
+            lambda: h.registry.set_current_session(t.id, t.client, self.session),
+            lambda: h.model.set_session(t.ws, t.client, self.session),
+        )
 
 
 @attrs.frozen
 class Retire:
-    client: int
+    """Retire a client; its slot's next process uses a fresh id."""
+
+    who: Who
 
     async def apply(self, h: Harness) -> None:
-        client = CLIENTS[self.client]
+        client = h.resolve(self.who).client
+        h.next_generation(client)
         await h.compare(
             lambda: h.registry.retire(client), lambda: h.model.retire(client)
         )
@@ -812,6 +940,19 @@ class FailNextBuild:
 
 
 @attrs.frozen
+class CancelCreate:
+    """Cancel the task of an unfinished create (its client went away)."""
+
+    index: int
+
+    async def apply(self, h: Harness) -> None:
+        pending = [cid for cid, c in h.model.creates.items() if not c.done]
+        if pending:
+            cid = pending[self.index % len(pending)]
+            await h.compare(h.scopes[cid].cancel, lambda: h.model.cancel_create(cid))
+
+
+@attrs.frozen
 class RequestShutdown:
     async def apply(self, h: Harness) -> None:
         await h.compare(h.registry.request_shutdown, h.model.request_shutdown)
@@ -828,10 +969,13 @@ Op = (
     | Attach
     | Detach
     | DetachAgain
+    | Reconnect
+    | Leave
     | Release
     | SetSession
     | Retire
     | Advance
+    | CancelCreate
     | FailNextBuild
     | RequestShutdown
     | Close
@@ -860,6 +1004,8 @@ def check_creates(h: Harness) -> None:
         elif isinstance(want.result, Expected):
             assert isinstance(got, want.result.cls), f"create {cid}: {got!r}"
             assert want.result.message in {None, str(got)}, f"create {cid}: {got!r}"
+        else:
+            assert got == want.result, f"create {cid}: {got!r} vs {want!r}"
 
 
 def check_workspaces(h: Harness) -> None:
@@ -900,6 +1046,7 @@ def check_teardowns(h: Harness) -> None:
         assert fake is not None
         torn = ws.torn_at is not None
         assert (fake.aclose_calls, fake.log.closed) == (torn, torn), ws.real_id
+        assert fake.log.wakes == ws.wakes, ws.real_id
         assert fake.aclose_done == (ws.cleaned and not cut_off), ws.real_id
 
 
@@ -958,36 +1105,43 @@ def weighted(*table: tuple[int, st.SearchStrategy[T]]) -> st.SearchStrategy[T]:
 
 
 paths = st.integers(0, len(PATHS) - 1)
-clients = st.integers(0, len(CLIENTS) - 1)
-rare = st.sampled_from([False, False, False, True])
-# A Stream names an open stream's claim, so releases, session changes, joins
-# and second attaches of streaming claims are common enough.
-who = weighted(
-    (2, st.builds(Slot, paths, clients, rare)),
-    (1, st.builds(Stream, st.integers(0, 7))),
-)
+clients = st.integers(0, CLIENT_SLOTS - 1)
+rare = st.sampled_from([False] * 7 + [True])
+# Stream and Held name existing claims and Building a builder, so releases,
+# session changes, joins, second attaches and retires of live claims (and of
+# builders mid-build) are common enough.
+slots = st.builds(Slot, paths, clients, rare)
+builders = st.builds(Building, st.integers(0, 3))
+streams = st.builds(Stream, st.integers(0, 7))
+held = st.builds(Held, st.integers(0, 7))
+who = weighted((4, slots), (1, builders), (1, streams), (2, held))
+claim = weighted((2, slots), (1, builders), (3, streams), (4, held))
 
 # Creates, attaches, detaches and small advances are common; the destructive
 # and latch-setting operations are rare, or most examples would end early.
 # The rare ones sit in the middle: hypothesis favours a choice's two ends.
 operations: st.SearchStrategy[Op] = weighted(
     (40, st.builds(Create, who, rare)),
-    (32, st.builds(Attach, who)),
-    (12, st.builds(Release, who)),
-    (6, st.builds(Retire, clients)),
-    (2, st.builds(RequestShutdown)),
+    (32, st.builds(Attach, claim)),
+    (12, st.builds(Release, claim)),
+    (8, st.builds(Retire, claim)),
+    (1, st.builds(RequestShutdown)),
     (1, st.builds(Close)),
+    (6, st.builds(Advance, st.sampled_from(LONG_ADVANCES))),
     (1, st.builds(Advance, st.just(RETIRED_TTL_SECONDS))),
     (4, st.builds(FailNextBuild, paths)),
-    (12, st.builds(SetSession, who, st.sampled_from(SESSIONS))),
-    (2, st.builds(DetachAgain, st.integers(0, 7))),
+    (4, st.builds(CancelCreate, st.integers(0, 3))),
+    (12, st.builds(SetSession, claim, st.sampled_from(SESSIONS))),
+    (6, st.builds(DetachAgain, st.integers(0, 7))),
+    (6, st.builds(Leave, st.integers(0, 7))),
+    (8, st.builds(Reconnect, st.integers(0, 7))),
     (24, st.builds(Detach, st.integers(0, 7))),
-    (32, st.builds(Advance, st.sampled_from(ADVANCES))),
+    (26, st.builds(Advance, st.sampled_from(SHORT_ADVANCES))),
 )
 
 timings = st.builds(
     Params,
-    build_delay=st.sampled_from([0.0, 1.0, 2.0]),
+    build_delay=st.sampled_from([0.0, 0.5, 1.5]),
     aclose_delay=st.sampled_from([0.0, 2.0, 4.0, CLEANUP_SECONDS + 2.0]),
     detach_grace=st.sampled_from([3.0, 0.0]),
 )

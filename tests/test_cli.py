@@ -170,6 +170,64 @@ def test_settings_from_args_stream_flags() -> None:
     assert settings.log_level == "debug"
 
 
+def test_settings_from_args_allow_remote_flag() -> None:
+    """``--allow-remote`` is off by default and turned on by the flag."""
+    assert not parse().allow_remote
+    assert parse("--allow-remote").allow_remote
+
+
+def test_settings_from_args_adopts_listen_fds_without_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sockets systemd passed to this pid are the hosts unless --host is given."""
+    monkeypatch.setenv("LISTEN_FDS", "2")
+    monkeypatch.setenv("LISTEN_PID", str(os.getpid()))
+    assert [h.url for h in parse().hosts] == ["fd://3", "fd://4"]
+    assert [h.url for h in parse("--host", "fd://9").hosts] == ["fd://9"]
+    monkeypatch.setenv("LISTEN_PID", str(os.getpid() + 1))
+    assert parse().hosts == (default_host(),)
+
+
+def test_main_forgets_listen_fds_variables(
+    short_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    crushd_logger: logging.Logger,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``main`` drops the LISTEN_* variables so processes it starts never see them."""
+    for name in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
+        monkeypatch.setenv(name, "1")
+    path = short_dir / "crush.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as live:
+        live.bind(os.fspath(path))
+        live.listen()
+        with pytest.raises(SystemExit):
+            main(["serve", "--host", f"unix://{path}"])
+    assert not {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"} & set(os.environ)
+
+
+def test_serve_refuses_non_loopback_tcp_without_allow_remote(
+    crushd_logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tcp host on every interface makes serve return 1, naming the flag."""
+    assert serve(Settings(hosts=(parse_host("tcp://0.0.0.0:0"),))) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("crushd: refusing to listen on tcp://0.0.0.0:0")
+    assert "--allow-remote" in err
+
+
+def test_serve_reports_an_unusable_token_file(
+    tmp_path: Path, crushd_logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tcp daemon whose token file is open to others returns 1, saying so."""
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret\n")
+    token_file.chmod(0o644)
+    settings = Settings(hosts=(parse_host("tcp://127.0.0.1:0"),), token_file=token_file)
+    assert serve(settings) == 1
+    assert "chmod 600" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "argv",
     [

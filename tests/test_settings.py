@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from crushd.settings import (
     DEFAULT_IDLE_TIMEOUT_SECONDS,
     ENV_SECONDS,
     Settings,
+    default_token_file,
+    listen_fds_hosts,
     seconds_from_env,
 )
 
@@ -120,6 +123,8 @@ def test_settings_redacted_is_json_data_with_host_urls() -> None:
         "replay_window_frames",
         "send_timeout_seconds",
         "log_level",
+        "allow_remote",
+        "token_file",
     }
     assert json.loads(json.dumps(data)) == data
 
@@ -132,3 +137,44 @@ def test_settings_defaults_are_finite_and_positive() -> None:
             assert isinstance(value, float)
             assert math.isfinite(value)
             assert value > 0, name
+
+
+def test_default_token_file_is_under_xdg_state_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token lives at $XDG_STATE_HOME/crushd/token, the file crushctl reads."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert default_token_file() == tmp_path / "crushd" / "token"
+    assert Settings().token_file == tmp_path / "crushd" / "token"
+
+
+def test_listen_fds_hosts_adopts_fds_from_three() -> None:
+    """LISTEN_FDS=n for our pid names fd://3 .. fd://3+n-1, in order."""
+    env = {"LISTEN_FDS": "2", "LISTEN_PID": "77"}
+    hosts = listen_fds_hosts(env, pid=77)
+    assert [host.url for host in hosts] == ["fd://3", "fd://4"]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"LISTEN_FDS": "1"},
+        {"LISTEN_FDS": "1", "LISTEN_PID": "78"},
+        {"LISTEN_FDS": "0", "LISTEN_PID": "77"},
+        {"LISTEN_FDS": "x", "LISTEN_PID": "77"},
+        {"LISTEN_FDS": "1", "LISTEN_PID": "-77"},
+    ],
+)
+def test_listen_fds_hosts_ignores_sockets_not_for_us(env: dict[str, str]) -> None:
+    """Missing, malformed or other-pid variables pass no sockets."""
+    assert listen_fds_hosts(env, pid=77) == ()
+
+
+def test_listen_fds_hosts_reads_process_environment_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without arguments the real environment and os.getpid() are used."""
+    monkeypatch.setenv("LISTEN_FDS", "1")
+    monkeypatch.setenv("LISTEN_PID", str(os.getpid()))
+    assert [host.url for host in listen_fds_hosts()] == ["fd://3"]

@@ -15,6 +15,10 @@ _SESSION_HEADERS = ("ID", "TITLE", "MESSAGES", "BUSY", "CLIENTS", "UPDATED")
 _WORKSPACE_HEADERS = ("ID", "PATH", "DATA DIR", "FLAGS")
 
 
+def _cwd(args: argparse.Namespace) -> str | None:
+    return getattr(args, "cwd", None)
+
+
 # -- status ---------------------------------------------------------------------
 
 
@@ -121,7 +125,7 @@ def _workspace_row(workspace: Workspace) -> tuple[str, ...]:
 
 async def cmd_sessions(ctx: Context, args: argparse.Namespace) -> None:
     """Print the top-level sessions of the workspace for ``--cwd``."""
-    async with joined_workspace(ctx.client, getattr(args, "cwd", None)) as ws:
+    async with joined_workspace(ctx.client, _cwd(args), spawn=ctx.spawn) as ws:
         sessions = await ctx.client.sessions(ws.id)
     if ctx.json:
         print_json(sessions)
@@ -133,7 +137,7 @@ async def cmd_sessions(ctx: Context, args: argparse.Namespace) -> None:
 
 async def cmd_session_new(ctx: Context, args: argparse.Namespace) -> None:
     """Create a session titled ``TITLE`` in the workspace for ``--cwd``."""
-    async with joined_workspace(ctx.client, getattr(args, "cwd", None)) as ws:
+    async with joined_workspace(ctx.client, _cwd(args), spawn=ctx.spawn) as ws:
         session = await ctx.client.create_session(ws.id, args.title)
     if ctx.json:
         print_json(session)
@@ -157,7 +161,7 @@ def _session_row(session: Session) -> tuple[str, ...]:
 
 async def cmd_clients(ctx: Context, args: argparse.Namespace) -> None:
     """Print the roster of the workspace for ``--cwd``."""
-    async with joined_workspace(ctx.client, getattr(args, "cwd", None)) as ws:
+    async with joined_workspace(ctx.client, _cwd(args), spawn=ctx.spawn) as ws:
         roster = await ctx.client.clients(ws.id)
     if ctx.json:
         print_json(roster)

@@ -9,7 +9,12 @@ from pathlib import Path
 import attrs
 import trio
 
-from crushctl import CLEANUP_SECONDS, Client, CrushctlError
+from crushctl import (
+    CLEANUP_SECONDS,
+    Client,
+    CrushctlError,
+    create_workspace_respawning,
+)
 from crushd.proto import Workspace
 
 
@@ -20,10 +25,12 @@ class Context:
     Attributes:
         client: the connected client.
         json: print JSON instead of text.
+        spawn: a create that meets a leaving daemon (503) may start a new one.
     """
 
     client: Client
     json: bool
+    spawn: bool = False
 
 
 def workspace_path(cwd: str | None) -> Path:
@@ -32,8 +39,16 @@ def workspace_path(cwd: str | None) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def joined_workspace(client: Client, cwd: str | None) -> AsyncIterator[Workspace]:
+async def joined_workspace(
+    client: Client, cwd: str | None, *, spawn: bool = False
+) -> AsyncIterator[Workspace]:
     """Create or join the workspace for ``cwd``; release this client's hold on exit.
+
+    Args:
+        client: the connected client.
+        cwd: the project directory; ``None`` means the current directory.
+        spawn: on a 503 (daemon leaving), start a new daemon and retry
+            (``create_workspace_respawning``).
 
     Raises:
         CrushctlError: the create failed (see ``Client.create_workspace``).
@@ -41,7 +56,9 @@ async def joined_workspace(client: Client, cwd: str | None) -> AsyncIterator[Wor
     Cancellation:
         The release runs even if cancelled (bounded, shielded).
     """
-    workspace = await client.create_workspace(workspace_path(cwd))
+    workspace = await create_workspace_respawning(
+        client, workspace_path(cwd), spawn=spawn
+    )
     try:
         yield workspace
     finally:

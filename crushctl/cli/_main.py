@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import httpx
-import platformdirs
 import trio
 
-from crushctl import Client, CrushctlError
-from crushd.proto import Host, default_host, parse_host
+from crushctl import Client, CrushctlError, ensure_server
+from crushd.proto import default_host, parse_host
 
 from ._commands import (
     cmd_clients,
@@ -24,6 +23,7 @@ from ._commands import (
     cmd_workspaces,
 )
 from ._common import Context
+from ._output import notice
 from ._watch import cmd_watch
 
 #: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
@@ -49,6 +49,12 @@ def _common_options(*, top: bool) -> argparse.ArgumentParser:
         default=False if top else argparse.SUPPRESS,
         help="print JSON (JSON lines for watch) instead of text",
     )
+    options.add_argument(
+        "--no-spawn",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="never start crushd; fail when it is not running",
+    )
     return options
 
 
@@ -61,7 +67,8 @@ def _add_cwd(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``crushctl`` argument parser.
 
-    Each command sets ``handler`` (an async ``(Context, Namespace) -> None``).
+    Each command sets ``handler`` (an async ``(Context, Namespace) -> None``)
+    and ``spawns`` (whether it starts the daemon when none runs).
     """
     parser = argparse.ArgumentParser(
         prog="crushctl", description=_DESCRIPTION, parents=[_common_options(top=True)]
@@ -71,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, handler: object, text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text, description=text, parents=common)
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=handler, spawns=True)
         return sub
 
     command("status", cmd_status, "show health, version, workspaces and clients")
@@ -88,32 +95,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cwd(command("clients", cmd_clients, "list the clients of the workspace"))
     _add_cwd(command("watch", cmd_watch, "print the workspace's events live"))
     shutdown = command("shutdown", cmd_shutdown, "ask the daemon to shut down")
+    shutdown.set_defaults(spawns=False)  # starting a daemon to stop it is absurd
     shutdown.add_argument(
         "--if-idle", action="store_true", help="send shutdown_if_idle instead"
     )
     return parser
 
 
-def read_token(host: Host) -> str | None:
-    """Return the bearer token for a tcp host, or ``None``.
-
-    Reads ``$XDG_STATE_HOME/crushd/token`` (PROTOCOL.md C.6); unix sockets
-    need no token.
-    """
-    if host.scheme != "tcp":
-        return None
-    path = Path(platformdirs.user_state_dir("crushd", appauthor=False)) / "token"
-    try:
-        return path.read_text(encoding="utf-8").strip() or None
-    except OSError:
-        return None
-
-
 def _client(
     args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None
 ) -> Client:
     host = parse_host(args.host) if args.host else default_host()
-    return Client(host, transport=transport, token=read_token(host))
+    return Client(
+        host, transport=transport
+    )  # Client reads $CRUSH_TOKEN / the token file
+
+
+def _may_spawn(
+    args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None
+) -> bool:
+    # An injected transport means the caller provides the daemon (tests).
+    return bool(args.spawns) and not args.no_spawn and transport is None
 
 
 def _fail(message: str) -> int:
@@ -132,15 +134,22 @@ async def main_async(
 ) -> int:
     """Run one ``crushctl`` command; return the exit status.
 
+    Unless ``--no-spawn`` is given, every command but ``shutdown`` first calls
+    ``ensure_server`` (unix hosts: start crushd when none runs, replace an idle
+    one of another version), and a create that meets a leaving daemon (503)
+    is retried on a fresh one.
+
     Args:
         argv: the arguments after the program name; ``None`` means
             ``sys.argv[1:]``.
         transport: an httpx transport for the client (tests pass an
-            ``httpx.MockTransport``); ``None`` uses the host's.
+            ``httpx.MockTransport``); ``None`` uses the host's. With a
+            transport nothing is ever spawned.
 
     Returns:
         0 on success; 1 after printing ``crushctl: <message>`` on stderr (daemon
-        not running, any crushctl error, a bad ``--host``); 2 for usage errors.
+        not running with ``--no-spawn``, ``failed to initialize crush server``,
+        any crushctl error, a bad ``--host``); 2 for usage errors.
 
     Cancellation:
         Commands that joined a workspace release it (bounded, shielded); watch
@@ -154,9 +163,12 @@ async def main_async(
         client = _client(args, transport)
     except ValueError as exc:
         return _fail(str(exc))
+    spawn = _may_spawn(args, transport)
     async with client:
         try:
-            await args.handler(Context(client, args.json), args)
+            if spawn:
+                await ensure_server(client.host)
+            await args.handler(Context(client, args.json, spawn=spawn), args)
         except CrushctlError as exc:
             return _fail(exc.message)
     return 0
@@ -171,7 +183,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         ``main_async``'s status, or 130 (quietly) after Ctrl-C.
     """
+    _show_warnings()
     try:
         return trio.run(main_async, argv)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+
+
+def _show_warnings() -> None:
+    # The library's warnings (e.g. "using crushd X although crushctl is Y") are
+    # printed as notices; records below WARNING stay quiet.
+    logger = logging.getLogger("crushctl")
+    if not any(isinstance(h, _NoticeHandler) for h in logger.handlers):
+        logger.addHandler(_NoticeHandler(logging.WARNING))
+
+
+class _NoticeHandler(logging.Handler):
+    """Print each record as ``crushctl: <message>`` on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        notice(self.format(record))

@@ -16,6 +16,7 @@ from crushctl import (
     NotFoundError,
     Retrying,
     WatchItem,
+    create_workspace_respawning,
     open_watch,
 )
 from crushd.proto import Event, Resync
@@ -34,8 +35,8 @@ async def cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
     (its claims go at once, no detach grace).
     """
     client = ctx.client
-    workspace = await client.create_workspace(
-        workspace_path(getattr(args, "cwd", None))
+    workspace = await create_workspace_respawning(
+        client, workspace_path(getattr(args, "cwd", None)), spawn=ctx.spawn
     )
     try:
         async with open_watch(client, workspace) as watcher:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from quart_trio import QuartTrio
 
+from ._auth import AccessControl
 from ._cleanup import RequestCleanups
 from ._context import ServerContext
 from ._errors import install_error_handlers
@@ -17,12 +20,24 @@ from .routes import (
 )
 
 
-def create_app(ctx: ServerContext) -> QuartTrio:
+def create_app(
+    ctx: ServerContext, *, token: str | None = None, host_names: Iterable[str] = ()
+) -> QuartTrio:
     """Build the ``/v1`` app over ``ctx.registry``.
 
     The returned app's ``asgi_app`` is wrapped in ``RequestCleanups`` so stream
-    claims are detached however a request ends. Bodies over
-    ``ctx.max_body_bytes`` get 413; every error is JSON (``_errors``).
+    claims are detached however a request ends, and outside that in
+    ``AccessControl``: TCP requests need ``token`` and a ``Host`` naming the
+    daemon, and must carry no ``Origin`` (401/403); unix-socket requests pass.
+    Bodies over ``ctx.max_body_bytes`` get 413; every error is JSON
+    (``_errors``).
+
+    Args:
+        ctx: what the routes use.
+        token: the bearer token for TCP requests; ``None`` refuses every TCP
+            request with 401 (for a daemon with only unix listeners).
+        host_names: names of the ``tcp://`` hosts bound, accepted in ``Host``
+            besides the loopback names and the connection's own address.
 
     Returns:
         The app; serve it with hypercorn's trio worker.
@@ -41,5 +56,8 @@ def create_app(ctx: ServerContext) -> QuartTrio:
     register_sse_route(app, ctx)
     register_websocket_route(app, ctx)
     register_unsupported_routes(app, ctx)
-    app.asgi_app = RequestCleanups(app.asgi_app)  # type: ignore[method-assign]
+    guarded = AccessControl(
+        RequestCleanups(app.asgi_app), token=token, host_names=host_names
+    )
+    app.asgi_app = guarded  # type: ignore[method-assign]
     return app

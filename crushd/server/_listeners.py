@@ -208,6 +208,7 @@ def adopt_fd(fd: int, *, backlog: int = DEFAULT_BACKLOG) -> BoundSocket:
     """Adopt an inherited, already listening stream socket (socket activation).
 
     The socket is used as is: its file (if any) is never removed by crushd.
+    It is made non-inheritable, so processes crushd starts do not get it.
 
     Args:
         fd: the file descriptor number (``fd://N``; systemd starts at 3).
@@ -230,6 +231,7 @@ def adopt_fd(fd: int, *, backlog: int = DEFAULT_BACKLOG) -> BoundSocket:
     if sock.type != socket.SOCK_STREAM or not listening:
         sock.detach()
         raise ListenerError(f"fd://{fd} is not a listening stream socket")
+    sock.set_inheritable(False)  # as sd_listen_fds: not passed on to children
     return BoundSocket(sock=sock, url=f"fd://{fd}", backlog=backlog)
 
 

@@ -436,3 +436,38 @@ async def test_refused_socket_is_server_unavailable() -> None:
                 await client.version()
     finally:
         stale.close()
+
+
+# -- bearer token (PROTOCOL.md C.6) -------------------------------------------
+
+
+def test_read_token_prefers_env_then_file_tcp_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$CRUSH_TOKEN wins over $XDG_STATE_HOME/crushd/token; unix hosts get none."""
+    from crushctl._client import read_token
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.delenv("CRUSH_TOKEN", raising=False)
+    tcp = parse_host("tcp://127.0.0.1:7777")
+    assert read_token(tcp) is None
+    (tmp_path / "crushd").mkdir()
+    (tmp_path / "crushd" / "token").write_text("from-file\n")
+    assert read_token(tcp) == "from-file"
+    assert read_token(tcp, {"CRUSH_TOKEN": " from-env "}) == "from-env"
+    assert read_token(tcp, {"CRUSH_TOKEN": ""}) == "from-file"
+    assert read_token(parse_host(UNIX), {"CRUSH_TOKEN": "x"}) is None
+
+
+async def test_client_tcp_without_token_reads_crush_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A tcp Client built without a token sends $CRUSH_TOKEN; token="" sends none."""
+    monkeypatch.setenv("CRUSH_TOKEN", "env-token")
+    recorder = Recorder()
+    async with make_client(recorder, "tcp://127.0.0.1:7777") as client:
+        await client.health()
+    assert recorder.last.headers["Authorization"] == "Bearer env-token"
+    async with make_client(recorder, "tcp://127.0.0.1:7777", token="") as client:
+        await client.health()
+    assert "Authorization" not in recorder.last.headers

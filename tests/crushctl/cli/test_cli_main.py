@@ -5,25 +5,22 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
-from pathlib import Path
 
 import pytest
 import trio
 
 import crushctl.cli._main as cli_main
 from crushctl.cli import build_parser, main
-from crushctl.cli._main import read_token
-from crushd.proto import parse_host
 
 
 def test_main_not_running_default_host(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With no daemon at the default socket: one stderr line and exit 1."""
+    """With --no-spawn and no daemon at the default socket: one line, exit 1."""
     runtime = tempfile.mkdtemp(dir="/tmp")
     monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
     url = f"unix://{runtime}/crush-{os.getuid()}.sock"
-    assert main(["status"]) == 1
+    assert main(["--no-spawn", "status"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
@@ -32,9 +29,9 @@ def test_main_not_running_default_host(
 
 
 def test_main_not_running_other_host(capsys: pytest.CaptureFixture[str]) -> None:
-    """With --host pointing nowhere the hint names that host."""
+    """With --no-spawn and --host pointing nowhere the hint names that host."""
     url = f"unix://{tempfile.mkdtemp(dir='/tmp')}/x.sock"
-    assert main(["--host", url, "workspaces"]) == 1
+    assert main(["--host", url, "workspaces", "--no-spawn"]) == 1
     assert capsys.readouterr().err == (
         f"crushctl: crushd is not running at {url}; "
         f"start it with: crushd serve --host {url}\n"
@@ -92,16 +89,3 @@ def test_parser_common_options_after_command() -> None:
         True,
         "tcp://h:1",
     )
-
-
-def test_read_token_only_for_tcp(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The bearer token is read from $XDG_STATE_HOME/crushd/token for tcp hosts."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    tcp = parse_host("tcp://127.0.0.1:7777")
-    assert read_token(tcp) is None
-    (tmp_path / "crushd").mkdir()
-    (tmp_path / "crushd" / "token").write_text("s3cret\n")
-    assert read_token(tcp) == "s3cret"
-    assert read_token(parse_host("unix:///tmp/x.sock")) is None

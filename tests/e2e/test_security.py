@@ -1,0 +1,298 @@
+"""A real daemon lets no one else in (PROTOCOL.md C.6) and adopts passed sockets (C.8).
+
+TCP daemons get a free port picked first (the CLI needs a fixed one) and an
+isolated ``$XDG_STATE_HOME`` for the token file. The other-uid test runs a
+client under uid 65534 with ``setpriv`` and is skipped unless the suite runs
+as root.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+
+from crushctl import Client
+from crushd.proto import parse_host
+
+from .conftest import READY_SECONDS, Daemon, DaemonFactory
+
+NOBODY = 65534
+CLIENT_ID = "0b6f1c1e-4a0e-4a53-9d43-0c1b2f5d7a11"
+# Runs as another uid, so stdlib only: connect, send one request, report.
+PEER_CLIENT = """
+import socket, sys
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    sock.connect(sys.argv[1])
+except OSError as exc:
+    sys.exit(print("connect-error", exc.errno))
+request = b"GET /v1/health HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n"
+data = b""
+try:
+    sock.sendall(request)
+    while chunk := sock.recv(65536):
+        data += chunk
+except OSError:
+    pass  # closed by the daemon: a reset or a broken pipe, depending on timing
+print("reply", len(data))
+"""
+# Puts the passed socket on fd 3 and execs crushd with LISTEN_PID = its pid.
+ACTIVATE = """
+import os, sys
+fd = int(sys.argv[1])
+if fd != 3:
+    os.dup2(fd, 3)
+    os.close(fd)
+os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
+os.execv(sys.executable, [sys.executable, "-m", "crushd", "serve", *sys.argv[2:]])
+"""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def state_env(daemons: DaemonFactory) -> dict[str, str]:
+    """The factory's isolated environment plus a private XDG_STATE_HOME."""
+    return {**daemons.env(), "XDG_STATE_HOME": str(daemons.root / "state")}
+
+
+def token_file(daemons: DaemonFactory) -> Path:
+    return daemons.root / "state" / "crushd" / "token"
+
+
+async def launch(
+    daemons: DaemonFactory, command: list[str], pass_fds: tuple[int, ...] = ()
+) -> trio.Process:
+    """Start ``command`` (a crushd) with the isolated env; killed at teardown."""
+    stderr_path = daemons.root / f"stderr-{len(daemons.started)}.log"
+    with stderr_path.open("wb") as stderr:
+        process = await trio.lowlevel.open_process(
+            command,
+            env=state_env(daemons),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            pass_fds=pass_fds,
+        )
+    host = parse_host("unix:///unused")
+    daemons.started.append(Daemon(host, process, daemons.root / "cache", stderr_path))
+    return process
+
+
+async def serve_tcp(daemons: DaemonFactory, *args: str) -> tuple[trio.Process, str]:
+    """Start ``crushd serve --host tcp://127.0.0.1:<free port> <args>``; wait ready."""
+    base = f"http://127.0.0.1:{free_port()}"
+    url = "tcp://" + base.removeprefix("http://")
+    command = [sys.executable, "-m", "crushd", "serve", "--host", url, *args]
+    process = await launch(daemons, command)
+    await wait_http(process, base)
+    return process, base
+
+
+async def wait_http(process: trio.Process, base: str) -> None:
+    """Poll until the daemon answers anything over TCP (startup, not timing)."""
+    async with httpx.AsyncClient() as http:
+        with trio.fail_after(READY_SECONDS):
+            while process.returncode is None:
+                try:
+                    await http.get(f"{base}/v1/health")
+                    return
+                except httpx.TransportError:
+                    await trio.sleep(0.05)
+    raise RuntimeError(f"daemon exited with {process.returncode}")
+
+
+async def status(base: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"{base}/v1/health", headers=headers)
+    return response.status_code, response.content
+
+
+async def websocket_status(base: str, headers: dict[str, str]) -> bytes:
+    """Send a WebSocket handshake; return the response's status line."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    lines = [
+        f"GET /v1/workspaces/w/ws?client_id={CLIENT_ID} HTTP/1.1",
+        f"Host: {host}:{port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version: 13",
+        *(f"{name}: {value}" for name, value in headers.items()),
+    ]
+    stream = await trio.open_tcp_stream(host, int(port))
+    async with stream:
+        await stream.send_all(("\r\n".join(lines) + "\r\n\r\n").encode())
+        data = b""
+        with trio.fail_after(5):
+            while b"\r\n" not in data:
+                data += await stream.receive_some()
+    return data.split(b"\r\n", 1)[0].strip()
+
+
+async def stop(process: trio.Process) -> int:
+    process.send_signal(signal.SIGTERM)
+    with trio.fail_after(10):
+        return await process.wait()
+
+
+async def test_tcp_needs_the_bearer_token(
+    daemons: DaemonFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over TCP: no token 401, wrong token 401, right token 200; crushctl finds it."""
+    _, base = await serve_tcp(daemons)
+    token = token_file(daemons).read_text().strip()
+    unauthorized = (401, b'{"message":"unauthorized"}\n')
+    assert await status(base, {}) == unauthorized
+    assert await status(base, {"Authorization": f"Bearer {token}x"}) == unauthorized
+    assert (await status(base, {"Authorization": f"Bearer {token}"}))[0] == 200
+    monkeypatch.setenv("XDG_STATE_HOME", str(daemons.root / "state"))
+    async with Client(parse_host(base.replace("http", "tcp", 1))) as client:
+        await client.health()
+    cli = [sys.executable, "-m", "crushctl", "--host", base.replace("http", "tcp", 1)]
+    result = await trio.run_process(
+        [*cli, "--json", "status"], env=state_env(daemons), capture_stdout=True
+    )
+    assert b'"version"' in result.stdout
+
+
+async def test_tcp_refuses_origin_and_foreign_host(daemons: DaemonFactory) -> None:
+    """Over TCP an Origin header or a foreign Host gets 403, even with the token."""
+    _, base = await serve_tcp(daemons)
+    good = {"Authorization": f"Bearer {token_file(daemons).read_text().strip()}"}
+    forbidden = (403, b'{"message":"forbidden"}\n')
+    assert await status(base, {**good, "Origin": "http://evil.example"}) == forbidden
+    port = base.rsplit(":", 1)[1]
+    assert await status(base, {**good, "Host": f"evil.example:{port}"}) == forbidden
+    assert (await status(base, {**good, "Host": f"localhost:{port}"}))[0] == 200
+    assert await websocket_status(base, {}) == b"HTTP/1.1 401"
+    origin = {**good, "Origin": "http://evil.example"}
+    assert await websocket_status(base, origin) == b"HTTP/1.1 403"
+
+
+async def test_token_file_is_private_and_kept_across_restarts(
+    daemons: DaemonFactory,
+) -> None:
+    """The token file is 0600 in a 0700 folder and a restarted daemon reuses it."""
+    process, base = await serve_tcp(daemons)
+    path = token_file(daemons)
+    token = path.read_text().strip()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert await stop(process) == 0
+    _, base = await serve_tcp(daemons)
+    assert path.read_text().strip() == token
+    assert (await status(base, {"Authorization": f"Bearer {token}"}))[0] == 200
+
+
+async def test_non_loopback_bind_needs_allow_remote(daemons: DaemonFactory) -> None:
+    """tcp://0.0.0.0 exits 1 naming --allow-remote; with it, it serves (token-gated)."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "crushd",
+        "serve",
+        "--host",
+        f"tcp://0.0.0.0:{port}",
+    ]
+    process = await launch(daemons, command)
+    with trio.fail_after(READY_SECONDS):
+        assert await process.wait() == 1
+    assert b"--allow-remote" in daemons.started[-1].stderr_path.read_bytes()
+    assert not token_file(daemons).exists()
+    process = await launch(daemons, [*command, "--allow-remote"])
+    base = f"http://127.0.0.1:{port}"
+    await wait_http(process, base)
+    assert (await status(base, {}))[0] == 401
+    token = token_file(daemons).read_text().strip()
+    assert (await status(base, {"Authorization": f"Bearer {token}"}))[0] == 200
+
+
+async def test_systemd_listen_fds_socket_is_adopted(daemons: DaemonFactory) -> None:
+    """With LISTEN_FDS/LISTEN_PID and no --host, crushd serves the passed fd 3."""
+    path = daemons.root / "activated.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(os.fspath(path))
+        listener.listen()
+        command = [sys.executable, "-c", ACTIVATE, str(listener.fileno())]
+        process = await launch(daemons, command, pass_fds=(listener.fileno(),))
+    # The socket listened before crushd started: the request waits in its backlog.
+    async with Client(parse_host(f"unix://{path}")) as client:
+        with trio.fail_after(READY_SECONDS):
+            info = await client.version()
+    assert info.version
+    assert await stop(process) == 0
+    assert path.exists()  # an adopted socket's file belongs to whoever passed it
+    assert "server-fd___3" in str(list((daemons.root / "cache").iterdir()))
+
+
+async def test_fd_host_tcp_socket_is_token_gated(daemons: DaemonFactory) -> None:
+    """--host fd://N with a passed TCP socket serves it, and TCP needs the token."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        fd = listener.fileno()
+        command = [sys.executable, "-m", "crushd", "serve", "--host", f"fd://{fd}"]
+        process = await launch(daemons, command, pass_fds=(fd,))
+    await wait_http(process, base)
+    assert (await status(base, {}))[0] == 401
+    token = token_file(daemons).read_text().strip()
+    assert (await status(base, {"Authorization": f"Bearer {token}"}))[0] == 200
+
+
+async def nobody_python() -> str | None:
+    """An interpreter uid 65534 can run (the venv's may sit under /root)."""
+    for candidate in (sys.executable, "/usr/bin/python3"):
+        probe = await trio.run_process(
+            [*as_nobody(), candidate, "-c", "pass"], check=False, capture_stderr=True
+        )
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
+def as_nobody() -> list[str]:
+    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+
+async def peer_attempt(python: str, path: Path) -> str:
+    result = await trio.run_process(
+        [*as_nobody(), python, "-c", PEER_CLIENT, os.fspath(path)],
+        capture_stdout=True,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+    )
+    return result.stdout.decode().strip()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a client as uid 65534")
+@pytest.mark.skipif(
+    shutil.which("setpriv") is None, reason="needs setpriv (util-linux)"
+)
+async def test_other_uid_is_refused(daemons: DaemonFactory) -> None:
+    """Another uid cannot connect (0600); with the mode opened, SO_PEERCRED cuts it."""
+    python = await nobody_python()
+    if python is None:
+        pytest.skip("no Python interpreter that uid 65534 may run")
+    daemon = await daemons.start()
+    daemons.root.chmod(0o711)  # let uid 65534 reach the socket file itself
+    assert await peer_attempt(python, daemon.socket_path) == "connect-error 13"
+    daemon.socket_path.chmod(0o666)  # only to test the second lock
+    assert await peer_attempt(python, daemon.socket_path) == "reply 0"
+    assert f"refused a unix connection from uid {NOBODY}" in daemon.log_text()
+    async with daemon.client() as client:
+        await client.health()  # the daemon itself is unharmed
