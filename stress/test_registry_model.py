@@ -1,9 +1,10 @@
 """A hypothesis state-machine test of the registry against a tiny pure model.
 
-Each example draws a few timings and up to 40 operations (create, stream attach
-and detach, a repeated detach, release, retire, current-session, time advance,
-idle-gated shutdown request, close, and "the next build of this path fails")
-over three path spellings (two canonical keys) and three client processes
+Each example draws a few timings and up to 40 operations (create, cancel a
+create in flight, stream attach and detach, a repeated detach, reconnect,
+release, release-then-detach, retire, retire-then-reconnect, current-session,
+time advance, idle-gated shutdown request, close, and "the next build of this
+path fails") over three path spellings (two canonical keys) and three client processes
 (each uses a fresh id once it retired; its old id lives on in its streams). An
 operation names its (workspace, client) by path and client process, or by
 index among open streams, live claims or in-flight builders. The operations run against
@@ -746,8 +747,11 @@ class Harness:
 
 @attrs.frozen
 class Slot:
-    """Names a (workspace, client): the live workspace at a path, or (stale)
-    the newest dead one there, else an unknown id."""
+    """Names a (workspace, client) by path and client process.
+
+    The workspace is the live one at the path or, when ``stale``, the newest
+    dead one there; with neither, an unknown id.
+    """
 
     path: int
     client: int
@@ -803,6 +807,8 @@ class Target:
 
 @attrs.frozen
 class Create:
+    """``POST /workspaces`` in its own task (it may wait for a build/cleanup)."""
+
     who: Who
     channels: bool = False
 
@@ -813,6 +819,8 @@ class Create:
 
 @attrs.frozen
 class Attach:
+    """Open a stream; a ticket joins the pool."""
+
     who: Who
 
     async def apply(self, h: Harness) -> None:
@@ -868,6 +876,21 @@ class Leave:
 
 
 @attrs.frozen
+class Quit:
+    """A streaming client retires and its stream still tries to re-attach."""
+
+    index: int
+
+    async def apply(self, h: Harness) -> None:
+        if not h.tickets:
+            await Detach(self.index).apply(h)
+            return
+        ws, client = h.tickets[self.index % len(h.tickets)][1].named()
+        await h.step(Retire(Stream(self.index)))
+        await h.attach(Target(ws, client, KEYS.index(ws.key)))
+
+
+@attrs.frozen
 class DetachAgain:
     """A second ``detach`` of one ticket: a no-op (else a plain ``Detach``)."""
 
@@ -883,6 +906,8 @@ class DetachAgain:
 
 @attrs.frozen
 class Release:
+    """``DELETE /workspaces/{id}?client_id=``."""
+
     who: Who
 
     async def apply(self, h: Harness) -> None:
@@ -895,6 +920,8 @@ class Release:
 
 @attrs.frozen
 class SetSession:
+    """``POST /workspaces/{id}/current-session``."""
+
     who: Who
     session: str
 
@@ -922,6 +949,8 @@ class Retire:
 
 @attrs.frozen
 class Advance:
+    """Let virtual time pass; every timer due on the way fires in order."""
+
     seconds: float
 
     async def apply(self, h: Harness) -> None:
@@ -932,6 +961,8 @@ class Advance:
 
 @attrs.frozen
 class FailNextBuild:
+    """The next build of this path's key raises ``InternalError``."""
+
     path: int
 
     async def apply(self, h: Harness) -> None:
@@ -954,12 +985,16 @@ class CancelCreate:
 
 @attrs.frozen
 class RequestShutdown:
+    """``POST /v1/control`` shutdown (idle-gated)."""
+
     async def apply(self, h: Harness) -> None:
         await h.compare(h.registry.request_shutdown, h.model.request_shutdown)
 
 
 @attrs.frozen
 class Close:
+    """The daemon's shutdown: ``Registry.close()``."""
+
     async def apply(self, h: Harness) -> None:
         await h.compare(h.registry.close, h.model.close)
 
@@ -971,6 +1006,7 @@ Op = (
     | DetachAgain
     | Reconnect
     | Leave
+    | Quit
     | Release
     | SetSession
     | Retire
@@ -1135,6 +1171,7 @@ operations: st.SearchStrategy[Op] = weighted(
     (6, st.builds(DetachAgain, st.integers(0, 7))),
     (6, st.builds(Leave, st.integers(0, 7))),
     (8, st.builds(Reconnect, st.integers(0, 7))),
+    (3, st.builds(Quit, st.integers(0, 7))),
     (24, st.builds(Detach, st.integers(0, 7))),
     (26, st.builds(Advance, st.sampled_from(SHORT_ADVANCES))),
 )
