@@ -22,7 +22,6 @@ Source: STYLE.md "Pitfalls" (spike items 1 and 10); DESIGN.md 4 and 4b.
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import math
 from functools import partial
@@ -39,6 +38,8 @@ from hypercorn.typing import (
     Scope,
 )
 
+from ._patching import CHECKED_HYPERCORN_VERSIONS, patch_tcp_server
+
 __all__ = [
     "CHECKED_HYPERCORN_VERSIONS",
     "SEND_SLICE_BYTES",
@@ -50,7 +51,6 @@ __all__ = [
 logger = logging.getLogger("crushd.http")
 
 #: hypercorn versions whose ``TCPServer.protocol_send`` the patch was checked against.
-CHECKED_HYPERCORN_VERSIONS = ("0.18.",)
 #: The send timeout bounds each slice of this size: "no 64 KiB of progress".
 SEND_SLICE_BYTES = 64 * 1024
 
@@ -130,19 +130,12 @@ def install_send_timeout() -> bool:
 
     Source: module docstring, fix 2; hypercorn ``trio/tcp_server.py``.
     """
-    if TCPServer.protocol_send is _protocol_send_with_deadline:
-        return True
-    version = importlib.metadata.version("hypercorn")
-    if not version.startswith(CHECKED_HYPERCORN_VERSIONS):
-        logger.warning(
-            "hypercorn %s is not checked for the send-timeout patch; a client that"
-            " stops reading can stall its connection and shutdown",
-            version,
-        )
-        return False
-    # mypy forbids assigning to a method; replacing it is the point here.
-    TCPServer.protocol_send = _protocol_send_with_deadline  # type: ignore[method-assign]
-    return True
+    return patch_tcp_server(
+        "protocol_send",
+        _protocol_send_with_deadline,
+        what="send-timeout patch; a client that stops reading can stall its"
+        " connection and shutdown",
+    )
 
 
 async def _protocol_send_with_deadline(self: TCPServer, event: Event) -> None:

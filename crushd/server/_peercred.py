@@ -21,7 +21,6 @@ Source: PROTOCOL.md C.6; hypercorn ``trio/run.py`` and ``trio/tcp_server.py``.
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import os
 import socket
@@ -31,6 +30,8 @@ from typing import Protocol
 import attrs
 import trio
 from hypercorn.trio.tcp_server import TCPServer
+
+from ._patching import CHECKED_HYPERCORN_VERSIONS, patch_tcp_server
 
 __all__ = [
     "CHECKED_HYPERCORN_VERSIONS",
@@ -43,7 +44,6 @@ __all__ = [
 logger = logging.getLogger("crushd.server")
 
 #: hypercorn versions whose ``TCPServer.run`` entry the patch was checked against.
-CHECKED_HYPERCORN_VERSIONS = ("0.18.",)
 
 # struct ucred: pid_t pid, uid_t uid, gid_t gid (three C ints on Linux).
 _UCRED = struct.Struct("3i")
@@ -144,19 +144,12 @@ def install_peer_check() -> bool:
 
     Source: module docstring; PROTOCOL.md C.6.
     """
-    if TCPServer.run is _run_if_peer_allowed:
-        return True
-    version = importlib.metadata.version("hypercorn")
-    if not version.startswith(CHECKED_HYPERCORN_VERSIONS):
-        logger.warning(
-            "hypercorn %s is not checked for the peer-uid patch; unix connections"
-            " are guarded by the socket file's mode only",
-            version,
-        )
-        return False
-    # mypy forbids assigning to a method; replacing it is the point here.
-    TCPServer.run = _run_if_peer_allowed  # type: ignore[method-assign]
-    return True
+    return patch_tcp_server(
+        "run",
+        _run_if_peer_allowed,
+        what="peer-uid patch; unix connections are guarded by the socket file's"
+        " mode only",
+    )
 
 
 async def _run_if_peer_allowed(self: TCPServer) -> None:
