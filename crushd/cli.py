@@ -73,6 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow tcp hosts that are not loopback addresses (every tcp "
         "request needs the bearer token either way)",
     )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        dest="allowed_hosts",
+        metavar="NAME",
+        help="also accept NAME (or NAME:PORT) in a tcp request's Host header, "
+        "e.g. for a client behind a port forward; repeatable",
+    )
+    serve.add_argument(
+        "--debug-endpoints",
+        action="store_true",
+        help="serve /v1/debug/... on unix sockets (benchmarks only; never "
+        "on tcp)",
+    )
     for flag, (env, default) in ENV_SECONDS.items():
         serve.add_argument(
             "--" + flag.removesuffix("_seconds").replace("_", "-"),
@@ -137,6 +151,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         heartbeat_seconds=args.heartbeat,
         log_level=args.log_level,
         allow_remote=args.allow_remote,
+        allowed_hosts=tuple(args.allowed_hosts or ()),
+        debug_endpoints=args.debug_endpoints,
     )
     hosts = tuple(args.host or ()) or listen_fds_hosts()
     return attrs.evolve(settings, hosts=hosts) if hosts else settings

@@ -182,6 +182,7 @@ async def run(settings: Settings, listeners: Listeners) -> None:
         registry,
         heartbeat_seconds=settings.heartbeat_seconds,
         server_config=settings.redacted(),
+        debug_endpoints=settings.debug_endpoints,
     )
     try:
         async with trio.open_nursery() as nursery:
@@ -212,7 +213,8 @@ async def _serve_http(
         log.info("shutting down: ending streams")
         ctx.registry.close()
 
-    app = create_app(ctx, token=listeners.token, host_names=listeners.host_names)
+    names = (*listeners.host_names, *settings.allowed_hosts)
+    app = create_app(ctx, token=listeners.token, host_names=names)
     await serve_app(
         app,
         listeners.sockets,

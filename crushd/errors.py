@@ -27,9 +27,12 @@ Hierarchy, split by fault::
     │   └── PayloadTooLarge           413 request body too large
     └── ServerError                   the daemon could not do it (5xx)
         ├── InternalError             500 (a failed dependency; message says which)
-        │   └── DataDirLocked         500 data directory already in use ...
+        │   ├── DataDirLocked         500 data directory already in use ...
+        │   ├── ConfigInvalid         500 failed to initialize config: <file>: ...
+        │   └── SkillNotFound         500 skill not found: <id> (upstream status)
         ├── NotSupported              501 not supported by crushd
-        └── ShuttingDown              503 server is shutting down
+        ├── ShuttingDown              503 server is shutting down
+        └── ConfigLocked              503 timed out locking <file>.lock
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ __all__ = [
     "ClientError",
     "ClientNotAttached",
     "ClientRetired",
+    "ConfigInvalid",
+    "ConfigLocked",
     "Conflict",
     "CrushdError",
     "DataDirLocked",
@@ -57,6 +62,7 @@ __all__ = [
     "ServerError",
     "SessionNotFound",
     "ShuttingDown",
+    "SkillNotFound",
     "Unauthorized",
     "UnknownCommand",
     "WorkspaceClosing",
@@ -235,3 +241,25 @@ class ShuttingDown(ServerError):
 
     status = 503
     default_message = "server is shutting down"
+
+
+class ConfigInvalid(InternalError):
+    """500: a configuration file cannot be loaded (issue 3, PROTOCOL.md 7.1).
+
+    The message is ``failed to initialize config: <file>: <where>: <problem>``
+    where ``<where>`` is a JSON path (``$.options.debug``) for a wrong type or
+    ``line:col`` for bad JSON. Workspace creation fails; the daemon keeps going.
+    """
+
+
+class SkillNotFound(InternalError):
+    """500 ``skill not found: <id>``: upstream answers an unknown skill with 500."""
+
+
+class ConfigLocked(ServerError):
+    """503: the config file's ``<file>.lock`` stayed locked past the deadline.
+
+    The message names the file; nothing was written and nothing published.
+    """
+
+    status = 503

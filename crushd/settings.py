@@ -54,6 +54,9 @@ class Settings:
         log_level: stdlib level name (``debug``, ``info``, ...).
         allow_remote: accept tcp hosts that are not loopback addresses.
         token_file: the bearer token for tcp listeners (created on first use).
+        allowed_hosts: extra names accepted in a tcp request's ``Host`` header
+            (for port-forwarded clients), besides loopback and the bound names.
+        debug_endpoints: serve ``/v1/debug/...`` (benchmarks only; unix only).
     """
 
     hosts: tuple[Host, ...] = attrs.field(factory=lambda: (default_host(),))
@@ -66,6 +69,8 @@ class Settings:
     log_level: str = "info"
     allow_remote: bool = False
     token_file: Path = attrs.field(factory=default_token_file)
+    allowed_hosts: tuple[str, ...] = ()
+    debug_endpoints: bool = False
 
     @property
     def log_file(self) -> Path:

@@ -39,6 +39,7 @@ class ServerContext:
         max_body_bytes: request bodies above this get 413.
         server_config: the daemon's redacted settings for ``GET /v1/config``.
         version: the ``/v1/version`` answer.
+        debug_endpoints: serve ``/v1/debug/...`` (``--debug-endpoints``).
     """
 
     registry: Registry
@@ -46,3 +47,4 @@ class ServerContext:
     max_body_bytes: int = MAX_BODY_BYTES
     server_config: dict[str, object] = attrs.field(factory=dict)
     version: VersionInfo = attrs.field(factory=version_info)
+    debug_endpoints: bool = False
