@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch ``argv[0]`` to its command; return the process exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in COMMANDS:
-        print(USAGE, file=sys.stderr)  # noqa: T201 - command-line usage
+        print(USAGE, file=sys.stderr)
         return 0 if args[:1] in (["-h"], ["--help"]) else 2
     command = importlib.import_module(COMMANDS[args[0]])
     status: int = command.main(args[1:])
