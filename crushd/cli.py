@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-host",
         action="append",
         dest="allowed_hosts",
+        type=_allowed_host,
         metavar="NAME",
         help="also accept NAME (or NAME:PORT) in a tcp request's Host header, "
         "e.g. for a client behind a port forward; repeatable",
@@ -84,8 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--debug-endpoints",
         action="store_true",
-        help="serve /v1/debug/... on unix sockets (benchmarks only; never "
-        "on tcp)",
+        help="serve /v1/debug/... on unix sockets (benchmarks only; never on tcp)",
     )
     for flag, (env, default) in ENV_SECONDS.items():
         serve.add_argument(
@@ -128,6 +128,16 @@ def _host(text: str) -> Host:
         return parse_host(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _allowed_host(text: str) -> str:
+    from crushd.server import parse_allowed_host
+
+    try:
+        parse_allowed_host(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

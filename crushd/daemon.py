@@ -213,8 +213,12 @@ async def _serve_http(
         log.info("shutting down: ending streams")
         ctx.registry.close()
 
-    names = (*listeners.host_names, *settings.allowed_hosts)
-    app = create_app(ctx, token=listeners.token, host_names=names)
+    app = create_app(
+        ctx,
+        token=listeners.token,
+        host_names=listeners.host_names,
+        allowed_hosts=settings.allowed_hosts,
+    )
     await serve_app(
         app,
         listeners.sockets,

@@ -176,6 +176,24 @@ def test_settings_from_args_allow_remote_flag() -> None:
     assert parse("--allow-remote").allow_remote
 
 
+def test_settings_from_args_allow_host_and_debug_endpoints() -> None:
+    """``--allow-host`` repeats into a tuple; ``--debug-endpoints`` is opt-in."""
+    assert parse().allowed_hosts == ()
+    assert not parse().debug_endpoints
+    settings = parse("--allow-host", "box", "--allow-host", "[::1]:9000")
+    assert settings.allowed_hosts == ("box", "[::1]:9000")
+    assert parse("--debug-endpoints").debug_endpoints
+
+
+def test_settings_from_args_rejects_bad_allow_host(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A malformed ``--allow-host`` is a usage error naming the value."""
+    with pytest.raises(SystemExit):
+        parse("--allow-host", "box:99999")
+    assert "not a host name or name:port" in capsys.readouterr().err
+
+
 def test_settings_from_args_adopts_listen_fds_without_host(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -1,7 +1,7 @@
 """The HTTP layer: the quart-trio app, SSE/WebSocket streams, listeners, serving."""
 
 from ._app import create_app
-from ._auth import AccessControl, TokenFileError, load_token
+from ._auth import AccessControl, TokenFileError, load_token, parse_allowed_host
 from ._cleanup import RequestCleanups, on_request_end
 from ._context import MAX_BODY_BYTES, ServerContext, version_info
 from ._errors import error_response, install_error_handlers
@@ -44,6 +44,7 @@ __all__ = [
     "install_peer_check",
     "load_token",
     "on_request_end",
+    "parse_allowed_host",
     "peer_allowed",
     "peer_credentials",
     "serve_app",

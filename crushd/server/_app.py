@@ -21,7 +21,11 @@ from .routes import (
 
 
 def create_app(
-    ctx: ServerContext, *, token: str | None = None, host_names: Iterable[str] = ()
+    ctx: ServerContext,
+    *,
+    token: str | None = None,
+    host_names: Iterable[str] = (),
+    allowed_hosts: Iterable[str] = (),
 ) -> QuartTrio:
     """Build the ``/v1`` app over ``ctx.registry``.
 
@@ -38,6 +42,8 @@ def create_app(
             request with 401 (for a daemon with only unix listeners).
         host_names: names of the ``tcp://`` hosts bound, accepted in ``Host``
             besides the loopback names and the connection's own address.
+        allowed_hosts: ``--allow-host`` values (``NAME`` or ``NAME:PORT``)
+            accepted in ``Host`` whatever port the connection arrived on.
 
     Returns:
         The app; serve it with hypercorn's trio worker.
@@ -57,7 +63,10 @@ def create_app(
     register_websocket_route(app, ctx)
     register_unsupported_routes(app, ctx)
     guarded = AccessControl(
-        RequestCleanups(app.asgi_app), token=token, host_names=host_names
+        RequestCleanups(app.asgi_app),
+        token=token,
+        host_names=host_names,
+        allowed_hosts=allowed_hosts,
     )
     app.asgi_app = guarded  # type: ignore[method-assign]
     return app

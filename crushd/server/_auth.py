@@ -9,7 +9,9 @@ socket, so its ``Host`` is not checked (crushctl sends ``api.crush.localhost``,
    WebSockets; crushd's clients never send it),
 2. name the daemon in ``Host``: ``localhost``, ``127.0.0.1``, ``[::1]``, the
    address the connection arrived on, or a name the daemon was told to bind,
-   with the connection's port (this defeats DNS rebinding),
+   with the connection's port (this defeats DNS rebinding), or a name given
+   with ``--allow-host`` (``NAME`` with any port, ``NAME:PORT`` exactly) for
+   clients that reach the daemon through a port forward or a proxy,
 3. carry ``Authorization: Bearer <token>`` matching the token file.
 
 1 and 2 fail with 403 ``forbidden``, 3 with 401 ``unauthorized``; WebSocket
@@ -44,6 +46,7 @@ __all__ = [
     "AccessControl",
     "TokenFileError",
     "load_token",
+    "parse_allowed_host",
 ]
 
 log = logging.getLogger("crushd.server")
@@ -69,14 +72,23 @@ class AccessControl:
             every TCP request (no TCP listener was expected).
         host_names: extra names accepted in a TCP ``Host`` (the names of the
             ``tcp://`` hosts the daemon bound); compared case-insensitively.
+        allowed_hosts: ``--allow-host`` values: ``NAME`` accepts that name
+            with any port, ``NAME:PORT`` (``[::1]:PORT`` for IPv6) only that
+            pair; compared case-insensitively.
     """
 
     def __init__(
-        self, app: ASGIApp, *, token: str | None, host_names: Iterable[str] = ()
+        self,
+        app: ASGIApp,
+        *,
+        token: str | None,
+        host_names: Iterable[str] = (),
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
         self.app = app
         self._token = token.encode() if token else None
         self._names = LOOPBACK_NAMES | {name.lower() for name in host_names}
+        self._extra = _parse_allowed_hosts(allowed_hosts)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         refusal = self._refusal(scope)
@@ -111,6 +123,8 @@ class AccessControl:
         if len(hosts) != 1:
             return False
         name, port = _split_host(hosts[0].decode("latin-1").lower())
+        if (name, None) in self._extra or (name, port) in self._extra:
+            return port is not None
         return port == server[1] and name in self._names | {server[0].lower()}
 
     def _token_matches(self, values: list[bytes]) -> bool:
@@ -128,6 +142,36 @@ def _tcp_server(scope: Any) -> tuple[str, int] | None:
     if scope["type"] not in ("http", "websocket") or not server or server[1] is None:
         return None
     return str(server[0]), int(server[1])
+
+
+def parse_allowed_host(value: str) -> tuple[str, int | None]:
+    """Parse an ``--allow-host`` value into ``(name, port)``; port None = any.
+
+    Accepts ``NAME``, ``NAME:PORT``, ``[V6]`` and ``[V6]:PORT``; the name is
+    lower-cased.
+
+    Raises:
+        ValueError: empty name, or a port that is not a number in 1-65535.
+    """
+    text = value.strip().lower()
+    if text.startswith("["):
+        name, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") if rest else None
+    elif text.count(":") == 1:
+        name, _, port = text.partition(":")
+    else:
+        name, port = text, None
+    if not name or (port is not None and not _valid_port(port)):
+        raise ValueError(f"not a host name or name:port: {value!r}")
+    return name, None if port is None else int(port)
+
+
+def _valid_port(text: str) -> bool:
+    return text.isdigit() and 0 < int(text) < 65536
+
+
+def _parse_allowed_hosts(values: Iterable[str]) -> frozenset[tuple[str, int | None]]:
+    return frozenset(parse_allowed_host(value) for value in values)
 
 
 def _values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:

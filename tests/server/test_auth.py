@@ -23,6 +23,7 @@ from crushd.server import (
     TokenFileError,
     create_app,
     load_token,
+    parse_allowed_host,
 )
 
 from .conftest import Harness
@@ -313,3 +314,63 @@ def test_load_token_unwritable_folder_is_a_token_file_error(tmp_path: Path) -> N
     blocker.write_text("")
     with pytest.raises(TokenFileError, match="cannot use token file"):
         load_token(blocker / "crushd" / "token")
+
+
+@pytest.fixture
+def forwarded_app(harness: Harness) -> QuartTrio:
+    """The app with ``--allow-host`` values: a bare name and a name:port pair."""
+    ctx = ServerContext(harness.registry, heartbeat_seconds=15)
+    return create_app(ctx, token=TOKEN, allowed_hosts=("Dev.Box", "tunnel:9000"))
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("dev.box:9123", 200),
+        ("DEV.BOX", 200),
+        (f"dev.box:{PORT}", 200),
+        ("tunnel:9000", 200),
+        ("tunnel:9001", 403),
+        (f"tunnel:{PORT}", 403),
+        ("dev.box:x", 403),
+        ("other.box:9123", 403),
+    ],
+)
+async def test_access_tcp_allowed_hosts_match_name_or_name_port(
+    forwarded_app: QuartTrio, host: str, status: int
+) -> None:
+    """An --allow-host NAME accepts any port; NAME:PORT only that exact pair."""
+    got, _, _ = await get(forwarded_app, {**GOOD, "Host": host})
+    assert got == status
+
+
+async def test_access_tcp_allowed_host_still_needs_the_token(
+    forwarded_app: QuartTrio,
+) -> None:
+    """An allowed Host is not a credential: the bearer token is still required."""
+    status, _, _ = await get(forwarded_app, {"Host": "dev.box:9123"})
+    assert status == 401
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        ("Box", ("box", None)),
+        ("box:80", ("box", 80)),
+        ("[::1]", ("::1", None)),
+        ("[FE80::1]:8443", ("fe80::1", 8443)),
+        ("::1", ("::1", None)),
+    ],
+)
+def test_parse_allowed_host_accepts_names_and_pairs(
+    value: str, parsed: tuple[str, int | None]
+) -> None:
+    """--allow-host values parse into a lower-case name and an optional port."""
+    assert parse_allowed_host(value) == parsed
+
+
+@pytest.mark.parametrize("value", ["", ":80", "box:", "box:0", "box:70000", "[::1]:x"])
+def test_parse_allowed_host_rejects_bad_values(value: str) -> None:
+    """Empty names and ports outside 1-65535 are refused with ValueError."""
+    with pytest.raises(ValueError, match="not a host name"):
+        parse_allowed_host(value)
