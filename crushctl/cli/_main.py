@@ -23,6 +23,7 @@ from ._commands import (
     cmd_workspaces,
 )
 from ._common import Context
+from ._doctor import cmd_doctor
 from ._output import notice
 from ._watch import cmd_watch
 
@@ -94,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("title", metavar="TITLE", help="the session title")
     _add_cwd(command("clients", cmd_clients, "list the clients of the workspace"))
     _add_cwd(command("watch", cmd_watch, "print the workspace's events live"))
+    doctor = command("doctor", cmd_doctor, "check why crushd is or is not reachable")
+    doctor.set_defaults(spawns=False)  # diagnose what is there; change nothing
     shutdown = command("shutdown", cmd_shutdown, "ask the daemon to shut down")
     shutdown.set_defaults(spawns=False)  # starting a daemon to stop it is absurd
     shutdown.add_argument(
