@@ -3,8 +3,8 @@
 The arrows are read from the source with ``ast`` (every ``import``, including
 those inside functions and ``TYPE_CHECKING`` blocks), so a forbidden import is
 caught even when it sits on a code path no other test runs. Dependencies point
-one way: ``server -> registry -> workspace -> store``; everything may use
-``proto`` and ``errors``; ``crushctl`` sees only ``crushd.proto``.
+one way: ``server -> registry -> workspace -> store``, the workspace also uses
+the leaves ``config`` and ``skills``; everything may use ``proto`` and ``errors``; ``crushctl`` sees only ``crushd.proto``.
 """
 
 from __future__ import annotations
@@ -69,6 +69,27 @@ RULES = (
         "crushd.store",
         forbidden=("crushd.registry", "crushd.server", "crushd.workspace"),
         why="the store is the bottom layer",
+    ),
+    Rule(
+        "crushd.config",
+        forbidden=(
+            "crushd.registry",
+            "crushd.server",
+            "crushd.workspace",
+            "crushd.store",
+        ),
+        why="configuration loading is a leaf: files in, a config out",
+    ),
+    Rule(
+        "crushd.skills",
+        forbidden=(
+            "crushd.registry",
+            "crushd.server",
+            "crushd.workspace",
+            "crushd.store",
+            "crushd.config",
+        ),
+        why="skill discovery is a leaf: folders in, a catalog out",
     ),
     Rule(
         "crushd.proto",
