@@ -125,6 +125,8 @@ def test_settings_redacted_is_json_data_with_host_urls() -> None:
         "log_level",
         "allow_remote",
         "token_file",
+        "allowed_hosts",
+        "debug_endpoints",
     }
     assert json.loads(json.dumps(data)) == data
 
