@@ -13,6 +13,7 @@ from ._errors import install_error_handlers
 from ._sse import register_sse_route
 from ._websocket import register_websocket_route
 from .routes import (
+    register_debug_routes,
     register_session_routes,
     register_system_routes,
     register_unsupported_routes,
@@ -62,6 +63,7 @@ def create_app(
     register_sse_route(app, ctx)
     register_websocket_route(app, ctx)
     register_unsupported_routes(app, ctx)
+    register_debug_routes(app, ctx)
     guarded = AccessControl(
         RequestCleanups(app.asgi_app),
         token=token,

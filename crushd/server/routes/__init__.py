@@ -1,5 +1,6 @@
 """Route groups of the ``/v1`` API, one module per area."""
 
+from ._debug import register_debug_routes
 from ._sessions import register_session_routes
 from ._system import SHUTDOWN_COMMANDS, register_system_routes
 from ._unsupported import UNSUPPORTED_ROUTES, register_unsupported_routes
@@ -8,6 +9,7 @@ from ._workspaces import register_workspace_routes
 __all__ = [
     "SHUTDOWN_COMMANDS",
     "UNSUPPORTED_ROUTES",
+    "register_debug_routes",
     "register_session_routes",
     "register_system_routes",
     "register_unsupported_routes",

@@ -1,0 +1,121 @@
+"""``POST /v1/debug/workspaces/{id}/publish``: synthetic events for benchmarks.
+
+Registered only when the daemon runs with ``--debug-endpoints`` (otherwise the
+path is a plain 404), and even then answered only on unix sockets: a request
+that came over TCP gets 403 before its body is read. Each call publishes
+``count`` events into the workspace's log, each shaped exactly as::
+
+    {"type":"debug","payload":{"type":"created","payload":
+        {"seq":i,"t":<unix time at publish>,"pad":"<payload_bytes x 'x'>"}}}
+
+``seq`` runs 0..count-1 per call; ``t`` is ``time.time()`` taken as each event
+is published, so a reader can compute publish-to-receive latency. The events
+are published synchronously (one atomic batch: no reader sees part of it
+before the rest), which is why ``count`` is capped.
+
+Source: issue 5, "3. Benchmarks" (the event shape other peers' benchmarks use).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from quart import Response, request
+from quart_trio import QuartTrio
+
+from crushd.errors import BadRequest, DecodeError, Forbidden
+
+from .._context import ServerContext
+from .._http import json_response
+from .._live import live_workspace
+
+#: Most events one publish call may ask for.
+MAX_PUBLISH_COUNT = 100_000
+#: Largest ``pad`` per event, in bytes.
+MAX_PAYLOAD_BYTES = 1024 * 1024
+#: Largest ``count * payload_bytes`` one call may publish.
+MAX_PUBLISH_BYTES = 64 * 1024 * 1024
+
+_TCP_REFUSED = "debug endpoints are served on unix sockets only"
+
+
+def register_debug_routes(app: QuartTrio, ctx: ServerContext) -> None:
+    """Add the ``/v1/debug`` routes when ``ctx.debug_endpoints`` is set.
+
+    Without the flag nothing is registered, so the paths answer 404. With it,
+    ``POST /v1/debug/workspaces/<id>/publish`` takes ``{"count": N,
+    "payload_bytes": B}`` (N in 1..``MAX_PUBLISH_COUNT``, B in
+    0..``MAX_PAYLOAD_BYTES``, default 0, N x B <= ``MAX_PUBLISH_BYTES``),
+    publishes N events synchronously and answers ``{"first_id": a,
+    "last_id": b}`` (the ids given to them; ``b < a`` if the log is closed).
+
+    Args:
+        app: the app to add the route to.
+        ctx: the server context; ``debug_endpoints`` decides, ``registry``
+            finds the workspace.
+
+    Raises:
+        Forbidden: (at request time) the request came over TCP (403).
+        BadRequest: (at request time) a malformed or out-of-range body (400).
+        WorkspaceNotFound: (at request time) unknown workspace (404).
+
+    Source: issue 5 section 3 (debug publish endpoint); module docstring.
+    """
+    if not ctx.debug_endpoints:
+        return
+    registry = ctx.registry
+
+    async def debug_publish(workspace_id: str) -> Response:
+        if _came_over_tcp(request.scope):
+            raise Forbidden(_TCP_REFUSED)
+        data = await request.get_data(cache=False, as_text=False, parse_form_data=False)
+        count, payload_bytes = _parse_publish(data)
+        log = live_workspace(registry, workspace_id)[1].log
+        first = log.head + 1
+        pad = "x" * payload_bytes
+        for seq in range(count):
+            payload = {"seq": seq, "t": time.time(), "pad": pad}
+            log.publish("debug", "created", payload)
+        return json_response({"first_id": first, "last_id": log.head})
+
+    app.add_url_rule(
+        "/v1/debug/workspaces/<workspace_id>/publish",
+        "debug_publish",
+        debug_publish,
+        methods=["POST"],
+    )
+
+
+def _came_over_tcp(scope: Mapping[str, Any]) -> bool:
+    """Tell a TCP request from a unix one, as ``_auth`` does (server has a port)."""
+    server = scope.get("server")
+    if not server:
+        return False
+    return server[1] is not None
+
+
+def _parse_publish(data: bytes) -> tuple[int, int]:
+    """Return ``(count, payload_bytes)`` from the body, or raise a 400."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        raise DecodeError from None
+    if not isinstance(body, dict):
+        raise DecodeError("failed to decode request: expected a JSON object")
+    count = _bounded_int(body, "count", 1, MAX_PUBLISH_COUNT, None)
+    payload_bytes = _bounded_int(body, "payload_bytes", 0, MAX_PAYLOAD_BYTES, 0)
+    if count * payload_bytes > MAX_PUBLISH_BYTES:
+        raise BadRequest(f"count * payload_bytes must be <= {MAX_PUBLISH_BYTES}")
+    return count, payload_bytes
+
+
+def _bounded_int(
+    body: dict[str, object], key: str, low: int, high: int, default: int | None
+) -> int:
+    value = body.get(key, default)
+    if type(value) is not int or not low <= value <= high:
+        raise BadRequest(f"{key} must be an integer in {low}..{high}")
+    return value
