@@ -26,6 +26,7 @@ API_PACKAGES = (
     "crushd",
     "crushd.proto",
     "crushd.errors",
+    "crushd.config",
     "crushd.registry",
     "crushd.workspace",
     "crushd.store",

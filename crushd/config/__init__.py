@@ -1,0 +1,85 @@
+"""Layered ``crush.json`` configuration: loading, merging, redaction, writes.
+
+A leaf package: files in, a configuration out. It knows nothing of
+workspaces, the registry or HTTP (PROTOCOL.md 7.1-7.2, decisions B.17, B.22).
+"""
+
+from ._document import deep_merge, remove_key, resolve_variables, set_key, split_key
+from ._layers import SCRIPT_TIMEOUT_SECONDS, config_error, parse_document
+from ._load import LoadedConfig, load_config, load_global_config
+from ._model import (
+    Config,
+    LsTool,
+    Options,
+    Permissions,
+    ProviderConfig,
+    SelectedModel,
+    TimeoutTool,
+    Tools,
+    TUIOptions,
+    structure_config,
+)
+from ._redact import MASK, looks_secret, mask, redact, redact_env_list
+from ._sources import (
+    PROJECT_FILE_NAMES,
+    SYSTEM_CONFIG_FILE,
+    ConfigSources,
+    Layer,
+    project_boundary,
+    project_dirs,
+    project_layers,
+    resolve_data_dir,
+)
+from ._write import (
+    LOCK_POLL_SECONDS,
+    LOCK_TIMEOUT_SECONDS,
+    lock_path,
+    locked,
+    rewrite,
+    update_file,
+    write_atomic,
+)
+
+__all__ = [
+    "LOCK_POLL_SECONDS",
+    "LOCK_TIMEOUT_SECONDS",
+    "MASK",
+    "PROJECT_FILE_NAMES",
+    "SCRIPT_TIMEOUT_SECONDS",
+    "SYSTEM_CONFIG_FILE",
+    "Config",
+    "ConfigSources",
+    "Layer",
+    "LoadedConfig",
+    "LsTool",
+    "Options",
+    "Permissions",
+    "ProviderConfig",
+    "SelectedModel",
+    "TUIOptions",
+    "TimeoutTool",
+    "Tools",
+    "config_error",
+    "deep_merge",
+    "load_config",
+    "load_global_config",
+    "lock_path",
+    "locked",
+    "looks_secret",
+    "mask",
+    "parse_document",
+    "project_boundary",
+    "project_dirs",
+    "project_layers",
+    "redact",
+    "redact_env_list",
+    "remove_key",
+    "resolve_data_dir",
+    "resolve_variables",
+    "rewrite",
+    "set_key",
+    "split_key",
+    "structure_config",
+    "update_file",
+    "write_atomic",
+]

@@ -1,0 +1,131 @@
+"""Loading the effective configuration of one workspace, layer by layer."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+from ._document import deep_merge, resolve_variables
+from ._layers import read_layer
+from ._model import Config, JSONObject, structure_config
+from ._redact import redact
+from ._sources import CONFIG_FILE_NAME, ConfigSources, Layer, project_layers
+from ._sources import resolve_data_dir as _resolve_data_dir
+
+
+@attrs.frozen
+class LoadedConfig:
+    """The result of one load: the document, its typed view, and its files.
+
+    Attributes:
+        document: the merged document with ``$VAR`` values resolved (secrets
+            in clear: never send it; use ``redacted()``).
+        config: the typed view of ``document``.
+        data_dir: the workspace's absolute data directory.
+        consulted: every file the load looked at, existing or not (a write
+            to any of them changes this workspace's config).
+        read: the files that existed and were read, lowest priority first.
+        global_file: the scope-0 file (the global data config).
+        workspace_file: the scope-1 file (``<data_dir>/crush.json``).
+    """
+
+    document: JSONObject
+    config: Config
+    data_dir: Path
+    consulted: frozenset[Path]
+    read: tuple[Path, ...]
+    global_file: Path
+    workspace_file: Path
+
+    def redacted(self) -> JSONObject:
+        """Return the document with every secret masked (decision B.22)."""
+        result = redact(self.document)
+        assert isinstance(result, dict)
+        return result
+
+    def depends_on(self, path: Path) -> bool:
+        """True when a change to ``path`` changes this configuration."""
+        return path in self.consulted
+
+
+async def load_config(
+    sources: ConfigSources,
+    path: Path,
+    *,
+    data_dir: str = "",
+    environ: Mapping[str, str] | None = None,
+) -> LoadedConfig:
+    """Load the effective configuration of the workspace at ``path``.
+
+    Layers, lowest priority first: the machine-wide ones (``sources``), the
+    project files from the git worktree root down to ``path``, then the
+    workspace file ``<data_dir>/crush.json``. The data directory is resolved
+    from ``data_dir``, then the merged ``options.data_directory`` of the
+    layers below the workspace file (see ``resolve_data_dir``).
+
+    Args:
+        sources: the machine-wide layer files.
+        path: the workspace's canonical (absolute) path.
+        data_dir: the creator's ``data_dir``; ``""`` means not given.
+        environ: resolves ``$VAR`` values; ``None`` means ``os.environ``.
+
+    Raises:
+        ConfigInvalid: a layer has bad JSON, a wrong type, or its script
+            failed; the message names the file (500).
+
+    Cancellation: nothing is left behind (a running script is killed).
+
+    Source: Crush ``config.Load`` (PROTOCOL.md 7.1).
+    """
+    env = os.environ if environ is None else environ
+    layers = sources.global_layers() + project_layers(path)
+    document, read = await _merge_layers(layers, {}, [])
+    configured = _data_directory(resolve_variables(document, env))
+    resolved_dir = _resolve_data_dir(data_dir, configured, path)
+    workspace_file = resolved_dir / CONFIG_FILE_NAME
+    document, read = await _merge_layers([Layer(workspace_file)], document, read)
+    resolved = resolve_variables(document, env)
+    assert isinstance(resolved, dict)
+    return LoadedConfig(
+        document=resolved,
+        config=structure_config(resolved),
+        data_dir=resolved_dir,
+        consulted=frozenset(layer.path for layer in layers) | {workspace_file},
+        read=tuple(read),
+        global_file=sources.global_data_file,
+        workspace_file=workspace_file,
+    )
+
+
+async def _merge_layers(
+    layers: list[Layer], document: JSONObject, read: list[Path]
+) -> tuple[JSONObject, list[Path]]:
+    for layer in layers:
+        found = await read_layer(layer)
+        if found is not None:
+            document = deep_merge(document, found)
+            read = [*read, layer.path]
+    return document, read
+
+
+def _data_directory(document: object) -> str:
+    options = document.get("options") if isinstance(document, dict) else None
+    value = options.get("data_directory") if isinstance(options, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+async def load_global_config(
+    sources: ConfigSources, *, environ: Mapping[str, str] | None = None
+) -> LoadedConfig:
+    """Load the daemon's own configuration (``GET /v1/config``).
+
+    As upstream, the working directory is the global data config's folder.
+
+    Raises:
+        ConfigInvalid: as ``load_config`` (500).
+    """
+    folder = sources.global_data_file.parent
+    return await load_config(sources, folder, data_dir=str(folder), environ=environ)
