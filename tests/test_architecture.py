@@ -28,6 +28,7 @@ API_PACKAGES = (
     "crushd.errors",
     "crushd.config",
     "crushd.registry",
+    "crushd.skills",
     "crushd.workspace",
     "crushd.store",
     "crushd.server",
