@@ -15,6 +15,7 @@ from ._websocket import register_websocket_route
 from .routes import (
     register_debug_routes,
     register_session_routes,
+    register_skill_routes,
     register_system_routes,
     register_unsupported_routes,
     register_workspace_routes,
@@ -60,6 +61,7 @@ def create_app(
     register_system_routes(app, ctx)
     register_workspace_routes(app, ctx)
     register_session_routes(app, ctx)
+    register_skill_routes(app, ctx)
     register_sse_route(app, ctx)
     register_websocket_route(app, ctx)
     register_unsupported_routes(app, ctx)

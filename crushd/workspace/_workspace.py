@@ -7,10 +7,12 @@ from pathlib import Path
 
 from crushd import __version__
 from crushd.proto import Workspace as WireWorkspace
+from crushd.skills import SkillCatalog, SkillsEnvironment
 from crushd.store import Database, FileStore, MessageStore, SessionStore, StorePool
 
 from ._eventlog import EventLog
 from ._sessions import SessionService
+from ._skills import SkillsService, open_skills
 from ._spec import WorkspaceSpec
 
 log = logging.getLogger("crushd.workspace")
@@ -26,6 +28,8 @@ class Workspace:
         sessions: session CRUD publishing ``session`` events.
         messages: message queries.
         files: file-history queries.
+        skills: the skill catalog, rescanned on demand, publishing
+            ``skills_event``; an empty one when not given.
     """
 
     def __init__(
@@ -35,6 +39,8 @@ class Workspace:
         database: Database,
         pool: StorePool,
         event_log: EventLog,
+        *,
+        skills: SkillsService | None = None,
     ) -> None:
         self.spec = spec
         self.data_dir = data_dir
@@ -42,6 +48,7 @@ class Workspace:
         self.sessions = SessionService(SessionStore(database), event_log)
         self.messages = MessageStore(database)
         self.files = FileStore(database)
+        self.skills = skills or SkillsService(Path(spec.key), event_log, SkillCatalog())
         self._pool = pool
         self._closed = False
 
@@ -71,6 +78,7 @@ class Workspace:
             config=self.config(),
             env=list(self.spec.env),
             channels=list(self.spec.channels),
+            skills=self.skills.states(),
         )
 
     async def aclose(self) -> None:
@@ -93,13 +101,22 @@ class WorkspaceOpener:
     Args:
         pool: the daemon's store pool (one connection per database file).
         replay_window_frames: events kept per workspace for resume (C.1).
+        skills_env: home and environment for global skill folders; ``None``
+            reads the daemon's own (``$HOME``, ``$CRUSH_SKILLS_DIR``) per scan.
 
     Source: Crush backend.go ``CreateWorkspace`` slow path (PROTOCOL.md 2.2 step 6).
     """
 
-    def __init__(self, pool: StorePool, replay_window_frames: int = 4096) -> None:
+    def __init__(
+        self,
+        pool: StorePool,
+        replay_window_frames: int = 4096,
+        *,
+        skills_env: SkillsEnvironment | None = None,
+    ) -> None:
         self._pool = pool
         self._replay_window_frames = replay_window_frames
+        self._skills_env = skills_env
 
     async def __call__(self, spec: WorkspaceSpec) -> Workspace:
         """Build the workspace for ``spec``.
@@ -112,6 +129,9 @@ class WorkspaceOpener:
         Cancellation: nothing stays open; the pool releases a half-open store.
         """
         data_dir = spec.resolved_data_dir()
-        database = await self._pool.acquire(data_dir)
         event_log = EventLog(spec.id, self._replay_window_frames)
-        return Workspace(spec, data_dir, database, self._pool, event_log)
+        # Skills are scanned before the database opens: a cancelled scan then
+        # leaves nothing to release.
+        skills = await open_skills(Path(spec.key), event_log, env=self._skills_env)
+        database = await self._pool.acquire(data_dir)
+        return Workspace(spec, data_dir, database, self._pool, event_log, skills=skills)

@@ -41,6 +41,14 @@ class Harness:
         return response.status_code, json.loads(data) if data else None
 
 
+@pytest.fixture(autouse=True)
+def isolated_skills(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the global skills folder at a temp dir: the real home is never scanned."""
+    path = tmp_path / "global-skills"
+    monkeypatch.setenv("CRUSH_SKILLS_DIR", str(path))
+    return path
+
+
 @pytest.fixture
 def settings() -> RegistrySettings:
     return RegistrySettings(

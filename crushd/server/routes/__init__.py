@@ -2,6 +2,7 @@
 
 from ._debug import register_debug_routes
 from ._sessions import register_session_routes
+from ._skills import register_skill_routes
 from ._system import SHUTDOWN_COMMANDS, register_system_routes
 from ._unsupported import UNSUPPORTED_ROUTES, register_unsupported_routes
 from ._workspaces import register_workspace_routes
@@ -11,6 +12,7 @@ __all__ = [
     "UNSUPPORTED_ROUTES",
     "register_debug_routes",
     "register_session_routes",
+    "register_skill_routes",
     "register_system_routes",
     "register_unsupported_routes",
     "register_workspace_routes",

@@ -2,7 +2,7 @@
 
 PROTOCOL.md part A keeps LSP, MCP, ``config/import-copilot`` and
 ``config/refresh-oauth`` out of scope for good; the rest (agent, permissions,
-questions, config mutations, project, skills, filetracker, providers) are
+questions, config mutations, project, filetracker, providers) are
 later issues. Every one answers ``501 {"message": "not supported by crushd"}``
 (with the reason in the message) after checking the workspace exists.
 """
@@ -57,8 +57,6 @@ UNSUPPORTED_ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", f"{_WS}/project/needs-init"),
     ("POST", f"{_WS}/project/init"),
     ("GET", f"{_WS}/project/init-prompt"),
-    ("GET", f"{_WS}/skills"),
-    ("POST", f"{_WS}/skills/read"),
     ("POST", f"{_WS}/mcp/refresh-tools"),
     ("POST", f"{_WS}/mcp/read-resource"),
     ("GET", f"{_WS}/mcp/prompts"),

@@ -1,0 +1,154 @@
+"""The skills service: one workspace's skill catalog, rescanned, with its events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import trio
+
+from crushd.proto import (
+    UPDATED,
+    ReadSkillResponse,
+    SkillInfo,
+    SkillsEvent,
+    SkillState,
+)
+from crushd.skills import SkillCatalog, SkillsEnvironment, scan_skills
+
+from ._eventlog import EventLog
+
+#: The outer event type of skill-discovery events.
+SKILLS_EVENT = "skills_event"
+
+
+class SkillsService:
+    """The skills one workspace sees; each change of their states is an event.
+
+    Every workspace has its own service, catalog and event log, so two
+    workspaces in one daemon never see each other's skills or events. The
+    catalog is immutable and swapped whole, so readers never see half a scan.
+
+    Args:
+        workspace_path: the workspace's canonical path (project skill folders
+            and the git worktree root are found from it).
+        log: the workspace's event log.
+        catalog: the first scan's result (``open_skills`` makes it).
+        env: home and environment for the global folders; ``None`` reads the
+            daemon's own at each scan.
+        extra_paths: config ``options.skills_paths``.
+
+    Source: Crush ``skills.Manager`` per workspace (seed 000,
+    TestBackend_WorkspaceSkillsIsolation); PROTOCOL.md 2.11, 3.3.
+    """
+
+    def __init__(
+        self,
+        workspace_path: Path,
+        log: EventLog,
+        catalog: SkillCatalog,
+        *,
+        env: SkillsEnvironment | None = None,
+        extra_paths: Sequence[str] = (),
+    ) -> None:
+        self._path = workspace_path
+        self._log = log
+        self._catalog = catalog
+        self._env = env
+        self._extra_paths = tuple(extra_paths)
+        self._scanning = trio.Lock()
+
+    @property
+    def catalog(self) -> SkillCatalog:
+        """The current catalog (the last scan's)."""
+        return self._catalog
+
+    @property
+    def extra_paths(self) -> tuple[str, ...]:
+        """The ``options.skills_paths`` the next rescan uses."""
+        return self._extra_paths
+
+    def states(self) -> list[SkillState]:
+        """Return the discovery states (``Workspace.skills``); ``[]`` when none."""
+        return list(self._catalog.states)
+
+    def list(self) -> list[SkillInfo]:
+        """Return the visible skills as ``GET /skills`` entries."""
+        return self._catalog.infos()
+
+    async def read(self, skill_id: str) -> ReadSkillResponse:
+        """Read a visible skill's file (in a worker thread).
+
+        Raises:
+            SkillNotFound: no visible skill has that id (500, upstream status).
+            InternalError: the file can no longer be read (500).
+
+        Cancellation:
+            Waits for the read to finish, then raises; nothing changes.
+        """
+        catalog = self._catalog
+        return await trio.to_thread.run_sync(catalog.read, skill_id)
+
+    async def rescan(self, extra_paths: Sequence[str] | None = None) -> bool:
+        """Discover again; publish ``skills_event`` if the states changed.
+
+        Scans run one at a time (a lock), so a slow older scan never replaces
+        a newer result. The swap and the publish are one synchronous step.
+
+        Args:
+            extra_paths: new ``options.skills_paths`` (kept for later
+                rescans); ``None`` keeps the current ones.
+
+        Returns:
+            Whether the states changed (and an event was published).
+
+        Cancellation:
+            If cancelled, the catalog and ``extra_paths`` are unchanged and
+            nothing is published.
+
+        Source: PROTOCOL.md 3.3 ``skills_event`` (inner type ``updated``,
+        ``"states": null`` when empty); issue 3 (rescan on ``config_changed``
+        and on demand).
+        """
+        paths = self._extra_paths if extra_paths is None else tuple(extra_paths)
+        async with self._scanning:
+            catalog = await self._scan(paths)
+            return self._swap(catalog, paths)
+
+    async def _scan(self, paths: tuple[str, ...]) -> SkillCatalog:
+        env = self._env or SkillsEnvironment.from_process()
+        return await scan_skills(self._path, extra_paths=paths, env=env)
+
+    def _swap(self, catalog: SkillCatalog, paths: tuple[str, ...]) -> bool:
+        changed = catalog.states != self._catalog.states
+        self._catalog, self._extra_paths = catalog, paths
+        if changed:
+            states = list(catalog.states) or None
+            self._log.publish(SKILLS_EVENT, UPDATED, SkillsEvent(states=states))
+        return changed
+
+
+async def open_skills(
+    workspace_path: Path,
+    log: EventLog,
+    *,
+    env: SkillsEnvironment | None = None,
+    extra_paths: Sequence[str] = (),
+) -> SkillsService:
+    """Scan a workspace's skills (worker thread) and return its service.
+
+    The first scan publishes nothing: it is the snapshot sent with the
+    workspace (``Workspace.skills``).
+
+    Args:
+        workspace_path: the workspace's canonical path.
+        log: the workspace's event log.
+        env: as for ``SkillsService``.
+        extra_paths: config ``options.skills_paths``.
+
+    Cancellation:
+        Waits for the scan's thread, then raises; nothing is left open.
+    """
+    scan_env = env or SkillsEnvironment.from_process()
+    catalog = await scan_skills(workspace_path, extra_paths=extra_paths, env=scan_env)
+    return SkillsService(workspace_path, log, catalog, env=env, extra_paths=extra_paths)

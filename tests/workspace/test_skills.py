@@ -1,0 +1,166 @@
+"""Tests for crushd/workspace/_skills.py: the per-workspace skills service."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from crushd.proto import SkillState
+from crushd.skills import SkillCatalog, SkillsEnvironment
+from crushd.store import StorePool
+from crushd.workspace import (
+    EventLog,
+    SkillsService,
+    WorkspaceOpener,
+    WorkspaceSpec,
+    open_skills,
+)
+from crushd.workspace import _skills as skills_module
+from tests.skills._support import write_skill
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> SkillsEnvironment:
+    home = tmp_path / "home"
+    home.mkdir()
+    return SkillsEnvironment(home, {"CRUSH_SKILLS_DIR": str(tmp_path / "global")})
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    path = tmp_path / "project"
+    path.mkdir()
+    return path
+
+
+def published(log: EventLog) -> list[dict[str, Any]]:
+    return [json.loads(frame) for frame in log.read_ws(0).frames]
+
+
+async def test_open_skills_scans_without_publishing(
+    project: Path, env: SkillsEnvironment
+) -> None:
+    """The first scan is the snapshot: states are there, no event is published."""
+    write_skill(project / ".agents/skills", "a")
+    log = EventLog("ws")
+    service = await open_skills(project, log, env=env)
+    assert [s.name for s in service.states()] == ["a"]
+    assert [i.name for i in service.list()] == ["a"]
+    assert published(log) == []
+
+
+async def test_rescan_with_extra_paths_keeps_them(
+    tmp_path: Path, project: Path, env: SkillsEnvironment
+) -> None:
+    """rescan(extra_paths) uses and keeps new skills_paths; rescan() reuses them."""
+    write_skill(tmp_path / "extra", "from-extra")
+    log = EventLog("ws")
+    service = await open_skills(project, log, env=env)
+    assert await service.rescan([str(tmp_path / "extra")])
+    assert service.extra_paths == (str(tmp_path / "extra"),)
+    assert [s.name for s in service.states()] == ["from-extra"]
+    assert not await service.rescan()
+    assert await service.rescan([])
+    assert service.states() == []
+    kinds = [(e["type"], e["payload"]["type"]) for e in published(log)]
+    assert kinds == [("skills_event", "updated")] * 2
+
+
+async def test_rescans_run_one_at_a_time(
+    project: Path, env: SkillsEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow older scan can never overwrite the result of a newer rescan."""
+    release = trio.Event()
+    started: list[tuple[str, ...]] = []
+
+    async def fake_scan(
+        path: Path, *, extra_paths: tuple[str, ...], env: SkillsEnvironment
+    ) -> SkillCatalog:
+        started.append(tuple(extra_paths))
+        if extra_paths == ("old",):
+            await release.wait()
+        state = SkillState(name=extra_paths[0], path=f"/{extra_paths[0]}")
+        return SkillCatalog(states=(state,))
+
+    log = EventLog("ws")
+    service = await open_skills(project, log, env=env)
+    monkeypatch.setattr(skills_module, "scan_skills", fake_scan)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(service.rescan, ["old"])
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(service.rescan, ["new"])
+        await trio.testing.wait_all_tasks_blocked()
+        assert started == [("old",)]  # the newer one waits its turn
+        release.set()
+    assert started == [("old",), ("new",)]
+    assert service.extra_paths == ("new",)
+    assert [s.name for s in service.states()] == ["new"]
+    assert len(published(log)) == 2
+
+
+async def test_cancelled_rescan_changes_nothing(
+    project: Path, env: SkillsEnvironment
+) -> None:
+    """A rescan cancelled before it finishes leaves catalog and paths as they were."""
+    log = EventLog("ws")
+    service = await open_skills(project, log, env=env)
+    write_skill(project / ".agents/skills", "a")
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await service.rescan(["/elsewhere"])
+    assert scope.cancelled_caught
+    assert (service.states(), service.extra_paths) == ([], ())
+    assert published(log) == []
+
+
+async def test_service_without_env_reads_the_process_environment(
+    tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """env=None takes $CRUSH_SKILLS_DIR at each scan, not once."""
+    monkeypatch.setenv("CRUSH_SKILLS_DIR", str(tmp_path / "g1"))
+    write_skill(tmp_path / "g1", "one")
+    write_skill(tmp_path / "g2", "two")
+    service = SkillsService(project, EventLog("ws"), SkillCatalog())
+    await service.rescan()
+    assert [s.name for s in service.states()] == ["one"]
+    monkeypatch.setenv("CRUSH_SKILLS_DIR", str(tmp_path / "g2"))
+    await service.rescan()
+    assert [s.name for s in service.states()] == ["two"]
+
+
+async def test_read_uses_the_current_catalog(
+    project: Path, env: SkillsEnvironment
+) -> None:
+    """read() answers a catalogued skill's file from a worker thread."""
+    path = write_skill(project / ".agents/skills", "a")
+    service = await open_skills(project, EventLog("ws"), env=env)
+    assert (await service.read(str(path))).result.name == "a"
+    assert service.catalog.skills[0].skill_file == path
+
+
+async def test_opener_gives_each_workspace_its_own_skills(
+    tmp_path: Path, env: SkillsEnvironment
+) -> None:
+    """WorkspaceOpener scans the workspace's own path with the injected env."""
+    pool = StorePool("test")
+    opener = WorkspaceOpener(pool, skills_env=env)
+    made = []
+    for name in ("a", "b"):
+        path = tmp_path / name
+        write_skill(path / ".agents/skills", f"{name}-skill")
+        made.append(await opener(WorkspaceSpec(id=name, path=str(path), key=str(path))))
+    try:
+        assert [[s.name for s in w.to_wire().skills] for w in made] == [
+            ["a-skill"],
+            ["b-skill"],
+        ]
+        assert made[0].skills is not made[1].skills
+    finally:
+        for workspace in made:
+            await workspace.aclose()
+        await pool.aclose()
