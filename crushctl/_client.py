@@ -24,6 +24,7 @@ from crushd.proto import (
 
 from ._http import HTTPSession, client_version, decode, decode_list
 from ._sessions import SessionRoutes, segment
+from ._skills import SkillRoutes
 
 #: This process's client id: one per process, shared by every ``Client``
 #: (PROTOCOL.md 5.1).
@@ -58,7 +59,7 @@ def read_token(host: Host, environ: Mapping[str, str] | None = None) -> str | No
         return None
 
 
-class Client(SessionRoutes):
+class Client(SessionRoutes, SkillRoutes):
     """An async client for one crushd daemon.
 
     Wraps an ``httpx.AsyncClient`` on the host's transport (a unix socket or

@@ -25,6 +25,7 @@ from ._commands import (
 from ._common import Context
 from ._doctor import cmd_doctor
 from ._output import notice
+from ._skills import cmd_skills
 from ._watch import cmd_watch
 
 #: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cwd(new)
     new.add_argument("title", metavar="TITLE", help="the session title")
     _add_cwd(command("clients", cmd_clients, "list the clients of the workspace"))
+    _add_cwd(command("skills", cmd_skills, "list the workspace's skills and errors"))
     _add_cwd(command("watch", cmd_watch, "print the workspace's events live"))
     doctor = command("doctor", cmd_doctor, "check why crushd is or is not reachable")
     doctor.set_defaults(spawns=False)  # diagnose what is there; change nothing

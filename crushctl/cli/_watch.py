@@ -23,6 +23,7 @@ from crushd.proto import Event, Resync
 
 from ._common import Context, release_quietly, workspace_path
 from ._output import notice, print_json_line
+from ._skills import skills_summary
 
 _PREVIEW_CHARS = 60
 _PAYLOAD_CHARS = 120
@@ -131,6 +132,8 @@ def _summary(event: Event) -> str:
         return _message_summary(payload)
     if isinstance(payload, dict) and event.type == "session":
         return f"id={payload.get('id', '')} title={_quoted(payload.get('title', ''))}"
+    if event.type == "skills_event":
+        return _clip(skills_summary(payload))
     return _clip(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
 
 

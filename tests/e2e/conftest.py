@@ -63,6 +63,9 @@ class DaemonFactory:
         env = dict(os.environ)
         env.update(
             CRUSH_CACHE_DIR=str(self.root / "cache"),
+            # The only global skills folder: the real ~/.claude/skills etc.
+            # are never scanned.
+            CRUSH_SKILLS_DIR=str(self.root / "global-skills"),
             XDG_CACHE_HOME=str(self.root / "xdg-cache"),
             XDG_CONFIG_HOME=str(self.root / "xdg-config"),
             XDG_DATA_HOME=str(self.root / "xdg-data"),
