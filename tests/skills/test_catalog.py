@@ -281,3 +281,11 @@ def test_read_of_a_file_grown_too_large_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"x" * (1024 * 1024 + 1))
     with pytest.raises(InternalError, match="larger than"):
         catalog.read(str(path))
+
+
+def test_find_looks_past_other_skills(tmp_path: Path) -> None:
+    """find() returns the skill with the id even when it is not the first listed."""
+    write_skill(tmp_path, "a")
+    second = write_skill(tmp_path, "b")
+    catalog = discover_skills([SkillRoot(tmp_path, "user")])
+    assert catalog.find(str(second)).name == "b"
