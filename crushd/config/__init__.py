@@ -33,6 +33,7 @@ from ._sources import (
 from ._write import (
     LOCK_POLL_SECONDS,
     LOCK_TIMEOUT_SECONDS,
+    Mutation,
     lock_path,
     locked,
     rewrite,
@@ -52,6 +53,7 @@ __all__ = [
     "Layer",
     "LoadedConfig",
     "LsTool",
+    "Mutation",
     "Options",
     "Permissions",
     "ProviderConfig",

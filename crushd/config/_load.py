@@ -21,8 +21,9 @@ class LoadedConfig:
     """The result of one load: the document, its typed view, and its files.
 
     Attributes:
-        document: the merged document with ``$VAR`` values resolved (secrets
-            in clear: never send it; use ``redacted()``).
+        document: the merged document with ``$VAR`` values resolved and
+            ``options.data_directory`` set to ``data_dir`` (secrets in clear:
+            never send it; use ``redacted()``).
         config: the typed view of ``document``.
         data_dir: the workspace's absolute data directory.
         consulted: every file the load looked at, existing or not (a write
@@ -89,6 +90,8 @@ async def load_config(
     document, read = await _merge_layers([Layer(workspace_file)], document, read)
     resolved = resolve_variables(document, env)
     assert isinstance(resolved, dict)
+    # As upstream, the effective config states the data directory in use.
+    resolved = deep_merge(resolved, {"options": {"data_directory": str(resolved_dir)}})
     return LoadedConfig(
         document=resolved,
         config=structure_config(resolved),

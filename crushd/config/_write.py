@@ -87,11 +87,17 @@ async def update_file(
     path: Path,
     mutate: Mutation,
     *,
-    timeout_seconds: float = LOCK_TIMEOUT_SECONDS,
+    timeout_seconds: float | None = None,
 ) -> JSONObject:
     """Apply ``mutate`` to the JSON file at ``path`` under its lock.
 
     A missing file counts as ``{}``; folders are created (0700).
+
+    Args:
+        path: the scope file.
+        mutate: changes the document in place.
+        timeout_seconds: the lock deadline; ``None`` means
+            ``LOCK_TIMEOUT_SECONDS`` (5 s).
 
     Returns:
         The document as written.
@@ -107,6 +113,8 @@ async def update_file(
 
     Source: Crush config store ``SetConfigField`` (PROTOCOL.md 7.1 writes).
     """
+    if timeout_seconds is None:
+        timeout_seconds = LOCK_TIMEOUT_SECONDS
     async with locked(path, timeout_seconds):
         return await trio.to_thread.run_sync(rewrite, path, mutate)
 

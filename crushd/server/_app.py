@@ -13,6 +13,7 @@ from ._errors import install_error_handlers
 from ._sse import register_sse_route
 from ._websocket import register_websocket_route
 from .routes import (
+    register_config_routes,
     register_debug_routes,
     register_session_routes,
     register_skill_routes,
@@ -61,6 +62,7 @@ def create_app(
     register_system_routes(app, ctx)
     register_workspace_routes(app, ctx)
     register_session_routes(app, ctx)
+    register_config_routes(app, ctx)
     register_skill_routes(app, ctx)
     register_sse_route(app, ctx)
     register_websocket_route(app, ctx)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import attrs
 
 
@@ -16,8 +14,9 @@ class WorkspaceSpec:
         path: the path exactly as the creator sent it (echoed in responses).
         key: the canonical path: absolute, symlinks resolved, or the cleaned
             absolute path when it does not exist (the registry's dedupe key).
-        data_dir: the requested data directory, ``""`` for the default
-            ``<key>/.crush``; relative values resolve against ``key``.
+        data_dir: the requested data directory, ``""`` when not given; the
+            config resolves it (``crushd.config.resolve_data_dir``: explicit >
+            ``options.data_directory`` > nearest ``.crush`` > ``<key>/.crush``).
         yolo: skip permission prompts for this workspace.
         debug: debug logging for this workspace.
         env: the creator's ``K=V`` list, appended for tools and shells.
@@ -36,10 +35,3 @@ class WorkspaceSpec:
     env: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     version: str = ""
-
-    def resolved_data_dir(self) -> Path:
-        """Return the absolute data directory: as requested, else ``<key>/.crush``."""
-        if not self.data_dir:
-            return Path(self.key) / ".crush"
-        path = Path(self.data_dir).expanduser()
-        return path if path.is_absolute() else Path(self.key) / path

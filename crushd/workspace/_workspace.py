@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
+import trio
+
 from crushd import __version__
+from crushd.config import ConfigSources, redact_env_list
+from crushd.proto import UPDATED, ConfigChanged
 from crushd.proto import Workspace as WireWorkspace
 from crushd.skills import SkillCatalog, SkillsEnvironment
 from crushd.store import Database, FileStore, MessageStore, SessionStore, StorePool
 
+from ._config import ConfigService
 from ._eventlog import EventLog
+from ._project import mark_initialized, needs_init
 from ._sessions import SessionService
 from ._skills import SkillsService, open_skills
 from ._spec import WorkspaceSpec
 
 log = logging.getLogger("crushd.workspace")
+
+#: The outer event type published when the effective config changed.
+CONFIG_CHANGED_EVENT = "config_changed"
 
 
 class Workspace:
@@ -28,6 +38,7 @@ class Workspace:
         sessions: session CRUD publishing ``session`` events.
         messages: message queries.
         files: file-history queries.
+        configuration: the layered config (reads redacted, scope writes).
         skills: the skill catalog, rescanned on demand, publishing
             ``skills_event``; an empty one when not given.
     """
@@ -40,10 +51,12 @@ class Workspace:
         pool: StorePool,
         event_log: EventLog,
         *,
+        configuration: ConfigService,
         skills: SkillsService | None = None,
     ) -> None:
         self.spec = spec
         self.data_dir = data_dir
+        self.configuration = configuration
         self.log = event_log
         self.sessions = SessionService(SessionStore(database), event_log)
         self.messages = MessageStore(database)
@@ -58,13 +71,34 @@ class Workspace:
         return self.spec.id
 
     def config(self) -> dict[str, object]:
-        """Return the workspace's effective configuration (minimal for now).
+        """Return the effective configuration, secrets redacted (B.22)."""
+        return self.configuration.effective()
 
-        Only the options this daemon decides are reported: the data directory
-        and debug flag. Layered ``crush.json`` loading is a later issue.
+    async def reload_config(self) -> None:
+        """Reload the config, publish one ``config_changed``, rescan skills.
+
+        A failed reload keeps the last good config (logged); the event is
+        published anyway because a file it depends on changed. The skills
+        rescan uses the new ``options.skills_paths`` (it publishes
+        ``skills_event`` itself when the states changed).
+
+        Cancellation: callers shield it (the write it follows is committed).
+
+        Source: Crush backend ``publishConfigChanged`` (seed 000).
         """
-        options = {"data_directory": str(self.data_dir), "debug": self.spec.debug}
-        return {"options": options}
+        await self.configuration.reload()
+        self.log.publish(CONFIG_CHANGED_EVENT, UPDATED, ConfigChanged(self.id))
+        await self.skills.rescan(self.configuration.current.config.options.skills_paths)
+
+    async def needs_init(self) -> bool:
+        """Return whether the project needs initialising (PROTOCOL.md 2.9)."""
+        path = Path(self.spec.key)
+        return await trio.to_thread.run_sync(needs_init, path, self.data_dir)
+
+    async def mark_initialized(self) -> None:
+        """Write ``<data_dir>/init`` and publish ``config_changed`` (2.9)."""
+        await trio.to_thread.run_sync(mark_initialized, self.data_dir)
+        await self.reload_config()
 
     def to_wire(self) -> WireWorkspace:
         """Return the workspace as the wire model (PROTOCOL.md 2.2)."""
@@ -72,11 +106,11 @@ class Workspace:
             id=self.id,
             path=self.spec.path,
             yolo=self.spec.yolo,
-            debug=self.spec.debug,
+            debug=self.spec.debug or self.configuration.current.config.options.debug,
             data_dir=str(self.data_dir),
             version=__version__,
             config=self.config(),
-            env=list(self.spec.env),
+            env=redact_env_list(list(self.spec.env)),
             channels=list(self.spec.channels),
             skills=self.skills.states(),
         )
@@ -103,6 +137,10 @@ class WorkspaceOpener:
         replay_window_frames: events kept per workspace for resume (C.1).
         skills_env: home and environment for global skill folders; ``None``
             reads the daemon's own (``$HOME``, ``$CRUSH_SKILLS_DIR``) per scan.
+        config_sources: the machine-wide config layers; ``None`` resolves
+            them from ``environ``.
+        environ: resolves ``$VAR`` config values; ``None`` means
+            ``os.environ`` (decision B.17).
 
     Source: Crush backend.go ``CreateWorkspace`` slow path (PROTOCOL.md 2.2 step 6).
     """
@@ -113,25 +151,48 @@ class WorkspaceOpener:
         replay_window_frames: int = 4096,
         *,
         skills_env: SkillsEnvironment | None = None,
+        config_sources: ConfigSources | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self._pool = pool
         self._replay_window_frames = replay_window_frames
         self._skills_env = skills_env
+        self.config_sources = config_sources or ConfigSources.from_environ(environ)
+        self._environ = environ
 
     async def __call__(self, spec: WorkspaceSpec) -> Workspace:
         """Build the workspace for ``spec``.
 
+        The configuration is loaded first: it decides the data directory.
+
         Raises:
+            ConfigInvalid: ``failed to initialize config: <file>: ...`` (500).
             InternalError: ``failed to create data directory: ...`` or
                 ``failed to connect to database: ...`` (500).
             DataDirLocked: another process holds the data directory (500).
 
         Cancellation: nothing stays open; the pool releases a half-open store.
         """
-        data_dir = spec.resolved_data_dir()
+        configuration = await ConfigService.open(
+            self.config_sources, Path(spec.key), spec.data_dir, self._environ
+        )
+        data_dir = configuration.data_dir
         event_log = EventLog(spec.id, self._replay_window_frames)
         # Skills are scanned before the database opens: a cancelled scan then
         # leaves nothing to release.
-        skills = await open_skills(Path(spec.key), event_log, env=self._skills_env)
+        skills = await open_skills(
+            Path(spec.key),
+            event_log,
+            env=self._skills_env,
+            extra_paths=configuration.current.config.options.skills_paths,
+        )
         database = await self._pool.acquire(data_dir)
-        return Workspace(spec, data_dir, database, self._pool, event_log, skills=skills)
+        return Workspace(
+            spec,
+            data_dir,
+            database,
+            self._pool,
+            event_log,
+            configuration=configuration,
+            skills=skills,
+        )

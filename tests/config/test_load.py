@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crushd.config import load_config, load_global_config
+from crushd.config import LoadedConfig, load_config, load_global_config
 from crushd.errors import ConfigInvalid
 
 from ._support import Machine, write_layer
@@ -29,9 +29,14 @@ LAYERS = (
 PAIRS = list(itertools.combinations(LAYERS, 2))
 
 
-async def _load(machine: Machine, **kwargs: object) -> dict[str, object]:
-    loaded = await load_config(machine.sources, machine.workspace, environ={})
-    return loaded.document
+def _user_part(loaded: LoadedConfig) -> dict[str, object]:
+    """The document without the ``options.data_directory`` the load adds."""
+    document = json.loads(json.dumps(loaded.document))
+    options = document.get("options", {})
+    assert options.pop("data_directory") == str(loaded.data_dir)
+    if not options:
+        del document["options"]
+    return dict(document)
 
 
 @pytest.mark.parametrize(("low", "high"), PAIRS, ids=[f"{a}<{b}" for a, b in PAIRS])
@@ -43,7 +48,7 @@ async def test_load_higher_layer_wins_and_objects_merge(
     write_layer(paths[low], {"options": {"initialize_as": low, "tui": {"a": low}}})
     write_layer(paths[high], {"options": {"initialize_as": high, "tui": {"b": 1}}})
     loaded = await load_config(machine.sources, machine.workspace, environ={})
-    options = loaded.document["options"]
+    options = _user_part(loaded)["options"]
     assert options == {"initialize_as": high, "tui": {"a": low, "b": 1}}
     assert loaded.config.options.initialize_as == high
     assert loaded.read == (paths[low], paths[high])
@@ -61,7 +66,7 @@ async def test_load_replaces_arrays(machine: Machine) -> None:
 async def test_load_with_no_files_is_empty(machine: Machine) -> None:
     """No layer files at all gives an empty document and the default model."""
     loaded = await load_config(machine.sources, machine.workspace, environ={})
-    assert loaded.document == {}
+    assert _user_part(loaded) == {}
     assert loaded.read == ()
     assert loaded.config.options.tui.compact_mode is False
     assert loaded.data_dir == machine.workspace / ".crush"
@@ -81,7 +86,7 @@ async def test_load_stops_project_walk_at_the_git_root(machine: Machine) -> None
     """A crush.json above the git worktree root is not a project layer."""
     write_layer(machine.root / "crush.json", {"options": {"debug": True}})
     loaded = await load_config(machine.sources, machine.workspace, environ={})
-    assert loaded.document == {}
+    assert _user_part(loaded) == {}
 
 
 async def test_load_without_git_reads_only_the_workspace_folder(
@@ -93,7 +98,7 @@ async def test_load_without_git_reads_only_the_workspace_folder(
     write_layer(plain.parent / "crush.json", {"options": {"debug": True}})
     write_layer(plain / "crush.json", {"options": {"debug_lsp": True}})
     loaded = await load_config(machine.sources, plain, environ={})
-    assert loaded.document == {"options": {"debug_lsp": True}}
+    assert _user_part(loaded) == {"options": {"debug_lsp": True}}
 
 
 async def test_load_resolves_variables_from_the_environment(machine: Machine) -> None:
@@ -113,7 +118,7 @@ async def test_load_keeps_unknown_keys(machine: Machine) -> None:
     document = {"hooks": {"PreToolUse": [{"command": "x"}]}, "options": {"zzz": 1}}
     write_layer(machine.layer_paths()["workspace"], document)
     loaded = await load_config(machine.sources, machine.workspace, environ={})
-    assert loaded.document == document
+    assert _user_part(loaded) == document
 
 
 @pytest.mark.parametrize(
@@ -261,5 +266,5 @@ async def test_load_global_config_reads_machine_layers(machine: Machine) -> None
     write_layer(paths["global"], {"options": {"debug": True}})
     write_layer(paths["global_data"], {"options": {"debug_lsp": True}})
     loaded = await load_global_config(machine.sources, environ={})
-    assert loaded.document == {"options": {"debug": True, "debug_lsp": True}}
+    assert _user_part(loaded) == {"options": {"debug": True, "debug_lsp": True}}
     assert json.dumps(loaded.redacted())

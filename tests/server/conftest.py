@@ -12,6 +12,7 @@ import trio
 from quart.typing import TestClientProtocol
 from quart_trio import QuartTrio
 
+from crushd.config import ConfigSources
 from crushd.registry import Registry, RegistrySettings
 from crushd.server import ServerContext, create_app
 from crushd.store import StorePool
@@ -57,13 +58,39 @@ def settings() -> RegistrySettings:
 
 
 @pytest.fixture
+def config_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """An environment whose config folders are all under ``tmp_path/machine``.
+
+    The real user and system config files are never read or written.
+    """
+    root = tmp_path / "machine"
+    env = {
+        "HOME": str(root / "home"),
+        "XDG_CONFIG_HOME": str(root / "config"),
+        "XDG_DATA_HOME": str(root / "data"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("CRUSH_GLOBAL_CONFIG", "CRUSH_GLOBAL_DATA"):
+        monkeypatch.delenv(name, raising=False)
+    return env
+
+
+@pytest.fixture
+def config_sources(tmp_path: Path, config_env: dict[str, str]) -> ConfigSources:
+    """The machine-wide config layers of ``config_env`` (``/etc`` under tmp)."""
+    system = tmp_path / "machine" / "etc" / "crush.json"
+    return ConfigSources.from_environ(config_env, system_file=system)
+
+
+@pytest.fixture
 async def harness(
-    nursery: trio.Nursery, settings: RegistrySettings
+    nursery: trio.Nursery, settings: RegistrySettings, config_sources: ConfigSources
 ) -> AsyncIterator[Harness]:
     pool = StorePool("test")
     idle_calls: list[float] = []
     registry = Registry(
-        WorkspaceOpener(pool),
+        WorkspaceOpener(pool, config_sources=config_sources),
         settings,
         on_idle=lambda: idle_calls.append(trio.current_time()),
     )

@@ -1,5 +1,6 @@
 """Route groups of the ``/v1`` API, one module per area."""
 
+from ._config import COMMIT_SECONDS, publish_config_change, register_config_routes
 from ._debug import register_debug_routes
 from ._sessions import register_session_routes
 from ._skills import register_skill_routes
@@ -8,8 +9,11 @@ from ._unsupported import UNSUPPORTED_ROUTES, register_unsupported_routes
 from ._workspaces import register_workspace_routes
 
 __all__ = [
+    "COMMIT_SECONDS",
     "SHUTDOWN_COMMANDS",
     "UNSUPPORTED_ROUTES",
+    "publish_config_change",
+    "register_config_routes",
     "register_debug_routes",
     "register_session_routes",
     "register_skill_routes",

@@ -2,9 +2,9 @@
 
 PROTOCOL.md part A keeps LSP, MCP, ``config/import-copilot`` and
 ``config/refresh-oauth`` out of scope for good; the rest (agent, permissions,
-questions, config mutations, project, filetracker, providers) are
-later issues. Every one answers ``501 {"message": "not supported by crushd"}``
-(with the reason in the message) after checking the workspace exists.
+questions, filetracker) are later issues. Every one answers
+``501 {"message": "not supported by crushd"}`` (with the reason in the
+message) after checking the workspace exists.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ _SID = f"{_WS}/agent/sessions/<session_id>"
 
 #: (method, path) of every protocol route without an implementation yet.
 UNSUPPORTED_ROUTES: tuple[tuple[str, str], ...] = (
-    ("GET", f"{_WS}/providers"),
     ("GET", f"{_WS}/sessions/<session_id>/filetracker/files"),
     ("POST", f"{_WS}/filetracker/read"),
     ("GET", f"{_WS}/filetracker/lastread"),
@@ -47,16 +46,8 @@ UNSUPPORTED_ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", f"{_SID}/summarize"),
     ("POST", f"{_SID}/shell"),
     ("GET", f"{_WS}/agent/default-small-model"),
-    ("POST", f"{_WS}/config/set"),
-    ("POST", f"{_WS}/config/remove"),
-    ("POST", f"{_WS}/config/model"),
-    ("POST", f"{_WS}/config/compact"),
-    ("POST", f"{_WS}/config/provider-key"),
     ("POST", f"{_WS}/config/import-copilot"),
     ("POST", f"{_WS}/config/refresh-oauth"),
-    ("GET", f"{_WS}/project/needs-init"),
-    ("POST", f"{_WS}/project/init"),
-    ("GET", f"{_WS}/project/init-prompt"),
     ("POST", f"{_WS}/mcp/refresh-tools"),
     ("POST", f"{_WS}/mcp/read-resource"),
     ("GET", f"{_WS}/mcp/prompts"),
