@@ -184,7 +184,8 @@ def _load(skill_file: Path, source: str) -> Skill | SkillState:
     try:
         return read_skill_file(skill_file, source)
     except InvalidSkillError as exc:
-        log.warning("skill %s is invalid: %s", skill_file, exc.message)
+        # Debug only: rescans are frequent; the workspace warns once per new error.
+        log.debug("skill %s is invalid: %s", skill_file, exc.message)
         return _error_state(exc.name, skill_file, exc.message)
 
 

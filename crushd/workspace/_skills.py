@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,9 +15,11 @@ from crushd.proto import (
     SkillsEvent,
     SkillState,
 )
-from crushd.skills import SkillCatalog, SkillsEnvironment, scan_skills
+from crushd.skills import STATE_NORMAL, SkillCatalog, SkillsEnvironment, scan_skills
 
 from ._eventlog import EventLog
+
+logger = logging.getLogger("crushd.workspace.skills")
 
 #: The outer event type of skill-discovery events.
 SKILLS_EVENT = "skills_event"
@@ -121,6 +124,7 @@ class SkillsService:
 
     def _swap(self, catalog: SkillCatalog, paths: tuple[str, ...]) -> bool:
         changed = catalog.states != self._catalog.states
+        _warn_new_errors(self._catalog.states, catalog.states)
         self._catalog, self._extra_paths = catalog, paths
         if changed:
             states = list(catalog.states) or None
@@ -151,4 +155,13 @@ async def open_skills(
     """
     scan_env = env or SkillsEnvironment.from_process()
     catalog = await scan_skills(workspace_path, extra_paths=extra_paths, env=scan_env)
+    _warn_new_errors((), catalog.states)
     return SkillsService(workspace_path, log, catalog, env=env, extra_paths=extra_paths)
+
+
+def _warn_new_errors(before: Sequence[SkillState], after: Sequence[SkillState]) -> None:
+    # Once per new error, not once per rescan (GET /skills rescans each time).
+    known = set(before)
+    for state in after:
+        if state.state != STATE_NORMAL and state not in known:
+            logger.warning("skill %s is invalid: %s", state.path, state.error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +165,20 @@ async def test_opener_gives_each_workspace_its_own_skills(
         for workspace in made:
             await workspace.aclose()
         await pool.aclose()
+
+
+async def test_each_new_skill_error_is_logged_once(
+    project: Path, env: SkillsEnvironment, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bad skill warns when first found, not again on every unchanged rescan."""
+    caplog.set_level(logging.WARNING, logger="crushd.workspace.skills")
+    write_skill(project / ".agents/skills", "a", "---\nname: a\n---\n")
+    service = await open_skills(project, EventLog("ws"), env=env)
+    await service.rescan()
+    write_skill(project / ".agents/skills", "b", "---\nname: b\n---\n")
+    await service.rescan()
+    await service.rescan()
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 2
+    assert warned[0].endswith("a/SKILL.md is invalid: description is required")
+    assert "b/SKILL.md is invalid" in warned[1]
