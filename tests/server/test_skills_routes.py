@@ -232,3 +232,38 @@ async def test_workspaces_never_see_each_others_skills(
     assert [s["name"] for s in listed] == ["wsb-only-skill"]
     _, got_b = await harness.json("GET", f"/v1/workspaces/{ws_b['id']}")
     assert [s["name"] for s in got_b["skills"]] == ["wsb-only-skill"]
+
+
+async def test_config_change_rescans_with_new_skills_paths(
+    harness: Harness, project: Path, tmp_path: Path
+) -> None:
+    """Setting options.skills_paths publishes config_changed, then skills_event."""
+    extra = tmp_path / "team-skills"
+    path = write_skill(extra, "team-skill")
+    ws = (await create(harness, project))["id"]
+    body = {"scope": 1, "key": "options.skills_paths", "value": [str(extra)]}
+    status, _ = await harness.json("POST", f"/v1/workspaces/{ws}/config/set", body)
+    assert status == 200
+    log = harness.registry.get(ws).workspace.log
+    kinds = [json.loads(f)["type"] for f in log.read_ws(0).frames]  # type: ignore[attr-defined]
+    assert kinds == ["config_changed", "skills_event"]
+    (event,) = skills_events(harness, ws)
+    assert event["payload"]["states"] == [
+        {"name": "team-skill", "path": str(path), "state": 0}
+    ]
+    _, listed = await harness.json("GET", f"/v1/workspaces/{ws}/skills")
+    assert [(s["name"], s["source"]) for s in listed] == [("team-skill", "user")]
+
+
+async def test_project_config_skills_paths_apply_at_create(
+    harness: Harness, project: Path
+) -> None:
+    """A crush.json with options.skills_paths (relative) is used by the first scan."""
+    write_skill(project / "tools" / "skills", "tool-skill")
+    (project / "crush.json").write_text(
+        json.dumps({"options": {"skills_paths": ["tools/skills"]}})
+    )
+    body = await create(harness, project)
+    assert [s["name"] for s in body["skills"]] == ["tool-skill"]
+    _, listed = await harness.json("GET", f"/v1/workspaces/{body['id']}/skills")
+    assert [(s["name"], s["source"]) for s in listed] == [("tool-skill", "project")]
