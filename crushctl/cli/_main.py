@@ -23,6 +23,7 @@ from ._commands import (
     cmd_workspaces,
 )
 from ._common import Context
+from ._config import add_config_commands
 from ._doctor import cmd_doctor
 from ._output import notice
 from ._skills import cmd_skills
@@ -97,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cwd(command("clients", cmd_clients, "list the clients of the workspace"))
     _add_cwd(command("skills", cmd_skills, "list the workspace's skills and errors"))
     _add_cwd(command("watch", cmd_watch, "print the workspace's events live"))
+    cwd_option = argparse.ArgumentParser(add_help=False)
+    _add_cwd(cwd_option)
+    add_config_commands(commands, common, cwd_option)
     doctor = command("doctor", cmd_doctor, "check why crushd is or is not reachable")
     doctor.set_defaults(spawns=False)  # diagnose what is there; change nothing
     shutdown = command("shutdown", cmd_shutdown, "ask the daemon to shut down")

@@ -134,6 +134,8 @@ def _summary(event: Event) -> str:
         return f"id={payload.get('id', '')} title={_quoted(payload.get('title', ''))}"
     if event.type == "skills_event":
         return _clip(skills_summary(payload))
+    if isinstance(payload, dict) and event.type == "config_changed":
+        return f"workspace={payload.get('workspace_id', '')} (crushctl config get)"
     return _clip(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
 
 

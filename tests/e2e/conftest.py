@@ -66,6 +66,10 @@ class DaemonFactory:
             # The only global skills folder: the real ~/.claude/skills etc.
             # are never scanned.
             CRUSH_SKILLS_DIR=str(self.root / "global-skills"),
+            # Config layers: never the real user files (scope 0 writes land
+            # in global-data/crush.json).
+            CRUSH_GLOBAL_CONFIG=str(self.root / "global-config"),
+            CRUSH_GLOBAL_DATA=str(self.root / "global-data"),
             XDG_CACHE_HOME=str(self.root / "xdg-cache"),
             XDG_CONFIG_HOME=str(self.root / "xdg-config"),
             XDG_DATA_HOME=str(self.root / "xdg-data"),

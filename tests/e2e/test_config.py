@@ -1,0 +1,136 @@
+"""Configuration over a real daemon: cross-client refresh, the CLI demo, bad files."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from crushctl import HTTPStatusError, open_event_stream
+from crushd.proto import to_json
+
+from .conftest import Daemon, DaemonFactory
+from .test_cli import read_until, start_watch
+from .test_multiclient import PROMPT, next_event
+
+SECRET = "sk-e2e-0123456789-abcdef-ZZ42"
+
+
+async def crushctl(daemon: Daemon, env: dict[str, str], *argv: str) -> str:
+    """Run one crushctl command against ``daemon``; return its stdout."""
+    command = [sys.executable, "-m", "crushctl", "--host", daemon.host.url, *argv]
+    with trio.fail_after(PROMPT):
+        result = await trio.run_process(command, env=env, capture_stdout=True)
+    return result.stdout.decode()
+
+
+def _compact(config: dict[str, Any]) -> bool:
+    return bool(config.get("options", {}).get("tui", {}).get("compact_mode"))
+
+
+async def test_config_changed_refreshes_the_sibling_client(
+    daemons: DaemonFactory, project: Path
+) -> None:
+    """Client A sets compact mode; B gets config_changed and re-fetches the value."""
+    daemon = await daemons.start()
+    async with daemon.client() as a, daemon.client() as b:
+        ws = await a.create_workspace(project)
+        assert (await b.create_workspace(project)).id == ws.id
+        async with (
+            open_event_stream(a, ws.id) as stream_a,
+            open_event_stream(b, ws.id) as stream_b,
+        ):
+            assert not _compact(await a.config(ws.id))
+            assert not _compact(await b.config(ws.id))
+            await a.set_compact_mode(ws.id, True)
+            assert _compact(await a.config(ws.id))  # the writer sees it at once
+            got = await next_event(stream_b, "config_changed")
+            assert got.event_type == "updated"
+            assert got.payload == {"workspace_id": ws.id}
+            assert _compact(await b.config(ws.id))
+            assert (await next_event(stream_a, "config_changed")).id == got.id
+
+
+async def test_global_write_reaches_every_workspace_and_hides_secrets(
+    daemons: DaemonFactory, short_tmp: Path
+) -> None:
+    """A scope-0 key reaches two projects' streams; the key is never echoed."""
+    daemon = await daemons.start()
+    one, two = short_tmp / "one", short_tmp / "two"
+    one.mkdir()
+    two.mkdir()
+    async with daemon.client() as a, daemon.client() as b:
+        ws1 = await a.create_workspace(one)
+        ws2 = await b.create_workspace(two)
+        async with (
+            open_event_stream(a, ws1.id) as s1,
+            open_event_stream(b, ws2.id) as s2,
+        ):
+            await a.set_provider_key(ws1.id, "openai", SECRET, scope=0)
+            await next_event(s1, "config_changed")
+            await next_event(s2, "config_changed")
+            shown = await b.config(ws2.id)
+            assert shown["providers"]["openai"]["api_key"] == "••••ZZ42"
+            listed = [shown, await b.providers(ws2.id), await b.workspaces()]
+            text = to_json(listed).decode()
+            assert SECRET not in text
+    stored = json.loads((short_tmp / "global-data" / "crush.json").read_text())
+    assert stored == {"providers": {"openai": {"api_key": SECRET}}}
+
+
+async def test_cli_config_set_is_printed_by_watch(
+    daemons: DaemonFactory, project: Path
+) -> None:
+    """`config set options.debug true` makes `watch` print config_changed."""
+    daemon = await daemons.start()
+    env = daemons.env()
+    watcher = await start_watch(daemon, project, env)
+    try:
+        connected = (await read_until(watcher, "connected"))[-1]
+        out = await crushctl(
+            daemon, env, "config", "set", "--cwd", str(project), "options.debug", "true"
+        )
+        assert out.strip() == "set options.debug = true (workspace config)"
+        lines = await read_until(watcher, "config_changed")
+        event = next(line for line in lines if line["type"] == "config_changed")
+        assert event["payload"] == {"workspace_id": connected["workspace_id"]}
+        got = await crushctl(
+            daemon, env, "config", "get", "--cwd", str(project), "options.debug"
+        )
+        assert got.strip() == "true"
+        await crushctl(
+            daemon, env, "config", "unset", "--cwd", str(project), "options.debug"
+        )
+        await read_until(watcher, "config_changed")
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        with trio.fail_after(PROMPT):
+            await watcher.wait()
+    on_disk = json.loads((project / ".crush" / "crush.json").read_text())
+    assert on_disk == {"options": {}}
+
+
+async def test_bad_config_fails_only_that_workspace(
+    daemons: DaemonFactory, short_tmp: Path
+) -> None:
+    """A broken crush.json fails its create with 500; the daemon serves others."""
+    daemon = await daemons.start()
+    bad, good = short_tmp / "bad", short_tmp / "good"
+    bad.mkdir()
+    good.mkdir()
+    (bad / "crush.json").write_text('{"options": {"debug": "yes"}}')
+    async with daemon.client() as client:
+        with pytest.raises(HTTPStatusError) as caught:
+            await client.create_workspace(bad)
+        assert caught.value.status == 500
+        assert caught.value.message == (
+            f"failed to initialize config: {bad / 'crush.json'}:"
+            " $.options.debug: invalid value for type, expected bool"
+        )
+        assert (await client.create_workspace(good)).path == str(good)
+        await client.health()
