@@ -3,6 +3,12 @@
 Imports nothing from crushd except ``crushd.proto``, the shared wire models.
 """
 
+from ._backoff import (
+    INITIAL_BACKOFF_SECONDS,
+    JITTER_FRACTION,
+    MAX_BACKOFF_SECONDS,
+    Backoff,
+)
 from ._client import CLIENT_ID, Client
 from ._exceptions import (
     BadRequestError,
@@ -30,6 +36,7 @@ from ._launch import (
     ServerStartError,
     ready_timeout_seconds,
 )
+from ._recovery import WorkspaceSpec, retire_or_release
 from ._spawn import (
     CREATE_ATTEMPTS,
     SOCKET_GONE_SECONDS,
@@ -39,11 +46,11 @@ from ._spawn import (
 from ._sse import ServerSentEvent, SSEDecoder
 from ._stream import EventStream, decode_event, open_event_stream, parse_event_id
 from ._watch import (
-    INITIAL_BACKOFF_SECONDS,
-    MAX_BACKOFF_SECONDS,
+    STUCK_FAILURES,
     Connected,
     EventWatcher,
     Retrying,
+    Stuck,
     WatchItem,
     open_watch,
 )
@@ -54,11 +61,14 @@ __all__ = [
     "CREATE_ATTEMPTS",
     "DEFAULT_READY_TIMEOUT_SECONDS",
     "INITIAL_BACKOFF_SECONDS",
+    "JITTER_FRACTION",
     "MAX_BACKOFF_SECONDS",
     "READY_TIMEOUT_ENV",
     "SOCKET_GONE_SECONDS",
+    "STUCK_FAILURES",
     "TIMEOUT_SECONDS",
     "UNIX_API_HOST",
+    "Backoff",
     "BadRequestError",
     "Client",
     "ConflictError",
@@ -77,7 +87,9 @@ __all__ = [
     "ServerStartError",
     "ServerUnavailable",
     "ShuttingDownError",
+    "Stuck",
     "WatchItem",
+    "WorkspaceSpec",
     "base_url",
     "client_version",
     "create_workspace_respawning",
@@ -88,4 +100,5 @@ __all__ = [
     "open_watch",
     "parse_event_id",
     "ready_timeout_seconds",
+    "retire_or_release",
 ]

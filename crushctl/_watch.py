@@ -1,8 +1,9 @@
-"""Follow a workspace's events across disconnects: backoff, resume, re-create."""
+"""Follow a workspace's events across disconnects: resume, re-create, respawn."""
 
 from __future__ import annotations
 
 import contextlib
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import attrs
@@ -10,6 +11,7 @@ import trio
 
 from crushd.proto import Event, Resync, Workspace, from_json
 
+from ._backoff import Backoff
 from ._client import Client
 from ._exceptions import (
     CrushctlError,
@@ -18,28 +20,42 @@ from ._exceptions import (
     ServerUnavailable,
     ShuttingDownError,
 )
+from ._http import CLEANUP_SECONDS
+from ._launch import ServerStartError
+from ._recovery import WorkspaceSpec, retire_or_release
+from ._spawn import ensure_server
 from ._stream import EventStream, open_event_stream
 from ._tasks import open_helper_nursery, receive_or_raise
 
-#: The first reconnect waits this long; each failed attempt doubles it.
-INITIAL_BACKOFF_SECONDS = 0.25
-#: The longest wait between reconnect attempts.
-MAX_BACKOFF_SECONDS = 10.0
+#: After this many failed attempts in a row the watcher reports ``Stuck``.
+STUCK_FAILURES = 20
 
 _RESYNC = "resync"
-_RETRYABLE = (ServerUnavailable, RequestError, NotFoundError, ShuttingDownError)
+_RETRYABLE = (
+    ServerUnavailable,
+    RequestError,
+    NotFoundError,
+    ShuttingDownError,
+    ServerStartError,
+)
+#: Failures that mean "no daemon (or a leaving one)": ensure_server next time.
+_DAEMON_GONE = (ServerUnavailable, ShuttingDownError)
 
 
 @attrs.frozen
 class Connected:
     """A stream was (re-)established.
 
+    After a reconnect the caller should refetch whatever state it shows
+    (sessions, messages): events are resumed, but a re-created workspace
+    starts a new log.
+
     Attributes:
         workspace: the workspace now followed (a new id when ``recreated``).
         resumed_after: the ``Last-Event-ID`` sent, ``None`` for a fresh start.
         reconnected: false for the first connection, true afterwards.
         recreated: the old workspace was gone (404), so it was created again
-            for the same path; events in between are lost.
+            from the cached ``WorkspaceSpec``; events in between are lost.
     """
 
     workspace: Workspace
@@ -54,7 +70,8 @@ class Retrying:
 
     Attributes:
         reason: why (``stream ended`` or the error's message).
-        delay_seconds: how long the watcher waits before trying again.
+        delay_seconds: how long the watcher waits before trying again
+            (jittered; at most the nominal 250 ms .. 10 s backoff).
         failures: consecutive failed attempts; 0 when a live stream just ended.
     """
 
@@ -63,8 +80,24 @@ class Retrying:
     failures: int
 
 
+@attrs.frozen
+class Stuck:
+    """``STUCK_FAILURES`` attempts in a row failed; the watcher keeps trying.
+
+    Reported once per run of failures (again only after a stream was
+    established and lost anew).
+
+    Attributes:
+        failures: consecutive failed attempts so far.
+        reason: the last attempt's error.
+    """
+
+    failures: int
+    reason: str
+
+
 #: What ``EventWatcher`` yields: events, plus markers for the caller to report.
-WatchItem = Event | Resync | Connected | Retrying
+WatchItem = Event | Resync | Connected | Retrying | Stuck
 
 _Item = WatchItem | CrushctlError
 
@@ -73,13 +106,18 @@ class EventWatcher:
     """The items of one ``open_watch`` block; iterate it with ``async for``.
 
     Yields a ``Connected`` marker each time a stream is established, every
-    ``Event``, a ``Resync`` (in place of the ``resync`` event) when the daemon
-    no longer held the events after ``Last-Event-ID``, and a ``Retrying``
-    marker when the stream is lost or an attempt fails. Attempts wait 250 ms,
-    doubling to 10 s, reset by each established stream, and resume with
-    ``Last-Event-ID`` = the last id seen. When the workspace is gone (404) it
-    is created again and followed from its start. The watcher runs ahead of
-    the caller by at most one item.
+    ``Event``, a ``Resync`` (in place of the ``resync`` event: refetch state)
+    when the daemon no longer held the events after ``Last-Event-ID``, a
+    ``Retrying`` marker when the stream is lost or an attempt fails, and a
+    ``Stuck`` marker after ``STUCK_FAILURES`` failures in a row.
+
+    Recovery, per attempt: wait (``Backoff``: 250 ms doubling to 10 s,
+    jittered, reset by each established stream); if the last failure said no
+    daemon listens or it is leaving (503) and spawning is allowed, run
+    ``ensure_server``; attach with ``Last-Event-ID`` = the last id seen; on
+    404 create the workspace again from the cached ``WorkspaceSpec``, adopt
+    its id and attach from its start; then re-assert ``current-session``.
+    The watcher runs ahead of the caller by at most one item.
 
     Raises:
         ConflictError: from iteration, 409 (e.g. ``client has been retired``);
@@ -87,9 +125,12 @@ class EventWatcher:
         BadRequestError: from iteration, 400 (e.g. invalid ``client_id``).
         HTTPStatusError: from iteration, any other status retrying cannot fix
             (500 when re-creating the workspace fails on the daemon, ...).
+        CrushctlError: from iteration, ``ensure_server`` found something that
+            is not a socket at the socket path.
 
     Source: PROTOCOL.md 5.7 step 2 (the Go client's reconnect loop, 250 ms
-    doubling to 10 s, re-create on 404), C.1 (resume and resync).
+    doubling to 10 s, re-create on 404, re-assert current-session, "stuck"
+    after 20 failures), 8.4 (ensure_server), C.1 (resume and resync).
     """
 
     def __init__(
@@ -97,20 +138,28 @@ class EventWatcher:
         client: Client,
         workspace: Workspace,
         *,
-        last_event_id: int | None,
-        recreate: Callable[[], Awaitable[Workspace]] | None,
+        last_event_id: int | None = None,
+        recreate: Callable[[], Awaitable[Workspace]] | None = None,
+        spec: WorkspaceSpec | None = None,
+        spawn: bool = False,
+        current_session_id: str = "",
+        rng: random.Random | None = None,
     ) -> None:
         self._client = client
         self._workspace = workspace
         self._last_id = last_event_id
         self._resume: int | None = None
+        self._spec = spec or WorkspaceSpec.of(workspace)
         self._recreate = recreate or self._create_again
+        self._spawn = spawn
+        self._session_id = current_session_id
+        self._backoff = Backoff(rng)
         self._send, self._receive = trio.open_memory_channel[_Item](0)
-        self._delay = INITIAL_BACKOFF_SECONDS
         self._failures = 0
         self._connections = 0
         self._gone = False
         self._recreated = False
+        self._ensure = False
 
     @property
     def workspace(self) -> Workspace:
@@ -121,6 +170,25 @@ class EventWatcher:
     def last_event_id(self) -> int | None:
         """The id of the last event seen; the next resume starts after it."""
         return self._last_id
+
+    async def set_current_session(self, session_id: str) -> None:
+        """Select ``session_id`` as this client's session, now and after reconnects.
+
+        Args:
+            session_id: the session; ``""`` clears the selection.
+
+        Raises:
+            ConflictError: 409 ``client not attached`` (no stream right now;
+                the selection is still re-asserted on the next connection).
+            NotFoundError: 404, the workspace is gone (likewise).
+
+        Cancellation:
+            The selection is remembered even if cancelled.
+
+        Source: PROTOCOL.md 2.2 ``current-session``, 5.7 step 2.
+        """
+        self._session_id = session_id
+        await self._client.set_current_session(self._workspace.id, session_id)
 
     def __aiter__(self) -> EventWatcher:
         return self
@@ -139,8 +207,9 @@ class EventWatcher:
     async def _follow(self) -> None:
         while True:
             reason = await self._session()
-            delay = self._delay
-            self._delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+            if self._failures == STUCK_FAILURES:
+                await self._send.send(Stuck(self._failures, reason))
+            delay = self._backoff.next_delay()
             await self._send.send(Retrying(reason, delay, self._failures))
             await trio.sleep(delay)
 
@@ -148,9 +217,9 @@ class EventWatcher:
         """Run one connection to its end; return why it ended."""
         async with contextlib.AsyncExitStack() as stack:
             try:
-                stream = await self._enter_stream(stack)
+                stream = await self._connect(stack)
             except _RETRYABLE as exc:
-                self._failures += 1
+                self._failed(exc)
                 return _reason(exc)
             await self._send.send(self._established())
             try:
@@ -158,6 +227,20 @@ class EventWatcher:
             except RequestError as exc:
                 return exc.message
         return "stream ended"
+
+    def _failed(self, exc: CrushctlError) -> None:
+        self._failures += 1
+        if self._spawn and isinstance(exc, _DAEMON_GONE):
+            self._ensure = True
+
+    async def _connect(self, stack: contextlib.AsyncExitStack) -> EventStream:
+        if self._ensure:
+            await ensure_server(self._client.host)
+            self._ensure = False
+        stream = await self._enter_stream(stack)
+        if self._session_id:
+            await self._client.set_current_session(self._workspace.id, self._session_id)
+        return stream
 
     async def _enter_stream(self, stack: contextlib.AsyncExitStack) -> EventStream:
         if self._gone:
@@ -182,7 +265,7 @@ class EventWatcher:
         self._last_id = None
 
     async def _create_again(self) -> Workspace:
-        return await self._client.create_workspace(self._workspace.path)
+        return await self._spec.create(self._client, spawn=self._spawn)
 
     def _established(self) -> Connected:
         marker = Connected(
@@ -194,7 +277,7 @@ class EventWatcher:
         self._connections += 1
         self._recreated = False
         self._failures = 0
-        self._delay = INITIAL_BACKOFF_SECONDS
+        self._backoff.reset()
         return marker
 
     async def _forward(self, stream: EventStream) -> None:
@@ -226,33 +309,71 @@ async def open_watch(
     *,
     last_event_id: int | None = None,
     recreate: Callable[[], Awaitable[Workspace]] | None = None,
+    spec: WorkspaceSpec | None = None,
+    spawn: bool = False,
+    current_session_id: str = "",
+    retire_on_exit: bool = False,
+    rng: random.Random | None = None,
 ) -> AsyncIterator[EventWatcher]:
     """Follow ``workspace``'s events, reconnecting, until the block exits.
 
     ``async with open_watch(client, ws) as watcher: async for item in watcher:``;
-    see ``EventWatcher`` for the items and errors. The connection loop is a
-    task inside the block; enter and exit it in the same task.
+    see ``EventWatcher`` for the items, the recovery steps and the errors.
+    The connection loop is a task inside the block; enter and exit it in the
+    same task.
 
     Args:
         client: the client whose ``client_id`` attaches.
         workspace: the workspace to follow (from ``create_workspace``).
         last_event_id: resume after this id on the first connection.
         recreate: builds a replacement workspace after a 404; ``None`` means
-            ``client.create_workspace(workspace.path)``.
+            ``spec.create(client, spawn=spawn)``.
+        spec: the arguments ``workspace`` was created with; ``None`` means
+            ``WorkspaceSpec.of(workspace)`` (redacted env values stay redacted).
+        spawn: a daemon that is gone or leaving is replaced through
+            ``ensure_server`` (unix hosts); false only retries.
+        current_session_id: this client's selected session, re-asserted
+            after every established stream (``""``: none; see
+            ``EventWatcher.set_current_session``).
+        retire_on_exit: on leaving the block (any way), retire the client
+            (``retire_or_release``; errors ignored, bounded by
+            ``CLEANUP_SECONDS``). Retiring drops this ``client_id``'s claims
+            on every workspace of the daemon.
+        rng: the backoff's jitter source (tests pass a seeded one).
 
     Yields:
         The ``EventWatcher``.
 
     Cancellation:
         Exiting (or cancelling) closes the open stream, which detaches it on
-        the daemon. The workspace is not released: call
-        ``Client.delete_workspace`` or ``Client.retire`` for that.
+        the daemon. Unless ``retire_on_exit``, the workspace is not released:
+        call ``Client.delete_workspace`` or ``Client.retire`` for that.
 
-    Source: PROTOCOL.md 5.7 step 2 (Go client reconnect loop).
+    Source: PROTOCOL.md 5.7 steps 2 and 4 (Go client reconnect loop and exit).
     """
     watcher = EventWatcher(
-        client, workspace, last_event_id=last_event_id, recreate=recreate
+        client,
+        workspace,
+        last_event_id=last_event_id,
+        recreate=recreate,
+        spec=spec,
+        spawn=spawn,
+        current_session_id=current_session_id,
+        rng=rng,
     )
-    async with open_helper_nursery() as nursery:
-        nursery.start_soon(watcher._run)
-        yield watcher
+    try:
+        async with open_helper_nursery() as nursery:
+            nursery.start_soon(watcher._run)
+            yield watcher
+    finally:
+        if retire_on_exit:
+            await _leave(client, watcher.workspace.id)
+
+
+async def _leave(client: Client, workspace_id: str) -> None:
+    # Best effort, like the Go client's exit: the daemon's graces clean up anyway.
+    with (
+        trio.move_on_after(CLEANUP_SECONDS, shield=True),
+        contextlib.suppress(CrushctlError),
+    ):
+        await retire_or_release(client, workspace_id)

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 
-import trio
-
 from crushctl import (
-    CLEANUP_SECONDS,
-    Client,
     Connected,
-    CrushctlError,
-    NotFoundError,
     Retrying,
+    Stuck,
     WatchItem,
-    create_workspace_respawning,
+    WorkspaceSpec,
     open_watch,
 )
 from crushd.proto import Event, Resync
 
-from ._common import Context, release_quietly, workspace_path
+from ._common import Context, workspace_path
 from ._output import notice, print_json_line
 from ._skills import skills_summary
 
@@ -32,31 +26,18 @@ _PAYLOAD_CHARS = 120
 async def cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
     """Join the workspace for ``--cwd`` and print its events until interrupted.
 
-    Reconnects with ``Last-Event-ID`` and says so; on exit the client retires
-    (its claims go at once, no detach grace).
+    Reconnects (resuming with ``Last-Event-ID``, replacing a gone daemon unless
+    ``--no-spawn``, re-creating a gone workspace) and says so; on exit the
+    client retires (its claims go at once, no detach grace).
     """
     client = ctx.client
-    workspace = await create_workspace_respawning(
-        client, workspace_path(getattr(args, "cwd", None)), spawn=ctx.spawn
-    )
-    try:
-        async with open_watch(client, workspace) as watcher:
-            async for item in watcher:
-                if isinstance(item, Connected):
-                    workspace = item.workspace
-                _show(item, as_json=ctx.json)
-    finally:
-        with trio.move_on_after(CLEANUP_SECONDS, shield=True):
-            await _leave(client, workspace.id)
-
-
-async def _leave(client: Client, workspace_id: str) -> None:
-    # Best effort, like the Go client's exit: the daemon's graces clean up anyway.
-    with contextlib.suppress(CrushctlError):
-        try:
-            await client.retire()
-        except NotFoundError:  # a daemon without the retire route
-            await release_quietly(client, workspace_id)
+    spec = WorkspaceSpec(workspace_path(getattr(args, "cwd", None)))
+    workspace = await spec.create(client, spawn=ctx.spawn)
+    async with open_watch(
+        client, workspace, spec=spec, spawn=ctx.spawn, retire_on_exit=True
+    ) as watcher:
+        async for item in watcher:
+            _show(item, as_json=ctx.json)
 
 
 def _show(item: WatchItem, *, as_json: bool) -> None:
@@ -83,6 +64,8 @@ def item_json(item: WatchItem) -> dict[str, object]:
             "workspace_id": item.workspace_id,
             "oldest_id": item.oldest_id,
         }
+    if isinstance(item, Stuck):
+        return {"type": "stuck", "failures": item.failures, "reason": item.reason}
     if isinstance(item, Connected):
         return {
             "type": "connected",
@@ -100,13 +83,18 @@ def item_json(item: WatchItem) -> dict[str, object]:
     }
 
 
-def item_notice(item: Connected | Resync | Retrying) -> str:
+def item_notice(item: Connected | Resync | Retrying | Stuck) -> str:
     """Return the stderr notice for a marker item."""
     if isinstance(item, Resync):
         return f"resync: events before #{item.oldest_id} were missed; refetch state"
+    if isinstance(item, Stuck):
+        return (
+            f"connection looks stuck: {item.failures} attempts failed"
+            f" ({item.reason}); still retrying"
+        )
     if isinstance(item, Retrying):
         what = "reconnect failed" if item.failures else "connection lost"
-        return f"{what} ({item.reason}); retrying in {item.delay_seconds:g} s"
+        return f"{what} ({item.reason}); retrying in {item.delay_seconds:.2f} s"
     return _connected_notice(item)
 
 

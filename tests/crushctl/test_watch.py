@@ -1,9 +1,13 @@
-"""open_watch: reconnect with backoff, Last-Event-ID resume, resync, re-create."""
+"""open_watch: backoff, Last-Event-ID resume, resync, re-create, respawn, retire."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -11,15 +15,19 @@ import trio
 import trio.testing
 
 from crushctl import (
+    STUCK_FAILURES,
     Client,
     ConflictError,
     Connected,
     EventWatcher,
     Retrying,
+    ServerStartError,
+    Stuck,
     WatchItem,
+    WorkspaceSpec,
     open_watch,
 )
-from crushd.proto import Event, Resync, Workspace, parse_host
+from crushd.proto import Event, Host, Resync, Workspace, parse_host
 
 CID = "0b6f1c1e-4a0e-4a53-9d43-0c1b2f5d7a11"
 W1 = Workspace(id="w1", path="/proj")
@@ -73,10 +81,17 @@ class Daemon:
         self.requests: list[httpx.Request] = []
         self.times: list[float] = []
 
+    retire_status = 200
+
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        if request.method == "POST" and request.url.path == "/v1/workspaces":
+        path = request.url.path
+        if request.method == "POST" and path == "/v1/workspaces":
             return self._create(request)
+        if path.startswith("/v1/clients/"):
+            return httpx.Response(self.retire_status, json={"message": "x"})
+        if not path.endswith("/events"):
+            return httpx.Response(200)  # current-session, DELETE workspace
         self.times.append(trio.current_time())
         step = self.steps.pop(0)
         if isinstance(step, Exception):
@@ -93,6 +108,28 @@ class Daemon:
     @property
     def event_requests(self) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path.endswith("/events")]
+
+    def sent(self, method: str, suffix: str) -> list[httpx.Request]:
+        return [
+            r
+            for r in self.requests
+            if r.method == method and r.url.path.endswith(suffix)
+        ]
+
+
+class Nominal(random.Random):
+    """A jitter source that always draws 0: every delay is the nominal one."""
+
+    def random(self) -> float:
+        return 0.0
+
+
+def watching(
+    client: Client, workspace: Workspace = W1, **options: Any
+) -> contextlib.AbstractAsyncContextManager[EventWatcher]:
+    """``open_watch`` with the jitter turned off unless ``rng`` is given."""
+    options.setdefault("rng", Nominal())
+    return open_watch(client, workspace, **options)
 
 
 def client_for(daemon: Daemon) -> Client:
@@ -116,7 +153,7 @@ async def test_watch_resumes_with_last_event_id(
 ) -> None:
     """After the stream ends it reconnects 250 ms later with Last-Event-ID."""
     daemon = Daemon([Body([frame(1), frame(2)]), Body([frame(3)], hang=True)])
-    async with client_for(daemon) as client, open_watch(client, W1) as watcher:
+    async with client_for(daemon) as client, watching(client) as watcher:
         items = await take(watcher, 6)
     assert items == [
         Connected(W1, resumed_after=None, reconnected=False, recreated=False),
@@ -139,7 +176,7 @@ async def test_watch_backoff_doubles_caps_and_resets(
     steps: list[Step] = [connect_error() for _ in range(7)]
     steps += [Body([frame(1)]), connect_error(), Body([], hang=True)]
     daemon = Daemon(steps)
-    async with client_for(daemon) as client, open_watch(client, W1) as watcher:
+    async with client_for(daemon) as client, watching(client) as watcher:
         items = await take(watcher, 12)
     retries = [item for item in items if isinstance(item, Retrying)]
     assert [r.delay_seconds for r in retries] == [0.25, 0.5, 1, 2, 4, 8, 10, 0.25, 0.5]
@@ -159,7 +196,7 @@ async def test_watch_recreates_workspace_on_404(
     """A 404 re-creates the workspace for the same path and resumes from its start."""
     w2 = Workspace(id="w2", path="/proj")
     daemon = Daemon([Body([frame(5)]), 404, Body([frame(1)], hang=True)], created=[w2])
-    async with client_for(daemon) as client, open_watch(client, W1) as watcher:
+    async with client_for(daemon) as client, watching(client) as watcher:
         items = await take(watcher, 5)
         assert watcher.workspace == w2
     assert items[2:] == [
@@ -190,7 +227,7 @@ async def test_watch_recreate_failure_is_retried(
         return real_create(request)
 
     daemon._create = flaky_create  # type: ignore[method-assign]
-    async with client_for(daemon) as client, open_watch(client, W1) as watcher:
+    async with client_for(daemon) as client, watching(client) as watcher:
         items = await take(watcher, 2)
     assert isinstance(items[0], Retrying)
     assert items[0].failures == 1
@@ -204,7 +241,7 @@ async def test_watch_reports_resync(autojump_clock: trio.testing.MockClock) -> N
     daemon = Daemon([Body([resync, frame(10)]), Body([], hang=True)])
     async with (
         client_for(daemon) as client,
-        open_watch(client, W1, last_event_id=3) as watcher,
+        watching(client, last_event_id=3) as watcher,
     ):
         items = await take(watcher, 5)
         assert watcher.last_event_id == 10
@@ -222,7 +259,7 @@ async def test_watch_conflict_ends_iteration(
 ) -> None:
     """A 409 (client retired) is raised from iteration, which then ends."""
     daemon = Daemon([409])
-    async with client_for(daemon) as client, open_watch(client, W1) as watcher:
+    async with client_for(daemon) as client, watching(client) as watcher:
         with pytest.raises(ConflictError, match="status 409"):
             await anext(watcher)
         assert [item async for item in watcher] == []
@@ -233,7 +270,7 @@ async def test_watch_exit_closes_stream(autojump_clock: trio.testing.MockClock) 
     body = Body([frame(1)], hang=True)
     daemon = Daemon([body])
     async with client_for(daemon) as client:
-        async with open_watch(client, W1) as watcher:
+        async with watching(client) as watcher:
             await take(watcher, 2)
             assert not body.closed
         assert body.closed
@@ -246,7 +283,7 @@ async def test_watch_cancelled_while_backing_off(
     daemon = Daemon([connect_error(), connect_error()])
     async with client_for(daemon) as client:
         with trio.move_on_after(0.1):
-            async with open_watch(client, W1) as watcher:
+            async with watching(client) as watcher:
                 await take(watcher, 1)
                 await anext(watcher)  # blocks: the next attempt is 0.25 s away
     assert len(daemon.event_requests) == 1
@@ -259,5 +296,225 @@ async def test_watch_error_leaves_block_unwrapped(
     daemon = Daemon([409])
     async with client_for(daemon) as client:
         with pytest.raises(ConflictError):
-            async with open_watch(client, W1) as watcher:
+            async with watching(client) as watcher:
                 await anext(watcher)
+
+
+# -- jitter, stuck, respawn, re-create from the spec, current-session, retire --------
+
+
+async def test_watch_delays_are_jittered_below_the_nominal_backoff(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Each wait is the nominal 0.25 s doubling delay scaled into [1/2, 1]."""
+    steps: list[Step] = [connect_error() for _ in range(6)]
+    daemon = Daemon([*steps, Body([], hang=True)])
+    async with (
+        client_for(daemon) as client,
+        watching(client, rng=random.Random(7)) as watcher,
+    ):
+        items = await take(watcher, 7)
+    delays = [item.delay_seconds for item in items if isinstance(item, Retrying)]
+    nominal = [0.25, 0.5, 1, 2, 4, 8]
+    assert all(n / 2 <= d <= n for d, n in zip(delays, nominal, strict=True))
+    assert len(set(delays)) == len(delays)
+    assert any(d < n for d, n in zip(delays, nominal, strict=True))
+    gaps = [b - a for a, b in zip(daemon.times, daemon.times[1:], strict=False)]
+    assert gaps == pytest.approx(delays)
+
+
+async def test_watch_reports_stuck_after_twenty_failures_and_keeps_trying(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The 20th failure in a row yields one Stuck marker; the 21st attempt connects."""
+    steps: list[Step] = [connect_error() for _ in range(STUCK_FAILURES + 2)]
+    daemon = Daemon([*steps, Body([frame(1)], hang=True)])
+    async with client_for(daemon) as client, watching(client) as watcher:
+        items = await take(watcher, STUCK_FAILURES + 2 + 2)
+    stuck = [item for item in items if isinstance(item, Stuck)]
+    assert stuck == [
+        Stuck(STUCK_FAILURES, "crushd is not running at unix:///tmp/crushctl-test.sock")
+    ]
+    index = items.index(stuck[0])
+    assert isinstance(items[index - 1], Retrying)
+    assert items[index - 1].failures == STUCK_FAILURES - 1  # type: ignore[union-attr]
+    assert items[index + 1] == Retrying(stuck[0].reason, 10.0, STUCK_FAILURES)
+    assert isinstance(items[-1], Connected)
+
+
+class Ensures:
+    """Stands in for ``ensure_server``: records calls, fails as scripted."""
+
+    def __init__(self, failures: list[Exception] | None = None) -> None:
+        self.calls: list[tuple[str, float]] = []
+        self.failures = failures or []
+
+    async def __call__(self, host: Host | None = None) -> None:
+        assert host is not None
+        self.calls.append((host.url, trio.current_time()))
+        if self.failures:
+            raise self.failures.pop(0)
+
+
+@pytest.fixture
+def ensures(monkeypatch: pytest.MonkeyPatch) -> Ensures:
+    fake = Ensures()
+    monkeypatch.setattr("crushctl._watch.ensure_server", fake)
+    return fake
+
+
+@pytest.mark.parametrize("gone", [connect_error, lambda: 503])
+async def test_watch_with_spawn_ensures_a_server_after_daemon_loss(
+    autojump_clock: trio.testing.MockClock,
+    ensures: Ensures,
+    gone: Callable[[], Step],
+) -> None:
+    """Refused or 503: the next attempt first runs ensure_server, then attaches."""
+    daemon = Daemon([Body([frame(4)]), gone(), Body([frame(5)], hang=True)])
+    async with client_for(daemon) as client, watching(client, spawn=True) as watcher:
+        items = await take(watcher, 6)
+    assert items[-2:] == [
+        Connected(W1, resumed_after=4, reconnected=True, recreated=False),
+        event(5),
+    ]
+    [(url, when)] = ensures.calls
+    assert url == "unix:///tmp/crushctl-test.sock"
+    assert daemon.times[1] < when <= daemon.times[2]
+
+
+async def test_watch_without_spawn_never_ensures_a_server(
+    autojump_clock: trio.testing.MockClock, ensures: Ensures
+) -> None:
+    """Without spawn a lost daemon is only retried (--no-spawn)."""
+    daemon = Daemon([connect_error(), 503, Body([], hang=True)])
+    async with client_for(daemon) as client, watching(client) as watcher:
+        items = await take(watcher, 3)
+    assert isinstance(items[-1], Connected)
+    assert ensures.calls == []
+
+
+async def test_watch_failed_spawn_counts_as_a_failure_and_is_retried(
+    autojump_clock: trio.testing.MockClock, ensures: Ensures
+) -> None:
+    """A ServerStartError from ensure_server is retried with backoff, then succeeds."""
+    ensures.failures.append(ServerStartError("crushd serve exited", Path("/logs")))
+    daemon = Daemon([connect_error(), Body([], hang=True)])
+    async with client_for(daemon) as client, watching(client, spawn=True) as watcher:
+        items = await take(watcher, 3)
+    first, second, connected = items
+    assert isinstance(first, Retrying)
+    assert isinstance(second, Retrying)
+    assert second.failures == 2
+    assert second.reason.startswith("failed to initialize crush server")
+    assert isinstance(connected, Connected)
+    assert len(ensures.calls) == 2
+    assert len(daemon.event_requests) == 2
+
+
+async def test_watch_recreates_from_the_cached_spec(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A 404 re-creates from the cached arguments (data_dir, flags, env)."""
+    spec = WorkspaceSpec(
+        "/proj", data_dir="/data", yolo=True, debug=True, env=["API_KEY=secret"]
+    )
+    answer = Workspace(id="w1", path="/proj", env=["API_KEY=••••cret"])
+    daemon = Daemon([404, Body([], hang=True)], created=[Workspace("w2", "/proj")])
+    async with (
+        client_for(daemon) as client,
+        watching(client, answer, spec=spec) as watcher,
+    ):
+        await take(watcher, 1)
+        assert watcher.workspace.id == "w2"
+    [create] = daemon.sent("POST", "/v1/workspaces")
+    body = json.loads(create.content)
+    assert (body["data_dir"], body["yolo"], body["debug"]) == ("/data", True, True)
+    assert body["env"] == ["API_KEY=secret"]
+    assert body["client_id"] == CID
+
+
+async def test_watch_default_spec_is_the_workspace_answer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Without a spec the workspace's own fields are used to re-create it."""
+    answer = Workspace(id="w1", path="/proj", data_dir="/d", env=["A=1"])
+    daemon = Daemon([404, Body([], hang=True)], created=[Workspace("w2", "/proj")])
+    async with client_for(daemon) as client, watching(client, answer) as watcher:
+        await take(watcher, 1)
+    body = json.loads(daemon.sent("POST", "/v1/workspaces")[0].content)
+    assert (body["data_dir"], body["env"]) == ("/d", ["A=1"])
+
+
+async def test_watch_reasserts_current_session_after_every_stream(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """current-session is sent after each attach, to the re-created id after a 404."""
+    daemon = Daemon(
+        [Body([frame(1)]), 404, Body([], hang=True)],
+        created=[Workspace("w2", "/proj")],
+    )
+    async with (
+        client_for(daemon) as client,
+        watching(client, current_session_id="s1") as watcher,
+    ):
+        await take(watcher, 4)
+        await watcher.set_current_session("s2")
+    posts = daemon.sent("POST", "/current-session")
+    assert [r.url.path for r in posts] == [
+        "/v1/workspaces/w1/current-session",
+        "/v1/workspaces/w2/current-session",
+        "/v1/workspaces/w2/current-session",
+    ]
+    assert [json.loads(r.content)["session_id"] for r in posts] == ["s1", "s1", "s2"]
+    assert all(r.url.params["client_id"] == CID for r in posts)
+    kinds = [r.url.path.rsplit("/", 1)[1] for r in daemon.requests]
+    assert kinds.index("current-session") == kinds.index("events") + 1
+
+
+async def test_watch_without_session_sends_no_current_session(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """With no selected session nothing is re-asserted."""
+    daemon = Daemon([Body([frame(1)]), Body([], hang=True)])
+    async with client_for(daemon) as client, watching(client) as watcher:
+        await take(watcher, 4)
+    assert daemon.sent("POST", "/current-session") == []
+
+
+@pytest.mark.parametrize("retire_status", [200, 404])
+async def test_watch_retire_on_exit(
+    autojump_clock: trio.testing.MockClock, retire_status: int
+) -> None:
+    """retire_on_exit sends DELETE /clients/{id}; on 404 it releases the workspace."""
+    daemon = Daemon([Body([], hang=True)])
+    daemon.retire_status = retire_status
+    async with client_for(daemon) as client:
+        async with watching(client, retire_on_exit=True) as watcher:
+            await take(watcher, 1)
+            assert daemon.sent("DELETE", f"/v1/clients/{CID}") == []
+        assert len(daemon.sent("DELETE", f"/v1/clients/{CID}")) == 1
+        released = daemon.sent("DELETE", "/v1/workspaces/w1")
+    assert len(released) == (retire_status == 404)
+
+
+async def test_watch_retire_on_exit_ignores_errors_and_runs_on_failure(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The goodbye also runs when iteration failed, and its own error is ignored."""
+    daemon = Daemon([409])
+    daemon.retire_status = 500
+    async with client_for(daemon) as client:
+        with pytest.raises(ConflictError):
+            async with watching(client, retire_on_exit=True) as watcher:
+                await anext(watcher)
+    assert len(daemon.sent("DELETE", f"/v1/clients/{CID}")) == 1
+
+
+async def test_watch_without_retire_on_exit_says_no_goodbye(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """By default leaving the block neither retires nor releases."""
+    daemon = Daemon([Body([], hang=True)])
+    async with client_for(daemon) as client, watching(client) as watcher:
+        await take(watcher, 1)
+    assert [r.method for r in daemon.requests] == ["GET"]

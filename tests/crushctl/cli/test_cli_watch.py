@@ -16,6 +16,12 @@ from crushctl.cli import main_async
 HOST = "unix:///tmp/crushctl-test.sock"
 
 
+@pytest.fixture(autouse=True)
+def nominal_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Turn the backoff's jitter off so the printed delays are the nominal ones."""
+    monkeypatch.setattr("crushctl._backoff.JITTER_FRACTION", 0.0)
+
+
 def frame(seq: int, type_: str, event_type: str, payload: object) -> bytes:
     envelope = {"type": type_, "payload": {"type": event_type, "payload": payload}}
     return b"id: %d\ndata: %s\n\n" % (seq, json.dumps(envelope).encode())
@@ -185,3 +191,20 @@ async def test_watch_falls_back_to_release_without_retire_route(
     assert await watch(daemon) == 1
     [release] = daemon.sent("DELETE", "/v1/workspaces/w1")
     assert dict(release.url.params) == {"client_id": CLIENT_ID}
+
+
+def test_watch_stuck_marker_line_and_json() -> None:
+    """A Stuck marker reads as a notice that retrying goes on, and as JSON."""
+    from crushctl import Stuck
+    from crushctl.cli._watch import item_json, item_notice
+
+    stuck = Stuck(20, "crushd is not running at unix:///s")
+    assert item_notice(stuck) == (
+        "connection looks stuck: 20 attempts failed"
+        " (crushd is not running at unix:///s); still retrying"
+    )
+    assert item_json(stuck) == {
+        "type": "stuck",
+        "failures": 20,
+        "reason": "crushd is not running at unix:///s",
+    }
