@@ -20,6 +20,7 @@ import attrs
 import trio
 
 from crushd import __version__
+from crushd.config import ConfigSources
 from crushd.proto import Host
 from crushd.registry import Registry, RegistrySettings
 from crushd.server import (
@@ -169,8 +170,11 @@ async def run(settings: Settings, listeners: Listeners) -> None:
     sockets = listeners.sockets
     shutdown = trio.Event()
     pool = StorePool(__version__)
+    config_sources = ConfigSources.from_environ()
     registry = Registry(
-        WorkspaceOpener(pool, settings.replay_window_frames),
+        WorkspaceOpener(
+            pool, settings.replay_window_frames, config_sources=config_sources
+        ),
         RegistrySettings(
             create_grace_seconds=settings.create_grace_seconds,
             detach_grace_seconds=settings.detach_grace_seconds,
@@ -182,6 +186,7 @@ async def run(settings: Settings, listeners: Listeners) -> None:
         registry,
         heartbeat_seconds=settings.heartbeat_seconds,
         server_config=settings.redacted(),
+        config_sources=config_sources,
         debug_endpoints=settings.debug_endpoints,
     )
     try:

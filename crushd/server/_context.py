@@ -8,6 +8,7 @@ import sys
 import attrs
 
 from crushd import __version__
+from crushd.config import ConfigSources
 from crushd.proto import VersionInfo
 from crushd.registry import Registry
 
@@ -37,7 +38,10 @@ class ServerContext:
         registry: the workspace registry.
         heartbeat_seconds: idle streams get ``: ping`` this often (C.2).
         max_body_bytes: request bodies above this get 413.
-        server_config: the daemon's redacted settings for ``GET /v1/config``.
+        server_config: the daemon's redacted settings; ``GET /v1/config``
+            lists them under ``"crushd"``.
+        config_sources: the machine-wide config layers ``GET /v1/config``
+            loads (decision B.1); ``None`` answers only the settings.
         version: the ``/v1/version`` answer.
         debug_endpoints: serve ``/v1/debug/...`` (``--debug-endpoints``).
     """
@@ -46,5 +50,6 @@ class ServerContext:
     heartbeat_seconds: float = 15.0
     max_body_bytes: int = MAX_BODY_BYTES
     server_config: dict[str, object] = attrs.field(factory=dict)
+    config_sources: ConfigSources | None = None
     version: VersionInfo = attrs.field(factory=version_info)
     debug_endpoints: bool = False

@@ -95,7 +95,10 @@ async def harness(
         on_idle=lambda: idle_calls.append(trio.current_time()),
     )
     await nursery.start(registry.serve)
-    app = create_app(ServerContext(registry, heartbeat_seconds=15))
+    context = ServerContext(
+        registry, heartbeat_seconds=15, config_sources=config_sources
+    )
+    app = create_app(context)
     yield Harness(registry, app, app.test_client(), idle_calls)
     registry.close()
     await pool.aclose()

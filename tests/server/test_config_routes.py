@@ -86,6 +86,23 @@ async def test_config_route_merges_global_and_workspace_files(
     assert (await get(harness, ws, ""))["debug"] is True
 
 
+async def test_server_config_is_the_global_config_redacted(
+    harness: Harness, config_sources: ConfigSources
+) -> None:
+    """GET /v1/config merges the machine layers, redacted, with the settings."""
+    write_json(config_sources.global_file, {"providers": {"p": {"api_key": SECRET}}})
+    write_json(config_sources.global_data_file, {"options": {"debug": True}})
+    status, body = await harness.json("GET", "/v1/config")
+    assert status == 200
+    assert body["providers"] == {"p": {"api_key": "••••SEC1"}}
+    assert body["options"]["debug"] is True
+    assert isinstance(body["crushd"], dict)
+    config_sources.global_file.write_text("[")
+    status, body = await harness.json("GET", "/v1/config")
+    assert status == 500
+    assert str(config_sources.global_file) in body["message"]
+
+
 async def test_set_scope_workspace_reaches_only_its_workspace(
     harness: Harness, two_projects: tuple[Path, Path]
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Response
 from quart_trio import QuartTrio
 
+from crushd.config import load_global_config
 from crushd.errors import UnknownCommand
 from crushd.proto import ControlRequest
 
@@ -25,7 +26,12 @@ def register_system_routes(app: QuartTrio, ctx: ServerContext) -> None:
         return json_response(ctx.version)
 
     async def config() -> Response:
-        return json_response(ctx.server_config)
+        # Decision B.1: the daemon's own layered config, redacted, plus its
+        # settings; a broken global config file is a 500 naming it.
+        document: dict[str, object] = {}
+        if ctx.config_sources is not None:
+            document = (await load_global_config(ctx.config_sources)).redacted()
+        return json_response({**document, "crushd": ctx.server_config})
 
     async def control() -> Response:
         body = await decode_body(ControlRequest)
