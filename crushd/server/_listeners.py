@@ -38,8 +38,12 @@ logger = logging.getLogger("crushd.server")
 
 #: How long the stale-socket probe waits for its connect (PROTOCOL.md 8.3).
 PROBE_TIMEOUT_SECONDS = 0.2
-#: The listen backlog used unless the caller passes another.
-DEFAULT_BACKLOG = 128
+#: The listen backlog used unless the caller passes another. As large as
+#: Linux's default ``somaxconn`` (the kernel caps it there; Go listens with
+#: somaxconn too): with 128, a burst of 200 clients connecting at once
+#: overflowed the queue, and trio reports such a refused unix connect as
+#: connected, so the client's first send failed (found by the soak).
+DEFAULT_BACKLOG = 4096
 
 # Bind under this umask so the socket file is born 0600: no window where it is
 # looser. The swap is process-wide but only ever tightens modes, and it lasts for
