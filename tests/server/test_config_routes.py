@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from crushd.config import ConfigSources, lock_path
+from crushd.server import ServerContext, create_app
 
 from .conftest import Harness
 
@@ -103,6 +104,15 @@ async def test_server_config_is_the_global_config_redacted(
     assert str(config_sources.global_file) in body["message"]
 
 
+async def test_server_config_without_sources_lists_only_settings(
+    harness: Harness,
+) -> None:
+    """A context without config sources answers just the settings."""
+    app = create_app(ServerContext(harness.registry))
+    response = await app.test_client().get("/v1/config")
+    assert await response.get_json() == {"crushd": {}}
+
+
 async def test_set_scope_workspace_reaches_only_its_workspace(
     harness: Harness, two_projects: tuple[Path, Path]
 ) -> None:
@@ -174,6 +184,7 @@ async def test_compact_writes_tui_compact_mode(harness: Harness, project: Path) 
         None,
     )
     assert (await get(harness, ws, "config"))["options"]["tui"]["compact_mode"]
+    assert len(events(harness, ws)) == 1
 
 
 async def test_provider_key_string_and_oauth(harness: Harness, project: Path) -> None:
