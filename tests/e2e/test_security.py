@@ -255,6 +255,47 @@ async def test_fd_host_tcp_socket_is_token_gated(daemons: DaemonFactory) -> None
     assert (await status(base, {"Authorization": f"Bearer {token}"}))[0] == 200
 
 
+async def serve_in(daemons: DaemonFactory, folder: Path) -> tuple[int, bytes]:
+    """Run ``crushd serve`` on a socket in ``folder``; return its status and stderr."""
+    url = f"unix://{folder / 'd.sock'}"
+    process = await launch(
+        daemons, [sys.executable, "-m", "crushd", "serve", "--host", url]
+    )
+    with trio.fail_after(READY_SECONDS):
+        status = await process.wait()
+    return status, daemons.started[-1].stderr_path.read_bytes()
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o770, 0o702])
+async def test_loose_socket_folder_is_refused_with_the_reason(
+    daemons: DaemonFactory, mode: int
+) -> None:
+    """A socket folder group/other may write to stops the daemon, saying why."""
+    folder = daemons.root / "loose"
+    folder.mkdir()
+    folder.chmod(mode)
+    status, stderr = await serve_in(daemons, folder)
+    assert status == 1
+    assert b"refusing socket directory" in stderr
+    assert b"writable by group or others" in stderr
+    assert f"mode {mode:o}".encode() in stderr
+    assert not (folder / "d.sock").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown to uid 65534")
+async def test_socket_folder_of_another_user_is_refused(
+    daemons: DaemonFactory,
+) -> None:
+    """A socket folder owned by another uid stops the daemon, naming the owner."""
+    folder = daemons.root / "theirs"
+    folder.mkdir(mode=0o700)
+    os.chown(folder, NOBODY, NOBODY)
+    status, stderr = await serve_in(daemons, folder)
+    assert status == 1
+    assert f"owned by uid {NOBODY}".encode() in stderr
+    assert not (folder / "d.sock").exists()
+
+
 async def nobody_python() -> str | None:
     """An interpreter uid 65534 can run (the venv's may sit under /root)."""
     for candidate in (sys.executable, "/usr/bin/python3"):

@@ -230,6 +230,24 @@ async def test_no_spawn_and_shutdown_never_start_a_daemon(
     assert not await trio.Path(host.address).exists()
 
 
+async def test_shutdown_then_any_command_brings_a_fresh_daemon(
+    factory: DaemonFactory,
+) -> None:
+    """`crushctl shutdown` stops the spawned daemon; the next command spawns anew."""
+    host = host_in(factory.root)
+    result = await crushctl(factory, host, "status")
+    assert result.returncode == 0, result.stderr
+    (first,) = daemon_pids(factory.root)
+    result = await crushctl(factory, host, "shutdown")
+    assert result.returncode == 0, result.stderr
+    await wait_no_daemons(factory.root)
+    result = await crushctl(factory, host, "workspaces")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"no workspaces\n"
+    (second,) = daemon_pids(factory.root)
+    assert second != first
+
+
 async def test_spawned_daemon_is_reaped_when_it_exits(
     factory: DaemonFactory, isolated: None
 ) -> None:
