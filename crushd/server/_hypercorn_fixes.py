@@ -15,7 +15,11 @@
 2. ``install_send_timeout``: hypercorn's ``TCPServer.protocol_send`` shields
    ``stream.send_all``, so a peer that stops reading blocks its connection, and
    shutdown, forever (no outer cancel gets through a shield). The patch keeps
-   the shield but bounds it.
+   the shield but bounds it. It also writes what the socket accepts at once
+   with one synchronous ``write(2)`` (``_write_nowait``) and only shields and
+   bounds the remainder: SSE writes are small and frequent, and the shielded
+   deadline scope plus trio's ``send_all`` were most of their cost
+   (issue 5 benchmarks, stress/RESULTS.md).
 
 Source: STYLE.md "Pitfalls" (spike items 1 and 10); DESIGN.md 4 and 4b.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from functools import partial
 
 import trio
@@ -158,11 +163,45 @@ async def _protocol_send_with_deadline(self: TCPServer, event: Event) -> None:
 async def _send_all_within(
     stream: trio.abc.SendStream, data: bytes, stall_seconds: float
 ) -> bool:
-    """Send ``data`` slice by slice, each shielded for at most ``stall_seconds``."""
-    view = memoryview(data)
+    """Send ``data`` slice by slice, each shielded for at most ``stall_seconds``.
+
+    What the socket takes at once is written synchronously (``_write_nowait``);
+    only the rest goes through trio under a shielded deadline.
+    """
+    sent = _write_nowait(stream, data)
+    if sent == len(data):
+        return True
+    view = memoryview(data)[sent:]
     for start in range(0, len(view), SEND_SLICE_BYTES):
         with trio.move_on_after(stall_seconds, shield=True) as scope:
             await stream.send_all(view[start : start + SEND_SLICE_BYTES])
         if scope.cancelled_caught:
             return False
     return True
+
+
+def _write_nowait(stream: trio.abc.SendStream, data: bytes) -> int:
+    """Write as much of ``data`` as a socket accepts right now; return the count.
+
+    The fast path for SSE chunks, which nearly always fit the socket buffer:
+    one ``write(2)`` instead of trio's ``send_all`` inside a shielded
+    deadline scope, which measured as most of the per-write cost (a cancel
+    scope with a deadline, the conflict detector, ``_try_sync``). No await,
+    so nothing here can be interrupted half-way; the caller's lock acquire is
+    the checkpoint. Streams that are not socket streams write nothing here.
+
+    Raises:
+        trio.ClosedResourceError: the socket was closed locally.
+        trio.BrokenResourceError: the peer is gone (EPIPE, ECONNRESET, ...).
+    """
+    if not isinstance(stream, trio.SocketStream) or not data:
+        return 0
+    fd = stream.socket.fileno()
+    if fd < 0:
+        raise trio.ClosedResourceError("the socket was closed")
+    try:
+        return os.write(fd, data)
+    except BlockingIOError:
+        return 0
+    except OSError as exc:
+        raise trio.BrokenResourceError(f"socket send failed: {exc}") from exc
