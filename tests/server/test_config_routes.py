@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -402,8 +403,10 @@ async def test_no_route_ever_answers_a_configured_secret(
     config_sources: ConfigSources,
     project: Path,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Every route's answer (and every event) hides API keys, tokens and headers."""
+    """Every route's answer, every event and every log line hides the secrets."""
+    caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("MY_API_KEY", SECRET)
     provider = {
         "api_key": "$MY_API_KEY",
@@ -433,6 +436,7 @@ async def test_no_route_ever_answers_a_configured_secret(
             bodies.append(json.dumps(body, ensure_ascii=False))
     log = harness.registry.get(ws).workspace.log
     bodies.extend(log.read_ws(0).frames)  # type: ignore[attr-defined]
+    bodies.extend(record.getMessage() for record in caplog.records)
     text = "\n".join(bodies)
     for secret in SECRETS:
         assert secret not in text
