@@ -24,7 +24,7 @@ from crushctl import Client, Connected, open_watch
 from crushd.proto import Event, Host, parse_host
 
 from .conftest import DaemonFactory
-from .test_spawn import daemon_pids, factory, host_in
+from .test_spawn import CLIENTS, daemon_pids, factory, host_in, untraced
 
 __all__ = ["factory"]  # the fixture, re-used from test_spawn
 
@@ -64,13 +64,16 @@ class Lines:
         return [json.loads(raw) for raw in complete if raw.strip()]
 
 
-async def start_watch(factory: DaemonFactory, host: Host, project: Path) -> Lines:
+async def start_watch(
+    factory: DaemonFactory, host: Host, project: Path, *, traced: bool = True
+) -> Lines:
     command = [sys.executable, "-m", "crushctl", "--host", host.url, "--json"]
     stderr = (factory.root / f"watch-{os.urandom(4).hex()}.stderr").open("wb")
+    env = factory.env()
     with stderr:
         process = await trio.lowlevel.open_process(
             [*command, "watch", "--cwd", str(project)],
-            env=factory.env(),
+            env=env if traced else untraced(env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -125,6 +128,34 @@ async def test_kill_9_both_watchers_recreate_on_the_respawned_daemon(
     finally:
         await stop_watchers(watchers)
     assert [w.process.returncode for w in watchers] == [130, 130]
+
+
+async def test_eight_watchers_started_at_once_share_one_daemon(
+    factory: DaemonFactory, project: Path
+) -> None:
+    """8 `crushctl watch` at once with no daemon: one is spawned and all join it."""
+    host = host_in(factory.root)
+    watchers: list[Lines] = []
+    try:
+        async with trio.open_nursery() as starting:
+            for _ in range(CLIENTS):
+                starting.start_soon(_start_into, watchers, factory, host, project)
+        connected = [await w.until("connected") for w in watchers]
+        assert len({line["workspace_id"] for line in connected}) == 1
+        assert len(daemon_pids(factory.root)) == 1
+        await new_session(host, project, "seen by all")
+        for watcher in watchers:
+            await watcher.until("session", event_type="created")
+    finally:
+        await stop_watchers(watchers)
+    assert [w.process.returncode for w in watchers] == [130] * CLIENTS
+
+
+async def _start_into(
+    watchers: list[Lines], factory: DaemonFactory, host: Host, project: Path
+) -> None:
+    # Untraced: eight traced interpreters starting at once only add CPU load.
+    watchers.append(await start_watch(factory, host, project, traced=False))
 
 
 # -- a dropped stream while the daemon stays up ---------------------------------------
