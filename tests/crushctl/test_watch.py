@@ -518,3 +518,36 @@ async def test_watch_without_retire_on_exit_says_no_goodbye(
     async with client_for(daemon) as client, watching(client) as watcher:
         await take(watcher, 1)
     assert [r.method for r in daemon.requests] == ["GET"]
+
+
+class Broken(Body):
+    """An SSE body that delivers its chunks, then breaks like a reset connection."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in super().__aiter__():
+            yield chunk
+        raise httpx.ReadError("connection reset by peer")
+
+
+async def test_watch_connection_broken_mid_stream_is_retried(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A stream cut mid-body is reported with its reason and resumed after its id."""
+    daemon = Daemon([Broken([frame(1)]), Body([frame(2)], hang=True)])
+    async with client_for(daemon) as client, watching(client) as watcher:
+        items = await take(watcher, 5)
+    retrying = items[2]
+    assert isinstance(retrying, Retrying)
+    assert "connection reset by peer" in retrying.reason
+    assert retrying.failures == 0
+    assert items[3] == Connected(W1, resumed_after=1, reconnected=True, recreated=False)
+
+
+async def test_watch_malformed_resync_payload_still_says_resync(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A resync frame whose payload is not the expected shape is still a Resync."""
+    daemon = Daemon([Body([frame(3, "resync", {"oldest": "x"})], hang=True)])
+    async with client_for(daemon) as client, watching(client) as watcher:
+        items = await take(watcher, 2)
+    assert items[1] == Resync(workspace_id="w1", oldest_id=0)
