@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 
 from crushd.config import ConfigSources, lock_path
 from crushd.server import ServerContext, create_app
@@ -442,3 +443,21 @@ async def test_no_route_ever_answers_a_configured_secret(
         assert secret not in text
     assert "••••SEC1" in text  # the key was there, redacted
     assert "DEPLOY_TOKEN=••••SEC5" in text
+
+
+async def test_cancelled_mutation_still_writes_and_publishes_together(
+    harness: Harness, project: Path
+) -> None:
+    """A client leaving mid-mutation never splits the written file from its event."""
+    ws = (await create(harness, project))["id"]
+    file = project / ".crush" / "crush.json"
+    fd = os.open(lock_path(file), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    body = {"scope": 1, "key": "options.debug", "value": True}
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(post, harness, ws, "config/set", body)
+        await trio.sleep(0.1)  # the request waits for the lock now
+        nursery.cancel_scope.cancel()
+        os.close(fd)  # the lock frees after the client gave up
+    assert read_json(file) == {"options": {"debug": True}}
+    assert len(events(harness, ws)) == 1
