@@ -1,0 +1,131 @@
+"""Benchmarks of the lifecycle: claim churn and teardown, spawn, resume."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+from stress.bench._procs import (
+    BenchError,
+    Daemon,
+    Workers,
+    cpu_seconds,
+    open_raw_stream,
+    publish,
+)
+from stress.bench._streams import Options, daemon_roster, split
+
+#: Short graces for churn: a create holds 5 s, a detached claim 0.1 s.
+CHURN_CREATE_GRACE = 5.0
+CHURN_DETACH_GRACE = 0.1
+
+
+def _wait_roster(conn: Any, ws: str, size: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while len(daemon_roster(conn, ws)) != size:
+        if time.monotonic() > deadline:
+            raise BenchError(f"roster never shrank to {size}")
+        time.sleep(0.01)
+
+
+def _time_teardown(conn: Any, ws: str, anchor: Any) -> float:
+    """Close the last stream; return seconds until the workspace is gone."""
+    closed = time.monotonic()
+    anchor.close()
+    while True:
+        status, _ = conn.request("GET", f"/v1/workspaces/{ws}")
+        if status == 404:
+            return time.monotonic() - closed
+        if time.monotonic() - closed > 10:
+            raise BenchError("the workspace was never torn down")
+        time.sleep(0.0005)
+
+
+def churn(clients: int, seconds: float, options: Options) -> dict[str, float]:
+    """Create+attach+detach+release cycles/s, then last-detach-to-teardown."""
+    flags = ["--create-grace", str(CHURN_CREATE_GRACE)]
+    flags += ["--detach-grace", str(CHURN_DETACH_GRACE)]
+    with Daemon(*flags, source=options.source, profile=options.profile) as daemon:
+        conn = daemon.connect()
+        anchor_id = str(uuid.uuid4())
+        ws = daemon.create_workspace(conn, anchor_id)
+        anchor = open_raw_stream(daemon.socket, ws, anchor_id)
+        job = {"mode": "churn", "socket": daemon.socket, "seconds": seconds}
+        job["project"] = str(daemon.project)
+        jobs = [{**job, "clients": n} for n in split(clients, options.workers)]
+        with Workers(jobs) as workers:
+            workers.wait_ready()
+            cpu0 = cpu_seconds(daemon.pid)
+            workers.go()
+            results = workers.results(timeout=seconds + 60)
+            cpu1 = cpu_seconds(daemon.pid)
+        cycles = sum(r["cycles"] for r in results)
+        errors = sum(r["errors"] for r in results)
+        if errors or not cycles:
+            raise BenchError(f"{errors} churn steps failed, {cycles} cycles done")
+        _wait_roster(conn, ws, 1)
+        teardown = _time_teardown(conn, ws, anchor)
+    elapsed = max(r["seconds"] for r in results)
+    return {
+        "cycles_per_s": cycles / elapsed,
+        "teardown_ms": teardown * 1e3,
+        "teardown_over_grace_ms": (teardown - CHURN_DETACH_GRACE) * 1e3,
+        "daemon_cpu_ms_per_cycle": (cpu1 - cpu0) / cycles * 1e3,
+    }
+
+
+def _bare_trio_seconds() -> float:
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import trio"], check=True)
+    return time.monotonic() - start
+
+
+def _spawn_seconds(options: Options) -> float:
+    with Daemon(debug=False, source=options.source, profile=options.profile) as daemon:
+        return daemon.ready_seconds
+
+
+def spawn(options: Options) -> dict[str, float]:
+    """Process start to first 2xx /v1/health, against a bare ``import trio``.
+
+    Three spawns and three bare imports, interleaved, per run (one each with
+    ``--quick``); the medians and their ratio.
+    """
+    bare, served = [], []
+    for _ in range(1 if options.quick else 3):
+        bare.append(_bare_trio_seconds())
+        served.append(_spawn_seconds(options))
+    spawn_s, trio_s = statistics.median(served), statistics.median(bare)
+    return {"spawn_s": spawn_s, "import_trio_s": trio_s, "ratio": spawn_s / trio_s}
+
+
+def resume(behind: int, repeats: int, options: Options) -> dict[str, float]:
+    """Reconnect ``behind`` events behind the head; time until caught up."""
+    window = str(max(4096, behind * 2))
+    with Daemon(
+        "--replay-window", window, source=options.source, profile=options.profile
+    ) as daemon:
+        conn = daemon.connect()
+        ws = daemon.create_workspace(conn, str(uuid.uuid4()))
+        total = behind + behind // 8
+        for sent in range(0, total, 500):
+            publish(conn, ws, min(500, total - sent), options.payload_bytes)
+        job: dict[str, Any] = {"mode": "resume", "socket": daemon.socket}
+        job.update(workspace_id=ws, events=behind, repeats=repeats)
+        job["last_event_id"] = total - behind
+        with Workers([job]) as workers:
+            workers.wait_ready()
+            workers.go()
+            (result,) = workers.results(timeout=60)
+    if result["resyncs"]:
+        raise BenchError("a resume within the replay window got a resync")
+    times = result["seconds"]
+    return {
+        "catch_up_ms": statistics.median(times) * 1e3,
+        "first_ms": times[0] * 1e3,
+        "best_ms": min(times) * 1e3,
+    }
