@@ -15,6 +15,9 @@ from ._redact import redact
 from ._sources import CONFIG_FILE_NAME, ConfigSources, Layer, project_layers
 from ._sources import resolve_data_dir as _resolve_data_dir
 
+#: Top-level keys whose strings keep their ``$VAR`` text (shell commands).
+UNRESOLVED_KEYS = frozenset({"hooks"})
+
 
 @attrs.frozen
 class LoadedConfig:
@@ -61,6 +64,9 @@ async def load_config(
 ) -> LoadedConfig:
     """Load the effective configuration of the workspace at ``path``.
 
+    ``$VAR`` values resolve from ``environ`` everywhere but under
+    ``UNRESOLVED_KEYS`` (``hooks``: shell commands expand their own).
+
     Layers, lowest priority first: the machine-wide ones (``sources``), the
     project files from the git worktree root down to ``path``, then the
     workspace file ``<data_dir>/crush.json``. The data directory is resolved
@@ -84,12 +90,11 @@ async def load_config(
     env = os.environ if environ is None else environ
     layers = sources.global_layers() + project_layers(path)
     document, read = await _merge_layers(layers, {}, [])
-    configured = _data_directory(resolve_variables(document, env))
+    configured = _data_directory(_resolve(document, env))
     resolved_dir = _resolve_data_dir(data_dir, configured, path)
     workspace_file = resolved_dir / CONFIG_FILE_NAME
     document, read = await _merge_layers([Layer(workspace_file)], document, read)
-    resolved = resolve_variables(document, env)
-    assert isinstance(resolved, dict)
+    resolved = _resolve(document, env)
     # As upstream, the effective config states the data directory in use.
     resolved = deep_merge(resolved, {"options": {"data_directory": str(resolved_dir)}})
     return LoadedConfig(
@@ -112,6 +117,16 @@ async def _merge_layers(
             document = deep_merge(document, found)
             read = [*read, layer.path]
     return document, read
+
+
+def _resolve(document: JSONObject, env: Mapping[str, str]) -> JSONObject:
+    # Hook commands are shell text: their $VARs belong to the shell that runs
+    # them later, not to the daemon's environment now.
+    resolved = {
+        key: value if key in UNRESOLVED_KEYS else resolve_variables(value, env)
+        for key, value in document.items()
+    }
+    return resolved
 
 
 def _data_directory(document: object) -> str:

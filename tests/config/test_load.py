@@ -113,6 +113,16 @@ async def test_load_resolves_variables_from_the_environment(machine: Machine) ->
     assert resolved.name == ""
 
 
+async def test_load_leaves_hook_commands_unresolved(machine: Machine) -> None:
+    """$VAR in hooks stays as written: the hook's shell expands it later."""
+    hooks = {"PreToolUse": [{"command": "echo $FILE ${KEY}"}]}
+    document = {"hooks": hooks, "env": {"A": "$KEY"}}
+    write_layer(machine.layer_paths()["global"], document)
+    loaded = await load_config(machine.sources, machine.workspace, environ={"KEY": "k"})
+    assert loaded.document["hooks"] == hooks
+    assert loaded.document["env"] == {"A": "k"}
+
+
 async def test_load_keeps_unknown_keys(machine: Machine) -> None:
     """Keys the model does not know stay in the document."""
     document = {"hooks": {"PreToolUse": [{"command": "x"}]}, "options": {"zzz": 1}}
