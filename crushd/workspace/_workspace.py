@@ -9,7 +9,7 @@ from pathlib import Path
 import trio
 
 from crushd import __version__
-from crushd.config import ConfigSources, redact_env_list
+from crushd.config import ConfigSources, deep_merge, redact_env_list
 from crushd.proto import UPDATED, ConfigChanged
 from crushd.proto import Workspace as WireWorkspace
 from crushd.skills import SkillCatalog, SkillsEnvironment
@@ -71,8 +71,14 @@ class Workspace:
         return self.spec.id
 
     def config(self) -> dict[str, object]:
-        """Return the effective configuration, secrets redacted (B.22)."""
-        return self.configuration.effective()
+        """Return the effective configuration, secrets redacted (B.22).
+
+        The creator's ``debug`` flag shows as ``options.debug`` (as upstream).
+        """
+        effective = self.configuration.effective()
+        if self.spec.debug:
+            effective = deep_merge(effective, {"options": {"debug": True}})
+        return effective
 
     async def reload_config(self) -> None:
         """Reload the config, publish one ``config_changed``, rescan skills.

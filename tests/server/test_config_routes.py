@@ -115,6 +115,12 @@ async def test_server_config_without_sources_lists_only_settings(
     assert await response.get_json() == {"crushd": {}}
 
 
+async def test_debug_flag_shows_in_the_config(harness: Harness, project: Path) -> None:
+    """A workspace created with debug reports options.debug true."""
+    ws = (await create(harness, project, debug=True))["id"]
+    assert (await get(harness, ws, "config"))["options"]["debug"] is True
+
+
 async def test_set_scope_workspace_reaches_only_its_workspace(
     harness: Harness, two_projects: tuple[Path, Path]
 ) -> None:
