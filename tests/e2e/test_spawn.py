@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -131,6 +132,30 @@ class Round:
         self.pids: set[int] = set()
         self.serving: set[int] = set()
         self.healthy = False
+        self.listened: set[int] = set()
+
+
+def log_file(factory: DaemonFactory, host: Host) -> Path:
+    return factory.root / "cache" / f"server-{host.safe_name}" / "crushd.log"
+
+
+def log_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def pids_that_listened(path: Path, offset: int) -> set[int]:
+    """Pids of the daemons that logged ``listening on`` past ``offset`` of the log."""
+    with path.open("rb") as file:
+        file.seek(offset)
+        lines = file.read().decode().splitlines()
+    return {
+        int(re.search(r"\bpid=(\d+)", line)[1])  # type: ignore[index]
+        for line in lines
+        if " listening on " in line
+    }
 
 
 async def observe(root: Path, host: Host, seen: Round) -> None:
@@ -149,6 +174,8 @@ async def observe(root: Path, host: Host, seen: Round) -> None:
 
 async def race_round(factory: DaemonFactory, host: Host, projects: list[Path]) -> Round:
     seen = Round()
+    log = log_file(factory, host)
+    offset = log_size(log)
 
     async def one_client(index: int) -> None:
         args = ["status"] if index % 2 else ["sessions", "--cwd", str(projects[index])]
@@ -164,6 +191,7 @@ async def race_round(factory: DaemonFactory, host: Host, projects: list[Path]) -
             seen.serving = daemon_pids(factory.root)
             seen.pids |= seen.serving
             observing.cancel_scope.cancel()
+    seen.listened = pids_that_listened(log, offset)
     return seen
 
 
@@ -191,10 +219,13 @@ async def test_spawn_race_eight_clients_share_one_daemon(
         assert len(seen.results) == CLIENTS
         # Exactly one daemon serves the round. Under heavy CI load a spare
         # `crushd serve` was once seen briefly (it finds the live socket and
-        # exits 1); it never serves anyone, so it is not counted here.
-        # Tracked on issue 4; the survivor must be the only process left.
+        # exits 1 without listening), so processes merely seen are not
+        # counted; what counts is that the survivor is the only process left
+        # and the only one that ever logged "listening on" in the round.
         assert len(seen.serving) == 1, (number, seen.pids)
         assert seen.serving <= seen.pids
+        # Only that one ever listened: no second daemon served in between.
+        assert seen.listened == seen.serving, (number, seen.listened, seen.pids)
         assert seen.healthy
         await stop_daemon(factory, host)
 
