@@ -88,6 +88,7 @@ class Settings:
         data = attrs.asdict(self, recurse=False)
         data["hosts"] = [host.url for host in self.hosts]
         data["token_file"] = str(self.token_file)
+        data["allowed_hosts"] = list(self.allowed_hosts)
         return data
 
 
