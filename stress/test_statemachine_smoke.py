@@ -8,6 +8,7 @@ their checks can fail.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -88,12 +89,12 @@ def test_a_detach_grace_one_tick_late_is_caught(
         run_example(Timings(), script, note=lambda _: None)
 
 
-def _write(path: Path, *records: dict[str, object]) -> Path:
+def _write(path: Path, *records: Mapping[str, object]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return path
 
 
-SUMMARY = {"summary": {"events": 2}, "violations": []}
+SUMMARY: Mapping[str, object] = {"summary": {"events": 2}, "violations": []}
 
 
 def test_verify_accepts_agreeing_streams(tmp_path: Path) -> None:
