@@ -24,7 +24,16 @@ from crushctl import Client, Connected, open_watch
 from crushd.proto import Event, Host, parse_host
 
 from .conftest import DaemonFactory
-from .test_spawn import CLIENTS, daemon_pids, factory, host_in, untraced
+from .test_spawn import (
+    CLIENTS,
+    daemon_pids,
+    factory,
+    host_in,
+    log_file,
+    log_size,
+    pids_that_listened,
+    untraced,
+)
 
 __all__ = ["factory"]  # the fixture, re-used from test_spawn
 
@@ -113,12 +122,15 @@ async def test_kill_9_both_watchers_recreate_on_the_respawned_daemon(
         for watcher in watchers:
             await watcher.until("session", event_type="created")
         (old_pid,) = daemon_pids(factory.root)
+        log = log_file(factory, host)
+        offset = log_size(log)
         os.kill(old_pid, signal.SIGKILL)
         again = [await w.until("connected", recreated=True) for w in watchers]
         assert again[0]["workspace_id"] == again[1]["workspace_id"]
         assert again[0]["workspace_id"] != first[0]["workspace_id"]
         assert all(w.process.returncode is None for w in watchers)
-        (new_pid,) = daemon_pids(factory.root)
+        (new_pid,) = pids_that_listened(log, offset)  # one replacement, not two
+        assert new_pid in daemon_pids(factory.root)
         assert new_pid != old_pid
         session_id = await new_session(host, project, "after the crash")
         for watcher in watchers:
@@ -142,7 +154,8 @@ async def test_eight_watchers_started_at_once_share_one_daemon(
                 starting.start_soon(_start_into, watchers, factory, host, project)
         connected = [await w.until("connected") for w in watchers]
         assert len({line["workspace_id"] for line in connected}) == 1
-        assert len(daemon_pids(factory.root)) == 1
+        (pid,) = pids_that_listened(log_file(factory, host), 0)
+        assert pid in daemon_pids(factory.root)
         await new_session(host, project, "seen by all")
         for watcher in watchers:
             await watcher.until("session", event_type="created")
