@@ -55,6 +55,9 @@ __all__ = [
 
 logger = logging.getLogger("crushd.http")
 
+#: Scope key under which ``ShieldFinalSend`` leaves hypercorn's own ``send``.
+RAW_SEND_KEY = "crushd.raw_send"
+
 #: hypercorn versions whose ``TCPServer.protocol_send`` the patch was checked against.
 #: The send timeout bounds each slice of this size: "no 64 KiB of progress".
 SEND_SLICE_BYTES = 64 * 1024
@@ -67,7 +70,9 @@ class ShieldFinalSend:
 
     The last ``http.response.body`` (``more_body`` false) runs inside
     ``trio.move_on_after(shield_seconds, shield=True)``; every other message and
-    non-HTTP scopes pass through untouched. Wrapping twice is harmless but
+    non-HTTP scopes pass through untouched. HTTP scopes also get hypercorn's
+    unwrapped ``send`` under ``RAW_SEND_KEY`` (the direct SSE writer reaches
+    the connection through it). Wrapping twice is harmless but
     pointless; ``serve_app`` wraps once.
 
     Args:
@@ -90,6 +95,8 @@ class ShieldFinalSend:
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
         if scope["type"] == "http":
+            # hypercorn's own send, for the direct SSE writer (``_direct``).
+            scope = {**scope, RAW_SEND_KEY: send}  # type: ignore[assignment]
             send = partial(_send_final_shielded, send, self.shield_seconds)
         await self.app(scope, receive, send)
 
@@ -150,8 +157,9 @@ async def _protocol_send_with_deadline(self: TCPServer, event: Event) -> None:
         return
     timeout = getattr(self.config, "send_timeout_seconds", math.inf)
     async with self.send_lock:
+        data = _take_pending(self) + event.data
         try:
-            if await _send_all_within(self.stream, event.data, timeout):
+            if await _send_all_within(self.stream, data, timeout):
                 return
             logger.info("closing a connection whose peer stopped reading")
             await trio.aclose_forcefully(self.stream)
@@ -205,3 +213,37 @@ def _write_nowait(stream: trio.abc.SendStream, data: bytes) -> int:
         return 0
     except OSError as exc:
         raise trio.BrokenResourceError(f"socket send failed: {exc}") from exc
+
+
+_PENDING = "_crushd_pending"
+
+
+def send_timeout_installed() -> bool:
+    """Whether ``TCPServer.protocol_send`` is this module's patched send."""
+    return TCPServer.protocol_send is _protocol_send_with_deadline
+
+
+def write_nowait(stream: trio.abc.SendStream, data: bytes) -> int:
+    """Public name of ``_write_nowait`` for the direct SSE writer (``_direct``)."""
+    return _write_nowait(stream, data)
+
+
+def keep_pending(server: TCPServer, data: bytes) -> None:
+    """Keep the unsent rest of a direct write; the next send sends it first.
+
+    Only the direct SSE writer calls this, right after a partial write and
+    with the send lock free, so nothing can be sent in between.
+    """
+    setattr(server, _PENDING, getattr(server, _PENDING, b"") + data)
+
+
+def has_pending(server: TCPServer) -> bool:
+    """Whether ``server`` still owes the peer the rest of a direct write."""
+    return bool(getattr(server, _PENDING, b""))
+
+
+def _take_pending(server: TCPServer) -> bytes:
+    data: bytes = getattr(server, _PENDING, b"")
+    if data:
+        setattr(server, _PENDING, b"")
+    return data

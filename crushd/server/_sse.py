@@ -4,7 +4,9 @@ Handshake order as upstream (PROTOCOL.md 3.1): validate the client id, find
 the workspace, attach the claim and fix the cursor, then answer 200 with the
 headers flushed at once, so a client that saw the 200 is counted as attached
 and sees every later event. Each wake-up writes everything between the cursor
-and the head as one chunk (DESIGN.md 4); idle streams get ``: ping``.
+and the head as one chunk (DESIGN.md 4); while the stream is parked, new
+events are written at publish without waking it (``_direct``); idle streams
+get ``: ping``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from crushd.workspace import PING_FRAME, EventLog
 
 from ._cleanup import on_request_end
 from ._context import ServerContext
+from ._direct import DirectFollower, DirectWriter, chunk_writer
 from ._http import last_event_id, query_client_id
+from ._hypercorn_fixes import RAW_SEND_KEY
 from ._live import live_workspace
 
 SSE_HEADERS = {
@@ -32,33 +36,53 @@ SSE_HEADERS = {
 
 
 async def sse_frames(
-    log: EventLog, ticket: StreamTicket, cursor: int, heartbeat_seconds: float
+    log: EventLog,
+    ticket: StreamTicket,
+    cursor: int,
+    heartbeat_seconds: float,
+    writer: DirectWriter | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """Yield coalesced SSE chunks from ``cursor`` until the stream must end.
 
     Ends when the log is closed and drained (teardown, shutdown) or the claim
     is no longer live (client retired). No yield happens inside a cancel scope.
+    While this waits for the next event, a ``writer`` lets the log write each
+    new event straight to the connection at publish (``_direct``); what it
+    cannot take is yielded here as usual. ``: ping`` goes out after
+    ``heartbeat_seconds`` with nothing written either way.
 
     Args:
         log: the workspace's event log.
         ticket: the stream's claim (``alive`` turns false on retire/teardown).
         cursor: the last event id the client has (resume point).
         heartbeat_seconds: idle time before a ``: ping`` comment frame.
+        writer: the connection's direct chunk writer; ``None`` = none.
 
-    Cancellation: the caller's request cleanup detaches the claim; nothing
-    here needs to run on cancel.
+    Cancellation: the caller's request cleanup detaches the claim; the
+    ``finally`` here only unregisters the follower (synchronous).
     """
-    while True:
-        batch = log.read_sse(cursor)
-        cursor = batch.cursor
-        if batch.data:
-            yield batch.data
-        if (log.closed and log.is_drained(cursor)) or not ticket.alive:
-            return
-        with trio.move_on_after(heartbeat_seconds) as idle:
-            await log.wait_after(cursor)
-        if idle.cancelled_caught:
-            yield PING_FRAME
+    follower = DirectFollower(log, cursor, writer)
+    try:
+        while True:
+            batch = log.read_sse(follower.cursor)
+            follower.cursor = batch.cursor
+            if batch.data or follower.flush_needed:
+                # A ping also pushes out the rest of a partial direct write.
+                follower.flush_needed = False
+                yield batch.data or PING_FRAME
+            if (log.closed and log.is_drained(follower.cursor)) or not ticket.alive:
+                return
+            with trio.move_on_after(heartbeat_seconds) as idle:
+                await follower.wait()
+            if idle.cancelled_caught and _idle(follower, heartbeat_seconds):
+                yield PING_FRAME
+    finally:
+        follower.close()
+
+
+def _idle(follower: DirectFollower, heartbeat_seconds: float) -> bool:
+    """Whether nothing was written directly within the last heartbeat."""
+    return trio.current_time() - follower.last_direct_write >= heartbeat_seconds
 
 
 def register_sse_route(app: QuartTrio, ctx: ServerContext) -> None:
@@ -74,7 +98,8 @@ def register_sse_route(app: QuartTrio, ctx: ServerContext) -> None:
         on_request_end(lambda: registry.detach(ticket))
         log = workspace.log
         cursor = log.head if resume_from is None else resume_from
-        body = sse_frames(log, ticket, cursor, ctx.heartbeat_seconds)
+        writer = chunk_writer(request.scope.get(RAW_SEND_KEY))
+        body = sse_frames(log, ticket, cursor, ctx.heartbeat_seconds, writer)
         response = Response(body, status=200, headers=SSE_HEADERS)
         response.timeout = None  # quart's 60 s RESPONSE_TIMEOUT would cut the stream
         return response

@@ -4,13 +4,15 @@ Every event is encoded once, at publish, into its SSE frame and its WebSocket
 text frame. Readers hold nothing but a cursor (the last id they have), so memory
 is O(ring) and a publish costs the same for one reader or a thousand. A reader
 takes everything between its cursor and the head as one chunk per wake-up.
+A direct reader (the server's SSE fan-out, ``crushd.server._direct``) is
+offered each new frame at publish instead of being woken.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import attrs
 import trio
@@ -23,6 +25,21 @@ PING_FRAME = b": ping\n\n"
 _RESYNC = "resync"
 
 _T = TypeVar("_T")
+
+
+class DirectReader(Protocol):
+    """A reader that may take new events at publish time (server-side SSE).
+
+    ``publish`` calls ``offer`` with each new event's id and SSE frame; a
+    reader that cannot take it right now returns ``False`` and is woken
+    instead. ``wake``/``close`` of the log call ``wake``.
+    """
+
+    def offer(self, seq: int, frame: bytes) -> bool:
+        """Take event ``seq`` now (synchronously) or return False."""
+
+    def wake(self) -> None:
+        """Make the reader's task look at the log."""
 
 
 @attrs.frozen
@@ -114,8 +131,10 @@ class EventLog:
     """Hold one workspace's recent events and let readers follow by cursor.
 
     ``publish`` appends an event and wakes every waiting reader; it never
-    blocks and costs O(1) in the number of readers. A reader keeps only its
-    cursor and loops::
+    blocks and costs O(1) in the number of ``wait_after`` readers. Direct
+    readers (``add_direct_reader``; the server's SSE fan-out registers one
+    per log) are offered each new frame synchronously, so their cost is the
+    caller's, O(direct readers). A reader keeps only its cursor and loops::
 
         while True:
             batch = log.read_sse(cursor)
@@ -159,6 +178,7 @@ class EventLog:
         self._head = 0
         self._closed = False
         self._changed = trio.Event()
+        self._direct: dict[DirectReader, None] = {}  # insertion-ordered set
 
     @property
     def head(self) -> int:
@@ -199,7 +219,8 @@ class EventLog:
         if self._closed:
             return self._head
         envelope = _envelope(type, event_type, payload)
-        self._store(envelope)
+        frame = self._store(envelope)
+        self._offer(self._head, frame)
         self._wake()
         return self._head
 
@@ -263,6 +284,21 @@ class EventLog:
     def wake(self) -> None:
         """Wake every waiting reader without publishing (e.g. a client retired)."""
         self._wake()
+        self._wake_direct()
+
+    def add_direct_reader(self, reader: DirectReader) -> None:
+        """Offer ``reader`` every event at publish time, until removed.
+
+        Each ``publish`` calls ``reader.offer(seq, frame)`` before waking the
+        ``wait_after`` readers; a reader that declines is woken (``wake``).
+        This makes ``publish`` O(direct readers), which is the point: a parked
+        SSE stream gets its event written without a task switch.
+        """
+        self._direct[reader] = None
+
+    def remove_direct_reader(self, reader: DirectReader) -> None:
+        """Stop offering events to ``reader``; unknown readers are ignored."""
+        self._direct.pop(reader, None)
 
     def close(self) -> None:
         """Close the log and wake every reader; idempotent.
@@ -272,6 +308,7 @@ class EventLog:
         """
         self._closed = True
         self._changed.set()
+        self._wake_direct()
 
     def statistics(self) -> EventLogStatistics:
         """Return a snapshot of the log's counters."""
@@ -284,7 +321,16 @@ class EventLog:
             closed=self._closed,
         )
 
-    def _store(self, envelope: str) -> None:
+    def _offer(self, seq: int, frame: bytes) -> None:
+        for reader in list(self._direct):
+            if not reader.offer(seq, frame):
+                reader.wake()
+
+    def _wake_direct(self) -> None:
+        for reader in list(self._direct):
+            reader.wake()
+
+    def _store(self, envelope: str) -> bytes:
         seq = self._head + 1
         body = envelope.encode()
         sse = _sse_frame(seq, body)
@@ -298,6 +344,7 @@ class EventLog:
             size,
         )
         self._head = seq
+        return sse
 
     def _wake(self) -> None:
         if self._closed:

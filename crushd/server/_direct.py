@@ -1,0 +1,230 @@
+"""Direct SSE writes: a parked stream gets each new event written at publish.
+
+The per-write path of a streamed response (the SSE generator resumes, quart's
+send loop, hypercorn's ``HTTPStream`` and ``H11Protocol``, h11's chunk
+framing, the send lock, the socket) measured at 40-70 us of CPU per write on
+the 2-core benchmark machine: with 100 streams at 200 events/s that is more
+than a core (issue 5, "trickle"; stress/RESULTS.md). So a stream that is
+*parked* (its task waits for the next event, everything before it written)
+can be written to by another stream's task: on publish, the log's
+``Fanout`` wakes one parked stream (the leader) instead of all of them, and
+the leader writes each other parked stream's pending events as one HTTP/1.1
+chunk, framed exactly as h11 would, with one non-blocking ``write(2)``. One
+task switch per publish burst instead of one per stream, and the events are
+still coalesced. Whenever a direct write is not possible (the socket buffer
+is full, the connection is sending something else, the response is not
+chunked) that stream is woken and writes through the normal path, which
+keeps the send timeout.
+
+Ordering: a direct write happens only while the stream task is parked with
+its cursor at the previous event, so the task has nothing in flight; when a
+write is partial, the rest is kept on the connection and sent by the patched
+``protocol_send`` before anything else (``_hypercorn_fixes``), and the task is
+woken to push it out.
+
+Source: DESIGN.md 4 (readers by cursor, coalesced writes) with the publish-
+time fast path added for parked streams; hypercorn 0.18 / h11 0.16 internals
+(version-guarded by the send-timeout patch).
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from typing import Any, Protocol
+
+import h11
+import trio
+from hypercorn.protocol.h11 import H11Protocol
+from hypercorn.trio.tcp_server import TCPServer
+
+from crushd.workspace import Batch, EventLog
+
+from . import _hypercorn_fixes
+
+
+class DirectWriter(Protocol):
+    """What a ``DirectFollower`` writes through (``ChunkWriter`` in the daemon)."""
+
+    @property
+    def pending(self) -> bool:
+        """Whether a partial write left bytes that still have to go out."""
+
+    def write(self, frame: bytes) -> bool:
+        """Write ``frame`` now, whole or committed; False = not possible."""
+
+
+class ChunkWriter:
+    """Write SSE frames as HTTP/1.1 chunks straight to one hypercorn connection.
+
+    Build it with ``chunk_writer``; ``write`` never blocks and never awaits.
+    """
+
+    def __init__(self, server: TCPServer, connection: h11.Connection) -> None:
+        self._server = server
+        self._connection = connection
+
+    @property
+    def pending(self) -> bool:
+        """Whether a partial write left bytes that still have to go out."""
+        return _hypercorn_fixes.has_pending(self._server)
+
+    def write(self, frame: bytes) -> bool:
+        """Write ``frame`` as one chunk now; False if it must go the normal way.
+
+        True means the whole chunk is committed: written, or partly written
+        with the rest kept for the connection's next send (see ``pending``).
+        """
+        if self._server.send_lock.locked() or self.pending:
+            return False
+        connection = self._connection
+        if connection.our_state is not h11.SEND_BODY or not _is_chunked(connection):
+            return False
+        data = b"%x\r\n%s\r\n" % (len(frame), frame)
+        try:
+            sent = _hypercorn_fixes.write_nowait(self._server.stream, data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        if 0 < sent < len(data):
+            _hypercorn_fixes.keep_pending(self._server, data[sent:])
+        return sent > 0
+
+
+def chunk_writer(raw_send: Any) -> ChunkWriter | None:
+    """Return a direct chunk writer for the connection behind ``raw_send``.
+
+    ``raw_send`` is hypercorn's ``HTTPStream.app_send``; the writer reaches
+    its ``H11Protocol`` and ``TCPServer``. ``None`` when anything is not the
+    hypercorn 0.18 HTTP/1.1 shape this was checked against, or when the
+    send-timeout patch (which flushes partial writes) is not installed.
+    """
+    stream = getattr(raw_send, "__self__", None)
+    protocol = getattr(getattr(stream, "send", None), "__self__", None)
+    server = getattr(getattr(protocol, "send", None), "__self__", None)
+    if not isinstance(protocol, H11Protocol) or not isinstance(server, TCPServer):
+        return None
+    connection = protocol.connection
+    if not isinstance(connection, h11.Connection):
+        return None  # upgraded to a WebSocket
+    if not _hypercorn_fixes.send_timeout_installed():
+        return None
+    return ChunkWriter(server, connection)
+
+
+def _is_chunked(connection: h11.Connection) -> bool:
+    return type(getattr(connection, "_writer", None)).__name__ == "ChunkedWriter"
+
+
+class Fanout:
+    """The direct writer of one event log: registered once, shared by its streams.
+
+    On publish it wakes one parked stream, the *leader*, and nothing else.
+    The leader, once it runs (after the publisher's synchronous burst, so
+    everything published meanwhile coalesces), writes to every other parked
+    stream what lies between that stream's cursor and the head, as one chunk
+    per stream; a stream that cannot take it is woken to write it itself.
+    """
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+        self.parked: dict[DirectFollower, None] = {}  # insertion-ordered set
+        self.leader: DirectFollower | None = None
+        log.add_direct_reader(self)
+
+    def offer(self, seq: int, frame: bytes) -> bool:
+        """Publish hook: make sure a leader will fan the new event out."""
+        if self.leader is None and self.parked:
+            self.leader = next(iter(self.parked))
+            self.leader.wake()
+        return True
+
+    def wake(self) -> None:
+        """Log wake/close hook: wake every parked stream."""
+        for follower in list(self.parked):
+            follower.wake()
+
+    def fan_out(self, leader: DirectFollower) -> None:
+        """Write the pending events to every parked stream but ``leader``."""
+        self.leader = None
+        chunks: dict[int, Batch] = {}
+        for follower in list(self.parked):
+            if follower is not leader:
+                follower.push(chunks)
+
+
+_FANOUTS: weakref.WeakKeyDictionary[EventLog, Fanout] = weakref.WeakKeyDictionary()
+
+
+def fanout_for(log: EventLog) -> Fanout:
+    """The log's ``Fanout``, created (and registered) on first use."""
+    fanout = _FANOUTS.get(log)
+    if fanout is None:
+        fanout = _FANOUTS[log] = Fanout(log)
+    return fanout
+
+
+class DirectFollower:
+    """One SSE stream's cursor; while parked, its events may be written for it.
+
+    Args:
+        log: the event log followed.
+        cursor: the last id the stream has.
+        writer: the connection's chunk writer, or ``None`` (never written to
+            directly; it still may lead the fan-out for others).
+    """
+
+    def __init__(self, log: EventLog, cursor: int, writer: DirectWriter | None) -> None:
+        self.log = log
+        self.cursor = cursor
+        self.flush_needed = False
+        self.last_direct_write = -math.inf
+        self._writer = writer
+        self._fanout = fanout_for(log)
+        self._woken = trio.Event()
+
+    def push(self, chunks: dict[int, Batch]) -> None:
+        """Write everything after the cursor now, or wake the stream to do it.
+
+        ``chunks`` caches ``read_sse`` per cursor for one fan-out (streams
+        mostly share a cursor).
+        """
+        if self.cursor == self.log.head:
+            return
+        batch = chunks.get(self.cursor)
+        if batch is None:
+            batch = chunks[self.cursor] = self.log.read_sse(self.cursor)
+        if self._writer is None or not self._writer.write(batch.data):
+            self.wake()
+            return
+        self.cursor = batch.cursor
+        self.last_direct_write = trio.current_time()
+        if self._writer.pending:
+            self.flush_needed = True  # the stream task must push the rest out
+            self.wake()
+
+    def wake(self) -> None:
+        """Make ``wait`` return."""
+        self._woken.set()
+
+    async def wait(self) -> None:
+        """Park until woken; returns at once if events are pending or closed.
+
+        Cancellation: safe; a stream chosen as leader still fans out first.
+        """
+        if self.log.closed or self.cursor != self.log.head or self.flush_needed:
+            await trio.lowlevel.checkpoint()
+            return
+        self._woken = trio.Event()
+        self._fanout.parked[self] = None
+        try:
+            await self._woken.wait()
+        finally:
+            self._fanout.parked.pop(self, None)
+            if self._fanout.leader is self:
+                self._fanout.fan_out(self)
+
+    def close(self) -> None:
+        """Stop following (synchronous; the stream's ``finally``)."""
+        self._fanout.parked.pop(self, None)
+        if self._fanout.leader is self:
+            self._fanout.fan_out(self)
