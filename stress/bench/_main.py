@@ -35,7 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke)")
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument("--payload-bytes", type=int, default=100)
-    parser.add_argument("--publish-batch", type=int, default=100)
+    parser.add_argument(
+        "--publish-batch",
+        type=int,
+        default=1000,
+        help="events per publish call in the bursts (default %(default)s)",
+    )
     parser.add_argument(
         "--profile", help="record py-spy collapsed stacks of each daemon in this folder"
     )

@@ -33,7 +33,7 @@ class Options:
     quick: bool = False
     workers: int = 2
     payload_bytes: int = 100
-    publish_batch: int = 100
+    publish_batch: int = 1000
     source: str | None = None
     profile: str | None = None
 
