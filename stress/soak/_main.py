@@ -150,7 +150,7 @@ class Soak:
     async def faults_until(self, deadline: float) -> None:
         schedule: list[_faults.Fault] = []
         total = max(deadline - trio.current_time(), 1.0)
-        interval = max(2.0, total / (len(_faults.FAULTS) + 1))
+        interval = min(10.0, max(2.0, total / (len(_faults.FAULTS) + 1)))
         while trio.current_time() + interval < deadline:
             await trio.sleep(interval)
             if not schedule:

@@ -25,6 +25,7 @@ import random
 import signal
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO
 
@@ -247,7 +248,9 @@ class Worker:
                 self.stats["errors"] += 1
 
 
-def _cancel_on(stop: trio.Event, scope: trio.CancelScope):  # type: ignore[no-untyped-def]
+def _cancel_on(
+    stop: trio.Event, scope: trio.CancelScope
+) -> Callable[[], Awaitable[None]]:
     async def wait() -> None:
         await stop.wait()
         scope.cancel()

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import attrs
 import trio
+import trio.testing
 
+from crushctl import CrushctlError
+
+from . import _model
 from ._checks import check
 from ._harness import UNKNOWN_ID, Harness, Stream
 from ._model import TICK, MWorkspace
@@ -380,6 +384,46 @@ class Restart:
 
 
 @attrs.frozen
+class RestartMidCreate:
+    """SIGTERM while a create is in flight (its build is waiting for a thread).
+
+    The create may succeed, be refused (503) or lose its connection; whatever
+    it built must be torn down and cleaned up exactly once, like the rest.
+    """
+
+    who: Slot
+
+    async def apply(self, h: Harness) -> None:
+        await h.ensure_up()
+        before = set(h.lifecycle.created)
+        path, key = h.world.path(self.who.spelling), h.world.key(self.who.spelling)
+        client = h.client(h.client_id(self.who.client))
+        answers: list[object] = []
+
+        async def create() -> None:
+            try:
+                answers.append(await client.create_workspace(path))
+            except CrushctlError as exc:
+                answers.append(exc)
+
+        h.world.nursery.start_soon(create)
+        await trio.testing.wait_all_tasks_blocked()
+        h.world.terminate()
+        assert await h.world.wait_stopped(), "daemon did not stop on SIGTERM"
+        await settle()
+        assert answers, "the create never returned"
+        h.note(f"   (create answered {answers[0]!r})")
+        status = getattr(answers[0], "status", None)
+        assert status in {None, 409, 503}, f"create during shutdown: {answers[0]!r}"
+        h.model.stop()
+        known = {ws.real_id for ws in h.model.built}
+        for wid in sorted(set(h.lifecycle.created) - before - known):
+            ws = _model.MWorkspace(key, path, len(h.model.built), real_id=wid)
+            ws.live, ws.torn_down = False, True
+            h.model.built.append(ws)
+
+
+@attrs.frozen
 class ShutdownIfIdle:
     """``POST /v1/control`` ``shutdown_if_idle``: 409 unless idle, else exit."""
 
@@ -410,5 +454,6 @@ Op = (
     | Drop
     | Advance
     | Restart
+    | RestartMidCreate
     | ShutdownIfIdle
 )
