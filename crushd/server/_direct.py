@@ -180,7 +180,9 @@ class DirectFollower:
         self.last_direct_write = -math.inf
         self._writer = writer
         self._fanout = fanout_for(log)
-        self._woken = trio.Event()
+        # The parked task itself, rescheduled by ``wake``: no Event or
+        # ParkingLot per stream (an idle stream's memory is a benchmark).
+        self._task: trio.lowlevel.Task | None = None
 
     def push(self, chunks: dict[int, Batch]) -> None:
         """Write everything after the cursor now, or wake the stream to do it.
@@ -203,8 +205,10 @@ class DirectFollower:
             self.wake()
 
     def wake(self) -> None:
-        """Make ``wait`` return."""
-        self._woken.set()
+        """Make ``wait`` return (no-op unless parked)."""
+        task, self._task = self._task, None
+        if task is not None:
+            trio.lowlevel.reschedule(task)
 
     async def wait(self) -> None:
         """Park until woken; returns at once if events are pending or closed.
@@ -214,14 +218,18 @@ class DirectFollower:
         if self.log.closed or self.cursor != self.log.head or self.flush_needed:
             await trio.lowlevel.checkpoint()
             return
-        self._woken = trio.Event()
+        self._task = trio.lowlevel.current_task()
         self._fanout.parked[self] = None
         try:
-            await self._woken.wait()
+            await trio.lowlevel.wait_task_rescheduled(self._abort)
         finally:
             self._fanout.parked.pop(self, None)
             if self._fanout.leader is self:
                 self._fanout.fan_out(self)
+
+    def _abort(self, _: object) -> trio.lowlevel.Abort:
+        self._task = None
+        return trio.lowlevel.Abort.SUCCEEDED
 
     def close(self) -> None:
         """Stop following (synchronous; the stream's ``finally``)."""

@@ -96,7 +96,9 @@ class ShieldFinalSend:
     ) -> None:
         if scope["type"] == "http":
             # hypercorn's own send, for the direct SSE writer (``_direct``).
-            scope = {**scope, RAW_SEND_KEY: send}  # type: ignore[assignment]
+            # The scope is this request's own dict: set the key in place
+            # rather than copying it (every idle stream keeps its scope).
+            scope[RAW_SEND_KEY] = send  # type: ignore[literal-required]
             send = partial(_send_final_shielded, send, self.shield_seconds)
         await self.app(scope, receive, send)
 
