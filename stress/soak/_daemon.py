@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -51,11 +52,19 @@ class Daemon:
 
     root: Path
     host: Host = attrs.field(init=False)
+    tcp_port: int = attrs.field(init=False)
     process: trio.Process | None = None
     starts: int = 0
 
     def __attrs_post_init__(self) -> None:
         self.host = parse_host(f"unix://{self.root / 'd.sock'}")
+        self.tcp_port = _free_port()
+
+    @property
+    def token(self) -> str:
+        """The bearer token the daemon created for its tcp listener."""
+        path = self.root / "xdg-state" / "crushd" / "token"
+        return path.read_text(encoding="utf-8").strip()
 
     @property
     def pid(self) -> int:
@@ -65,6 +74,7 @@ class Daemon:
     def command(self) -> list[str]:
         return [
             sys.executable, "-m", "crushd", "serve", "--host", self.host.url,
+            "--host", f"tcp://127.0.0.1:{self.tcp_port}",
             "--create-grace", str(CREATE_GRACE),
             "--detach-grace", str(DETACH_GRACE),
             "--idle-timeout", str(IDLE_TIMEOUT),
@@ -135,6 +145,13 @@ class Daemon:
 
     def socket_exists(self) -> bool:
         return Path(self.host.address).exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def integrity(database: Path) -> str:

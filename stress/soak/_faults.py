@@ -8,6 +8,8 @@ description for the log; failures it observes are appended to
 from __future__ import annotations
 
 import signal
+import socket
+import struct
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -47,32 +49,52 @@ async def stop_client(soak: Soak) -> str:
 
 
 async def resets(soak: Soak) -> str:
-    """Connections that vanish: mid-request, right after the headers, unread."""
+    """Connections that vanish: mid-request, right after the headers, unread.
+
+    Half go over the unix socket, half over tcp, where closing with
+    ``SO_LINGER`` 0 sends a real RST in the middle of a stream.
+    """
     async with Client(soak.daemon.host, client_id=str(uuid.uuid4())) as client:
         try:
             ws = await client.create_workspace(soak.projects[0])
         except CrushctlError as exc:
             return f"resets skipped ({exc})"
         path = f"/v1/workspaces/{ws.id}/events?client_id={client.client_id}"
-        for n in range(20):
-            await _abrupt(soak, path, n % 3)
+        for n in range(RESETS):
+            await _abrupt(soak, path, n % 3, tcp=n % 2 == 1)
         await client.delete_workspace(ws.id)
-    return "20 abrupt disconnects"
+    return f"{RESETS} abrupt disconnects (unix and tcp RST)"
 
 
-async def _abrupt(soak: Soak, path: str, how: int) -> None:
-    try:
+RESETS = 24
+
+
+async def _connect(soak: Soak, tcp: bool) -> tuple[trio.SocketStream, bytes]:
+    if not tcp:
         sock = await trio.open_unix_socket(soak.daemon.host.address)
+        return sock, b"Host: api.crush.localhost\r\n"
+    sock = await trio.open_tcp_stream("127.0.0.1", soak.daemon.tcp_port)
+    sock.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    host = f"Host: 127.0.0.1:{soak.daemon.tcp_port}\r\n"
+    auth = f"Authorization: Bearer {soak.daemon.token}\r\n"
+    return sock, (host + auth).encode()
+
+
+async def _abrupt(soak: Soak, path: str, how: int, *, tcp: bool) -> None:
+    try:
+        sock, headers = await _connect(soak, tcp)
     except OSError:
         return
-    request = f"GET {path} HTTP/1.1\r\nHost: api.crush.localhost\r\n\r\n".encode()
+    request = f"GET {path} HTTP/1.1\r\n".encode() + headers + b"\r\n"
     try:
         if how == 0:  # half a request
             await sock.send_all(request[: len(request) // 2])
         elif how == 1:  # a stream, closed as soon as it started
             await sock.send_all(request)
             with trio.move_on_after(2):
-                await sock.receive_some(1)
+                head = await sock.receive_some(12)
+                if head[:12] != b"HTTP/1.1 200":
+                    soak.violations.append(f"reset stream answered {head!r}")
         else:  # a stream closed with its data unread
             await sock.send_all(request)
             await trio.sleep(0.05)
