@@ -80,7 +80,7 @@ class Daemon:
             "--idle-timeout", str(IDLE_TIMEOUT),
             "--heartbeat", str(HEARTBEAT),
             "--send-timeout", str(SEND_TIMEOUT),
-            "--log-level", "warning",
+            "--log-level", "info",
         ]  # fmt: skip
 
     async def start(self) -> None:
@@ -145,6 +145,11 @@ class Daemon:
 
     def socket_exists(self) -> bool:
         return Path(self.host.address).exists()
+
+    def log_count(self, text: str) -> int:
+        """How often ``text`` appears in the daemon's log files (all runs)."""
+        logs = (self.root / "cache").rglob("*.log")
+        return sum(path.read_text(errors="replace").count(text) for path in logs)
 
 
 def _free_port() -> int:

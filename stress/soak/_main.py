@@ -27,6 +27,8 @@ FD_TOLERANCE = 3
 RSS_TOLERANCE_KIB = 16 * 1024
 RSS_BASELINE_TOLERANCE_KIB = 48 * 1024
 MONITOR_SECONDS = 2.0
+#: What the daemon logs when its send timeout drops a stalled reader.
+STALLED = "closing a connection whose peer stopped reading"
 
 
 class Soak:
@@ -234,10 +236,15 @@ def table(soak: Soak, minutes: float, elapsed: float) -> tuple[list[str], list[s
             for k, v in soak.measures.items()
         ),
         ("RSS KiB / fds: peak", f"{soak.peak[0]} / {soak.peak[1]}"),
+        ("streams dropped: peer stopped reading", str(soak.daemon.log_count(STALLED))),
+        ("daemon log errors (tracebacks)", str(soak.daemon.log_count("Traceback"))),
     ]
     width = max(len(name) for name, _ in rows)
     lines = [f"  {name:<{width}}  {value}" for name, value in rows]
-    return lines, [*soak.violations, *report.violations]
+    violations = [*soak.violations, *report.violations]
+    if soak.daemon.log_count("Traceback"):
+        violations.append("the daemon logged a traceback (see crushd.log)")
+    return lines, violations
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
