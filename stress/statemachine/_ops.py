@@ -302,11 +302,12 @@ class NewSession:
         t = resolve(h, self.who)
         title = TITLES[self.title % len(TITLES)]
         for _ in range(self.count):
-            await h.call(
+            got, _ = await h.call(
                 lambda: h.client(t.client).create_session(t.id, title),
                 lambda got: h.model.create_session(t.ws, getattr(got, "id", ""), title),
                 "new session",
             )
+            _check_presence(h, t.ws, got)
 
 
 @attrs.frozen
@@ -322,11 +323,21 @@ class Rename:
         t = resolve(h, self.who)
         sid = _session(h, t.ws, self.session, MISSING_SESSION)
         title = TITLES[self.title % len(TITLES)]
-        await h.call(
+        got, _ = await h.call(
             lambda: h.client(t.client).update_session(t.id, sid, title=title),
             lambda _: h.model.update_session(t.ws, sid, title),
             "rename session",
         )
+        _check_presence(h, t.ws, got)
+
+
+def _check_presence(h: Harness, ws: MWorkspace | None, session: object) -> None:
+    """A session in a response carries its ``attached_clients`` (PROTOCOL.md 5.6)."""
+    if ws is None or session is None:
+        return
+    sid, attached = getattr(session, "id", ""), getattr(session, "attached_clients", -1)
+    want = h.model.attached(ws, sid)
+    assert attached == want, f"session {sid[:8]}: attached_clients {attached} != {want}"
 
 
 @attrs.frozen
