@@ -126,7 +126,7 @@ class Fanout:
     """
 
     def __init__(self, log: EventLog) -> None:
-        self.log = log
+        # No reference back to the log: ``_FANOUTS`` is keyed weakly by it.
         self.parked: dict[DirectFollower, None] = {}  # insertion-ordered set
         self.leader: DirectFollower | None = None
         log.add_direct_reader(self)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import tempfile
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
@@ -403,3 +405,14 @@ async def test_partial_direct_write_is_finished_before_the_next_send(
     assert not _hypercorn_fixes.has_pending(cast("TCPServer", server))
     chunk = b"%x\r\n%s\r\n" % (len(frame), frame)
     assert bytes(received).endswith(chunk + b"next")
+
+
+async def test_fanout_does_not_keep_its_log_alive() -> None:
+    """Once its streams are gone a log (and its ring) can be freed."""
+    log = EventLog("ws")
+    follower = DirectFollower(log, 0, None)
+    follower.close()
+    ref = weakref.ref(log)
+    del log, follower
+    gc.collect()
+    assert ref() is None
