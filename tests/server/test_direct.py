@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import shutil
 import tempfile
 import uuid
@@ -311,12 +312,15 @@ async def test_direct_writes_reach_real_clients_in_order(
         with trio.fail_after(10):
             while len(fanout_for(log).parked) < 3:
                 await trio.sleep(0.01)
+        followers = list(fanout_for(log).parked)
         for n in range(total):
             log.publish("debug", "created", {"n": n, "pad": pad})
             if n % 50 == 0:
                 await trio.sleep(0.01)
         slow_go.set()
     assert results == {i: list(range(total)) for i in range(4)}
+    # hypercorn's connections really were written to directly
+    assert any(f.last_direct_write > -math.inf for f in followers)
 
 
 @attrs.define(slots=False)  # the patch keeps pending bytes as an attribute
