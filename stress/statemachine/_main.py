@@ -39,7 +39,12 @@ class Budget:
         self.ran += 1
         try:
             self.stats.update(run_example(t, ops, note))
-        except BaseException:
+        except BaseException as exc:
+            if not self.failed:  # shrinking can take minutes: show this one now
+                print(f"first failure ({exc!r}) on {t!r} with script:", file=sys.stderr)
+                for n, op in enumerate(ops):
+                    print(f"  step {n}: {op!r}", file=sys.stderr)
+                print("shrinking...", file=sys.stderr, flush=True)
             self.failed = True
             raise
 
