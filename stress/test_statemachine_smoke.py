@@ -44,7 +44,7 @@ TOUR: list[Op] = [
     Attach(Held(0)),
     NewSession(Held(0), 0, 3),
     Create(Slot(3, 1)),
-    Attach(Slot(3, 1)),
+    Attach(Slot(3, 1), websocket=True),
     SetSession(Held(1), 0),
     Rename(Held(0), 1, 2),
     Resume(0, 5),

@@ -2,8 +2,9 @@
 
 Hypothesis generates scripts of operations by several virtual clients
 (create and join through different, equivalent and symlinked paths, create
-races, release and immediate re-create, SSE streams opened, closed and resumed
-with ``Last-Event-ID``, retire, current session, session create/rename/delete,
+races, release and immediate re-create, SSE and WebSocket streams opened,
+closed and resumed with ``Last-Event-ID`` (a resync when too far behind),
+retire, current session, session create/rename/delete,
 time passing over the create grace, detach grace and idle linger, SIGTERM
 restarts and ``shutdown_if_idle``). Each script runs against a real daemon
 and a pure model (``_model``); after every step the daemon's HTTP answers,

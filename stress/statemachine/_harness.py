@@ -2,19 +2,23 @@
 
 Each virtual client is a ``crushctl.Client`` with its own client id (a slot
 gets a fresh id once it retired, as a new process would). Streams are real
-SSE responses read by ``crushctl.open_event_stream`` in their own tasks; each
+SSE responses read by ``crushctl.open_event_stream``, or WebSocket
+connections (trio-websocket, ``?last_event_id=`` to resume), in their own
+tasks; each
 records the events it received and how it ended. ``call`` runs one HTTP call
 and its model twin and checks that both answered the same status.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import attrs
 import trio
+from trio_websocket import ConnectionClosed, ConnectionRejected, wrap_client_stream
 
 from crushctl import Client, CrushctlError, HTTPStatusError, open_event_stream
 from crushd.proto import Event
@@ -28,6 +32,8 @@ R = TypeVar("R")
 CLIENT_SLOTS = 3
 #: A workspace id no daemon ever minted.
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+#: The WebSocket close code of a stream the daemon ended normally.
+NORMAL_CLOSURE = 1000
 #: The client id of the harness's own observer (it only ever reads).
 OBSERVER_ID = "00000000-0000-4000-8000-0000000000ff"
 
@@ -39,12 +45,28 @@ def client_id(slot: int, generation: int) -> str:
 
 def observed(event: Event) -> MEvent:
     """Reduce a received event to what the model predicts of it."""
-    payload = event.payload if isinstance(event.payload, dict) else {}
-    if event.type == "resync":
-        subject, title = payload.get("workspace_id"), payload.get("oldest_id")
+    return _observed(event.id, event.type, event.event_type, event.payload)
+
+
+def observed_frame(text: str | bytes) -> MEvent:
+    """Reduce a WebSocket text frame (the envelope with ``"id"``) likewise."""
+    frame = json.loads(text)
+    inner = frame["payload"]
+    return _observed(frame["id"], frame["type"], inner["type"], inner["payload"])
+
+
+def _observed(id_: int, type_: str, event_type: str, payload: object) -> MEvent:
+    data = payload if isinstance(payload, dict) else {}
+    if type_ == "resync":
+        subject, title = data.get("workspace_id"), data.get("oldest_id")
     else:
-        subject, title = payload.get("id"), payload.get("title")
-    return MEvent(event.id, event.type, event.event_type, str(subject), str(title))
+        subject, title = data.get("id"), data.get("title")
+    return MEvent(id_, type_, event_type, str(subject), str(title))
+
+
+def _leaf(group: BaseExceptionGroup[ConnectionRejected]) -> ConnectionRejected:
+    first = group.exceptions[0]
+    return _leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 @attrs.define(eq=False)
@@ -64,6 +86,7 @@ class Stream:
     model: MStream | None
     client: str
     workspace_id: str
+    ws: bool = False
     received: list[MEvent] = attrs.field(factory=list)
     status: int = 0
     eof: bool = False
@@ -151,11 +174,18 @@ class Harness:
     # ---------------------------------------------------------- streams
 
     async def open_stream(
-        self, ws: MWorkspace | None, cid: str, cursor: int | None = None
+        self,
+        ws: MWorkspace | None,
+        cid: str,
+        cursor: int | None = None,
+        *,
+        websocket: bool = False,
     ) -> None:
-        """Attach a stream (resuming after ``cursor``) and check the status."""
-        stream = Stream(None, cid, ws.real_id if ws and ws.real_id else UNKNOWN_ID)
-        self.world.nursery.start_soon(self._read, stream, cursor)
+        """Attach a stream (SSE or WebSocket, resuming after ``cursor``)."""
+        wid = ws.real_id if ws and ws.real_id else UNKNOWN_ID
+        stream = Stream(None, cid, wid, websocket)
+        reader = self._read_ws if websocket else self._read
+        self.world.nursery.start_soon(reader, stream, cursor)
         await stream.answered.wait()
         await settle()
         try:
@@ -186,6 +216,44 @@ class Harness:
                 stream.error = repr(exc)
             finally:
                 stream.answered.set()
+
+    async def _read_ws(self, stream: Stream, cursor: int | None) -> None:
+        query = f"client_id={stream.client}"
+        if cursor is not None:
+            query += f"&last_event_id={cursor}"
+        resource = f"/v1/workspaces/{stream.workspace_id}/ws?{query}"
+        with stream.scope:
+            try:
+                async with trio.open_nursery() as nursery:
+                    await self._follow_ws(nursery, stream, resource)
+                    nursery.cancel_scope.cancel()
+            except* ConnectionRejected as group:
+                # The handshake runs in the connection's reader task.
+                stream.status = _leaf(group).status_code
+            finally:
+                stream.answered.set()
+
+    async def _follow_ws(
+        self, nursery: trio.Nursery, stream: Stream, resource: str
+    ) -> None:
+        sock = await trio.open_unix_socket(self.world.host.address)
+        try:
+            connection = await wrap_client_stream(
+                nursery, sock, "api.crush.localhost", resource
+            )
+        except ConnectionRejected as rejected:
+            stream.status = rejected.status_code
+            await sock.aclose()
+            return
+        stream.status = 200
+        stream.answered.set()
+        try:
+            while True:
+                stream.received.append(observed_frame(await connection.get_message()))
+        except ConnectionClosed as closed:
+            code = closed.reason.code if closed.reason else None
+            stream.eof = code == NORMAL_CLOSURE
+            stream.error = "" if stream.eof else f"closed with {closed.reason}"
 
     def open_streams(self) -> list[Stream]:
         """Streams the model says are open, in attach order."""

@@ -145,14 +145,18 @@ class Rejoin:
 
 @attrs.frozen
 class Attach:
-    """Open an SSE stream for ``who`` (several per client are fine)."""
+    """Open an event stream for ``who``: SSE, or WebSocket when ``websocket``.
+
+    Several per client are fine.
+    """
 
     who: Who
+    websocket: bool = False
 
     async def apply(self, h: Harness) -> None:
         await h.ensure_up()
         t = resolve(h, self.who)
-        await h.open_stream(t.ws, t.client)
+        await h.open_stream(t.ws, t.client, websocket=self.websocket)
 
 
 @attrs.frozen
@@ -195,7 +199,8 @@ class Resume:
         ws = stream.model.ws
         last = stream.received[-1].id if stream.received else 0
         await h.close_stream(stream)
-        await h.open_stream(ws, stream.client, max(0, last - self.back))
+        cursor = max(0, last - self.back)
+        await h.open_stream(ws, stream.client, cursor, websocket=stream.ws)
 
 
 @attrs.frozen

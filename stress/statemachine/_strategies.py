@@ -56,7 +56,7 @@ ticks = st.sampled_from([1, 4, 7, 8, 9, 16, 17, 33, 40])
 
 operations: st.SearchStrategy[Op] = weighted(
     (12, st.builds(Create, slots)),
-    (10, st.builds(Attach, who)),
+    (10, st.builds(Attach, who, st.sampled_from([False, False, True]))),
     (6, st.builds(Release, who)),
     (3, st.builds(Retire, who)),
     (1, st.builds(Restart)),
