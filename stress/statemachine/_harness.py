@@ -241,19 +241,18 @@ class Harness:
             connection = await wrap_client_stream(
                 nursery, sock, "api.crush.localhost", resource
             )
-        except ConnectionRejected as rejected:
-            stream.status = rejected.status_code
-            await sock.aclose()
-            return
-        stream.status = 200
-        stream.answered.set()
-        try:
+            stream.status = 200
+            stream.answered.set()
             while True:
                 stream.received.append(observed_frame(await connection.get_message()))
+        except ConnectionRejected as rejected:
+            stream.status = rejected.status_code
         except ConnectionClosed as closed:
             code = closed.reason.code if closed.reason else None
             stream.eof = code == NORMAL_CLOSURE
             stream.error = "" if stream.eof else f"closed with {closed.reason}"
+        finally:
+            await sock.aclose()  # closes at once, even when cancelled
 
     def open_streams(self) -> list[Stream]:
         """Streams the model says are open, in attach order."""
