@@ -48,6 +48,7 @@ class Soak:
         self.all_outputs: list[Path] = []
         self.killed_outputs: set[Path] = set()
         self.noread: trio.Process | None = None
+        self.spawned: list[trio.Process] = []  # every client process, for cleanup
         self.violations: list[str] = []
         self.faults: Counter[str] = Counter()
         self.daemon_kills = 0
@@ -73,6 +74,7 @@ class Soak:
         env = environment(self.root)
         env["PYTHONPATH"] = str(REPO)
         process = await trio.lowlevel.open_process(command, env=env, cwd=REPO)
+        self.spawned.append(process)
         if mode == "work":
             self.all_outputs.append(out)
             if slot < len(self.workers):
@@ -267,8 +269,8 @@ def main(argv: Sequence[str]) -> int:
     try:
         trio.run(soak.run, args.minutes)
     finally:
-        for process in [*soak.workers, *([soak.noread] if soak.noread else [])]:
-            if process.returncode is None:
+        for process in soak.spawned:
+            if process.poll() is None:
                 process.kill()
         if soak.daemon.process is not None and soak.daemon.process.returncode is None:
             soak.daemon.process.kill()
