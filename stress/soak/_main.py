@@ -127,6 +127,10 @@ class Soak:
             await trio.sleep(0.1)
         self.violations.append(f"{when}: workspaces leaked: {left}")
 
+    def restarted(self, starts: int) -> bool:
+        """Whether a daemon restart began or happened since ``starts`` was read."""
+        return self.restarting or self.daemon.starts != starts
+
     async def monitor(self) -> None:
         """Every few seconds: the daemon is alive, healthy; track its peak."""
         while True:
@@ -137,11 +141,15 @@ class Soak:
             if process is None or process.returncode is not None:
                 self.violations.append("daemon died on its own")
                 return
-            rss, fds = self.daemon.rss_kib(), self.daemon.fds()
+            try:
+                rss, fds = self.daemon.rss_kib(), self.daemon.fds()
+            except OSError:  # killed by a fault this very moment
+                continue
             self.peak = (max(self.peak[0], rss), max(self.peak[1], fds))
+            starts = self.daemon.starts
             with trio.move_on_after(10) as slow:
                 healthy = await self.daemon.healthy()
-            if slow.cancelled_caught or not healthy:
+            if (slow.cancelled_caught or not healthy) and not self.restarted(starts):
                 self.violations.append("daemon did not answer /v1/health within 10 s")
 
     # ---------------------------------------------------------------- run
