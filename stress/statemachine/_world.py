@@ -15,7 +15,6 @@ import os
 import shutil
 import signal
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -82,19 +81,6 @@ def lifecycle_log() -> Iterator[LifecycleLog]:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
         logger.propagate = old_propagate
-
-
-@contextmanager
-def real_time_bound(scope: trio.CancelScope, seconds: float) -> Iterator[None]:
-    """Cancel ``scope`` after ``seconds`` of wall-clock time (the MockClock stands)."""
-    token = trio.lowlevel.current_trio_token()
-    timer = threading.Timer(seconds, lambda: token.run_sync_soon(scope.cancel))
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
 
 
 def _in_thread(task: trio.lowlevel.Task) -> bool:
