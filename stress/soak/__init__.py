@@ -27,8 +27,9 @@ Checked while running and afterwards:
   measured, one more burst of 50 clients comes and goes, and they are measured
   again: descriptors may differ by at most 3, RSS by at most 16 MiB (Python
   rarely returns freed memory to the OS, and SQLite keeps its page cache);
-  when the daemon was never restarted, they are also compared with the warm
-  idle baseline taken before the clients started (3 descriptors, 48 MiB);
+  the first measure is also compared with the warm idle baseline taken
+  before the clients started (at most 3 more descriptors, 48 MiB more RSS),
+  also when the daemon was restarted meanwhile (same code, same baseline);
 - ``shutdown_if_idle`` then ends the daemon with status 0 and its socket file
   gone.
 
