@@ -4,7 +4,8 @@ The arrows are read from the source with ``ast`` (every ``import``, including
 those inside functions and ``TYPE_CHECKING`` blocks), so a forbidden import is
 caught even when it sits on a code path no other test runs. Dependencies point
 one way: ``server -> registry -> workspace -> store``, the workspace also uses
-the leaves ``config`` and ``skills``; everything may use ``proto`` and ``errors``; ``crushctl`` sees only ``crushd.proto``.
+the leaves ``config`` and ``skills``; everything may use ``proto`` and
+``errors``; ``crushctl`` sees only ``crushd.proto``.
 """
 
 from __future__ import annotations
