@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stress._env import isolated_env
 from stress.bench._wire import Connection, HTTPError, expect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,26 +59,6 @@ def raise_open_file_limit(wanted: int = 65536) -> int:
     if soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return max(soft, target)
-
-
-def isolated_env(root: Path, source: str | None = None) -> dict[str, str]:
-    """The environment for a daemon whose every folder lives under ``root``.
-
-    ``source``: a checkout whose ``crushd`` package the daemon imports instead
-    of the installed one.
-    """
-    env = dict(os.environ)
-    if source:
-        env["PYTHONPATH"] = source
-    env.update(
-        CRUSH_CACHE_DIR=str(root / "cache"),
-        XDG_CACHE_HOME=str(root / "xdg-cache"),
-        XDG_CONFIG_HOME=str(root / "xdg-config"),
-        XDG_DATA_HOME=str(root / "xdg-data"),
-        XDG_STATE_HOME=str(root / "xdg-state"),
-        XDG_RUNTIME_DIR=str(root),
-    )
-    return env
 
 
 def health_ok(path: str) -> bool:

@@ -23,6 +23,8 @@ import trio
 from crushctl import Client, CrushctlError
 from crushd.proto import Host, parse_host
 
+from .._env import isolated_env
+
 #: Daemon timings (seconds) used by the soak.
 CREATE_GRACE = 1.0
 DETACH_GRACE = 0.5
@@ -30,20 +32,6 @@ IDLE_TIMEOUT = 600.0  # the soak ends the daemon itself
 HEARTBEAT = 1.0
 SEND_TIMEOUT = 1.0
 READY_SECONDS = 20.0
-
-
-def environment(root: Path) -> dict[str, str]:
-    """An environment whose caches, configs and runtime dir live under ``root``."""
-    env = dict(os.environ)
-    env.update(
-        CRUSH_CACHE_DIR=str(root / "cache"),
-        XDG_CACHE_HOME=str(root / "xdg-cache"),
-        XDG_CONFIG_HOME=str(root / "xdg-config"),
-        XDG_DATA_HOME=str(root / "xdg-data"),
-        XDG_STATE_HOME=str(root / "xdg-state"),
-        XDG_RUNTIME_DIR=str(root),
-    )
-    return env
 
 
 @attrs.define
@@ -89,7 +77,7 @@ class Daemon:
         with stderr:
             self.process = await trio.lowlevel.open_process(
                 self.command(),
-                env=environment(self.root),
+                env=isolated_env(self.root),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,

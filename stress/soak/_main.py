@@ -16,8 +16,9 @@ import trio
 
 from crushctl import Client, CrushctlError
 
+from .._env import isolated_env
 from . import _faults
-from ._daemon import CREATE_GRACE, DETACH_GRACE, Daemon, environment
+from ._daemon import CREATE_GRACE, DETACH_GRACE, Daemon
 from ._verify import verify
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,7 +72,7 @@ class Soak:
             sys.executable, "-m", "stress.soak._worker", self.daemon.host.url,
             str(out), str(self.rng.randrange(2**32)), mode, *self.projects,
         ]  # fmt: skip
-        env = environment(self.root)
+        env = isolated_env(self.root)
         env["PYTHONPATH"] = str(REPO)
         process = await trio.lowlevel.open_process(command, env=env, cwd=REPO)
         self.spawned.append(process)
