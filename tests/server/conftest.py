@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ from quart_trio import QuartTrio
 
 from crushd.config import ConfigSources
 from crushd.registry import Registry, RegistrySettings
-from crushd.server import ServerContext, create_app
+from crushd.server import ServerContext, bind_unix, create_app, serve_app
 from crushd.store import StorePool
 from crushd.workspace import WorkspaceOpener
 
@@ -109,3 +112,28 @@ def project(tmp_path: Path) -> Path:
     path = tmp_path / "project"
     path.mkdir()
     return path
+
+
+@contextlib.asynccontextmanager
+async def serve_harness(
+    harness: Harness, nursery: trio.Nursery, send_timeout_seconds: float
+) -> AsyncIterator[Path]:
+    """Serve the harness app on a real unix socket; yields the socket path."""
+    folder = Path(tempfile.mkdtemp(prefix="crushd-t-", dir="/tmp"))
+    path = folder / "s.sock"
+    stop = trio.Event()
+    await nursery.start(
+        lambda task_status: serve_app(
+            harness.app,
+            [bind_unix(path)],
+            shutdown_trigger=stop.wait,
+            task_status=task_status,
+            send_timeout_seconds=send_timeout_seconds,
+        )
+    )
+    try:
+        yield path
+    finally:
+        harness.registry.close()
+        stop.set()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import gc
 import json
 import math
-import shutil
-import tempfile
 import uuid
 import weakref
 from collections.abc import AsyncIterator
@@ -23,12 +21,12 @@ import trio.testing
 from hypercorn.events import RawData
 from hypercorn.trio.tcp_server import TCPServer
 
-from crushd.server import _hypercorn_fixes, bind_unix, serve_app, sse_frames
+from crushd.server import _hypercorn_fixes, sse_frames
 from crushd.server._direct import ChunkWriter, DirectFollower, chunk_writer, fanout_for
 from crushd.server._hypercorn_fixes import install_send_timeout
 from crushd.workspace import PING_FRAME, EventLog
 
-from .conftest import Harness
+from .conftest import Harness, serve_harness
 
 
 @attrs.define
@@ -226,22 +224,8 @@ def test_chunk_writer_needs_hypercorn_send() -> None:
 @pytest.fixture
 async def served(harness: Harness, nursery: trio.Nursery) -> AsyncIterator[Path]:
     """The harness app on a real unix socket through serve_app."""
-    folder = Path(tempfile.mkdtemp(prefix="crushd-x-", dir="/tmp"))
-    path = folder / "s.sock"
-    stop = trio.Event()
-    await nursery.start(
-        lambda task_status: serve_app(
-            harness.app,
-            [bind_unix(path)],
-            shutdown_trigger=stop.wait,
-            task_status=task_status,
-            send_timeout_seconds=5,
-        )
-    )
-    yield path
-    harness.registry.close()
-    stop.set()
-    shutil.rmtree(folder, ignore_errors=True)
+    async with serve_harness(harness, nursery, send_timeout_seconds=5) as path:
+        yield path
 
 
 async def sse_numbers(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -15,10 +13,10 @@ import pytest
 import trio
 from trio_websocket import ConnectionClosed, ConnectionRejected, wrap_client_stream
 
-from crushd.server import bind_unix, serve_app, sse_frames
+from crushd.server import sse_frames
 from crushd.workspace import PING_FRAME, EventLog
 
-from .conftest import Harness
+from .conftest import Harness, serve_harness
 
 
 def new_id() -> str:
@@ -112,22 +110,8 @@ async def test_sse_frames_drain_then_end_on_teardown(
 @pytest.fixture
 async def server(harness: Harness, nursery: trio.Nursery) -> AsyncIterator[Path]:
     """Serve the harness app on a real unix socket; yields the socket path."""
-    folder = Path(tempfile.mkdtemp(prefix="crushd-t-", dir="/tmp"))
-    path = folder / "s.sock"
-    stop = trio.Event()
-    await nursery.start(
-        lambda task_status: serve_app(
-            harness.app,
-            [bind_unix(path)],
-            shutdown_trigger=stop.wait,
-            task_status=task_status,
-            send_timeout_seconds=2,
-        )
-    )
-    yield path
-    harness.registry.close()
-    stop.set()
-    shutil.rmtree(folder, ignore_errors=True)
+    async with serve_harness(harness, nursery, send_timeout_seconds=2) as path:
+        yield path
 
 
 def http(path: Path) -> httpx.AsyncClient:
