@@ -1,7 +1,8 @@
-"""The isolated environment every stress daemon runs in (bench and soak)."""
+"""What every stress driver shares: the daemon's isolated environment, lock probes."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -29,3 +30,21 @@ def isolated_env(root: Path, source: str | None = None) -> dict[str, str]:
         XDG_RUNTIME_DIR=str(root),
     )
     return env
+
+
+def lock_free(data_dir: Path) -> bool:
+    """Whether ``data_dir/crush.lock`` can be locked now (nobody holds it).
+
+    A missing lock file counts as free. The probe's own lock is dropped at once.
+    """
+    path = data_dir / "crush.lock"
+    if not path.exists():
+        return True
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True

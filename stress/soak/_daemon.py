@@ -9,7 +9,6 @@ project database, whether a ``crush.lock`` is free.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import socket
 import sqlite3
@@ -157,18 +156,3 @@ def integrity(database: Path) -> str:
     finally:
         connection.close()
     return "; ".join(str(row[0]) for row in rows)
-
-
-def lock_free(data_dir: Path) -> bool:
-    """Whether ``data_dir/crush.lock`` can be locked (nobody holds it)."""
-    path = data_dir / "crush.lock"
-    if not path.exists():
-        return True
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-    return True

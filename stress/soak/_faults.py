@@ -18,7 +18,8 @@ import trio
 
 from crushctl import Client, CrushctlError, open_event_stream
 
-from ._daemon import DETACH_GRACE, integrity, lock_free
+from .._env import lock_free
+from ._daemon import DETACH_GRACE, integrity
 
 if TYPE_CHECKING:
     from ._main import Soak

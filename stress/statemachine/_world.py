@@ -9,7 +9,6 @@ no worker thread is busy) and ``tick`` (move the MockClock one ``TICK``).
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import shutil
@@ -28,6 +27,7 @@ from crushd import daemon
 from crushd.proto import Host, parse_host
 from crushd.settings import Settings
 
+from .._env import lock_free
 from ._model import TICK, Timings
 
 #: How a path argument is spelled: ``(folder, path relative to the root)``;
@@ -207,17 +207,7 @@ class World:
 
     def lock_held(self, spelling: int) -> bool:
         """Whether ``<key>/.crush/crush.lock`` is locked (by any open file)."""
-        path = Path(self.key(spelling)) / ".crush" / "crush.lock"
-        if not path.exists():
-            return False
-        fd = os.open(path, os.O_RDWR)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)
-        return False
+        return not lock_free(Path(self.key(spelling)) / ".crush")
 
     def remove(self) -> None:
         """Delete the example's folder."""
