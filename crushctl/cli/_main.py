@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -31,6 +32,8 @@ from ._watch import cmd_watch
 
 #: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
+#: Exit status when stdout's reader went away (128 + SIGPIPE), e.g. ``| head``.
+EXIT_BROKEN_PIPE = 141
 
 _DESCRIPTION = "Inspect and control a crushd daemon."
 _CWD_HELP = "project directory (default: the current directory)"
@@ -190,13 +193,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: as for ``main_async``.
 
     Returns:
-        ``main_async``'s status, or 130 (quietly) after Ctrl-C.
+        ``main_async``'s status, 130 (quietly) after Ctrl-C, or 141 (quietly)
+        when stdout was closed by its reader (``crushctl status | head -1``).
     """
     _show_warnings()
     try:
         return trio.run(main_async, argv)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout again at exit and would print a second
+    # BrokenPipeError; point the descriptor at /dev/null (Python docs, "Note
+    # on SIGPIPE").
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _show_warnings() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -89,3 +91,32 @@ def test_parser_common_options_after_command() -> None:
         True,
         "tcp://h:1",
     )
+
+
+_PIPE_SCRIPT = """
+import crushctl.cli._main as cli_main
+
+async def chatty(argv):
+    for _ in range(100_000):
+        print("line of output")
+    return 0
+
+cli_main.main_async = chatty
+raise SystemExit(cli_main.main(["status"]))
+"""
+
+
+def test_main_reader_closing_stdout_exits_141_quietly() -> None:
+    """A closed stdout pipe (``| head``) ends crushctl with 141 and no traceback."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _PIPE_SCRIPT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.read(10) == b"line of ou"
+    proc.stdout.close()
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 141
+    assert b"Traceback" not in stderr
+    assert stderr == b""
