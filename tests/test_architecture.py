@@ -27,6 +27,7 @@ API_PACKAGES = (
     "crushd",
     "crushd.proto",
     "crushd.errors",
+    "crushd.paths",
     "crushd.config",
     "crushd.registry",
     "crushd.skills",

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import attrs
 
+from crushd.paths import find_worktree_root
+
 #: The system-wide config file (lowest priority).
 SYSTEM_CONFIG_FILE = Path("/etc/crush/crush.json")
 #: The config file name inside the config folders.
@@ -107,10 +109,7 @@ def project_boundary(path: Path) -> Path:
     A directory holding ``.git`` (a folder, or a file in linked worktrees and
     submodules) is the root.
     """
-    for directory in (path, *path.parents):
-        if (directory / ".git").exists():
-            return directory
-    return path
+    return find_worktree_root(path) or path
 
 
 def project_dirs(path: Path) -> list[Path]:

@@ -33,7 +33,6 @@ from ._roots import (
     SOURCE_USER,
     SkillRoot,
     SkillsEnvironment,
-    find_worktree_root,
     global_skill_dirs,
     skill_roots,
 )
@@ -57,7 +56,6 @@ __all__ = [
     "SkillRoot",
     "SkillsEnvironment",
     "discover_skills",
-    "find_worktree_root",
     "global_skill_dirs",
     "read_skill_file",
     "scan_skills",

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import attrs
 
+from crushd.paths import find_worktree_root
+
 #: ``source`` of a skill found in a global or an extra folder.
 SOURCE_USER = "user"
 #: ``source`` of a skill found in a project folder.
@@ -106,21 +108,6 @@ def global_skill_dirs(env: SkillsEnvironment) -> list[Path]:
         env.home / ".agents" / "skills",
         env.home / ".claude" / "skills",
     ]
-
-
-def find_worktree_root(path: Path) -> Path | None:
-    """Return the nearest folder at or above ``path`` holding a ``.git`` entry.
-
-    A ``.git`` directory (a repository) and a ``.git`` file (a linked worktree
-    or submodule) both count. Blocking (stats each level).
-
-    Returns:
-        The worktree root, or ``None`` when ``path`` is not inside one.
-    """
-    for folder in (path, *path.parents):
-        if (folder / ".git").exists():
-            return folder
-    return None
 
 
 def skill_roots(

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from crushd.paths import find_worktree_root
 from crushd.skills import (
     SkillRoot,
     SkillsEnvironment,
-    find_worktree_root,
     global_skill_dirs,
     skill_roots,
 )
