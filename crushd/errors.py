@@ -58,6 +58,7 @@ __all__ = [
     "PathNotAbsolute",
     "PathRequired",
     "PayloadTooLarge",
+    "RequestTimeout",
     "ServerBusy",
     "ServerError",
     "SessionNotFound",
@@ -206,6 +207,13 @@ class PayloadTooLarge(ClientError):
 
     status = 413
     default_message = "request body too large"
+
+
+class RequestTimeout(ClientError):
+    """408: the request body did not arrive in time (quart's 60 s body timeout)."""
+
+    status = 408
+    default_message = "request timeout"
 
 
 class ServerError(CrushdError):

@@ -10,7 +10,7 @@ from ._auth import AccessControl
 from ._cleanup import RequestCleanups
 from ._context import ServerContext
 from ._errors import install_error_handlers
-from ._sse import register_sse_route
+from ._hot import HotRoutes, declare_hot_rules
 from ._websocket import register_websocket_route
 from .routes import (
     register_config_routes,
@@ -33,7 +33,9 @@ def create_app(
     """Build the ``/v1`` app over ``ctx.registry``.
 
     The returned app's ``asgi_app`` is wrapped in ``RequestCleanups`` so stream
-    claims are detached however a request ends, and outside that in
+    claims are detached however a request ends, outside that in ``HotRoutes``
+    (create/join, release and the SSE stream served without the framework),
+    and outside that in
     ``AccessControl``: TCP requests need ``token`` and a ``Host`` naming the
     daemon, and must carry no ``Origin`` (401/403); unix-socket requests pass.
     Bodies over ``ctx.max_body_bytes`` get 413; every error is JSON
@@ -64,12 +66,12 @@ def create_app(
     register_session_routes(app, ctx)
     register_config_routes(app, ctx)
     register_skill_routes(app, ctx)
-    register_sse_route(app, ctx)
+    declare_hot_rules(app)
     register_websocket_route(app, ctx)
     register_unsupported_routes(app, ctx)
     register_debug_routes(app, ctx)
     guarded = AccessControl(
-        RequestCleanups(app.asgi_app),
+        HotRoutes(RequestCleanups(app.asgi_app), ctx),
         token=token,
         host_names=host_names,
         allowed_hosts=allowed_hosts,

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from crushd.errors import CrushdError
 from crushd.proto import ErrorBody
 
-from ._http import json_response
+from ._http import JSON_TYPE, json_body, json_response
 
 log = logging.getLogger("crushd.server")
 
@@ -28,10 +28,24 @@ def error_response(status: int, message: str) -> Response:
     return json_response(ErrorBody(message=message), status=status)
 
 
-def _crushd_error(error: CrushdError) -> Response:
+def error_body(error: Exception) -> tuple[int, bytes]:
+    """Return ``(status, JSON body)`` for an error a route raised, and log it.
+
+    A ``CrushdError`` gives its own status and message (logged as a warning
+    when >= 500); anything else is logged with its traceback and becomes 500
+    ``internal server error``. Shared by the quart handlers and the hot routes.
+    """
+    if not isinstance(error, CrushdError):
+        log.error("unhandled error in request", exc_info=error)
+        return 500, json_body(ErrorBody(message="internal server error"))
     if error.status >= 500:
         log.warning("request failed status=%d: %s", error.status, error.message)
-    return error_response(error.status, error.message)
+    return error.status, json_body(ErrorBody(message=error.message))
+
+
+def _any_error(error: Exception) -> Response:
+    status, body = error_body(error)
+    return Response(body, status=status, content_type=JSON_TYPE)
 
 
 def _http_error(error: HTTPException) -> Response:
@@ -43,11 +57,6 @@ def _http_error(error: HTTPException) -> Response:
     return response
 
 
-def _unexpected_error(error: Exception) -> Response:
-    log.error("unhandled error in request", exc_info=error)
-    return error_response(500, "internal server error")
-
-
 def install_error_handlers(app: QuartTrio) -> None:
     """Map every exception a route can raise to a JSON error response.
 
@@ -56,6 +65,6 @@ def install_error_handlers(app: QuartTrio) -> None:
     limit 413) get JSON bodies too; anything else is logged with its traceback
     and answered 500 ``internal server error`` without touching other requests.
     """
-    app.register_error_handler(CrushdError, _crushd_error)
+    app.register_error_handler(CrushdError, _any_error)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected_error)
+    app.register_error_handler(Exception, _any_error)

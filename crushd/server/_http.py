@@ -21,14 +21,18 @@ class StringLookup(Protocol):
         """Return the value for ``key`` or ``None``."""
 
 
-def json_response(value: object, status: int = 200) -> Response:
-    """Return ``value`` as one line of JSON plus a newline (Go's encoder shape).
+def json_body(value: object) -> bytes:
+    """Encode ``value`` as one line of JSON plus a newline (Go's encoder shape).
 
     Args:
         value: a wire model, a list of them, or plain JSON data.
-        status: the HTTP status.
     """
-    return Response(to_json(value) + b"\n", status=status, content_type=JSON_TYPE)
+    return to_json(value) + b"\n"
+
+
+def json_response(value: object, status: int = 200) -> Response:
+    """Return ``value`` as a JSON response (``json_body``) with ``status``."""
+    return Response(json_body(value), status=status, content_type=JSON_TYPE)
 
 
 class _EmptyResponse(Response):
@@ -50,7 +54,11 @@ async def decode_body(cls: type[T]) -> T:
             type mismatches).
         RequestEntityTooLarge: from Quart when over ``MAX_CONTENT_LENGTH`` (413).
     """
-    data = await request.get_data(cache=False, as_text=False)
+    return decode_json(await request.get_data(cache=False, as_text=False), cls)
+
+
+def decode_json(data: bytes | str, cls: type[T]) -> T:
+    """Decode a request body into ``cls``; the errors of ``decode_body``."""
     if not data.strip():
         raise DecodeError
     try:

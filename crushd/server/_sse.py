@@ -1,9 +1,6 @@
-"""``GET /v1/workspaces/{id}/events``: the SSE stream over a workspace's event log.
+"""The SSE stream's frames over a workspace's event log (the route is in ``_hot``).
 
-Handshake order as upstream (PROTOCOL.md 3.1): validate the client id, find
-the workspace, attach the claim and fix the cursor, then answer 200 with the
-headers flushed at once, so a client that saw the 200 is counted as attached
-and sees every later event. Each wake-up writes everything between the cursor
+Each wake-up writes everything between the cursor
 and the head as one chunk (DESIGN.md 4); while the stream is parked, new
 events are written at publish without waking it (``_direct``); idle streams
 get ``: ping``.
@@ -14,18 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 import trio
-from quart import Response, request
-from quart_trio import QuartTrio
 
 from crushd.registry import StreamTicket
 from crushd.workspace import PING_FRAME, EventLog
 
-from ._cleanup import on_request_end
-from ._context import ServerContext
-from ._direct import DirectFollower, DirectWriter, chunk_writer
-from ._http import last_event_id, query_client_id
-from ._hypercorn_fixes import RAW_SEND_KEY
-from ._live import live_workspace
+from ._direct import DirectFollower, DirectWriter
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream",
@@ -83,27 +73,3 @@ async def sse_frames(
 def _idle(follower: DirectFollower, heartbeat_seconds: float) -> bool:
     """Whether nothing was written directly within the last heartbeat."""
     return trio.current_time() - follower.last_direct_write >= heartbeat_seconds
-
-
-def register_sse_route(app: QuartTrio, ctx: ServerContext) -> None:
-    """Add ``GET /v1/workspaces/<id>/events``."""
-    registry = ctx.registry
-
-    async def events(workspace_id: str) -> Response:
-        client_id = query_client_id()
-        resume_from = last_event_id()
-        hosted, workspace = live_workspace(registry, workspace_id)
-        user_agent = request.headers.get("User-Agent", "")
-        ticket = registry.attach(hosted.id, client_id, user_agent)
-        on_request_end(lambda: registry.detach(ticket))
-        log = workspace.log
-        cursor = log.head if resume_from is None else resume_from
-        writer = chunk_writer(request.scope.get(RAW_SEND_KEY))
-        body = sse_frames(log, ticket, cursor, ctx.heartbeat_seconds, writer)
-        response = Response(body, status=200, headers=SSE_HEADERS)
-        response.timeout = None  # quart's 60 s RESPONSE_TIMEOUT would cut the stream
-        return response
-
-    app.add_url_rule(
-        "/v1/workspaces/<workspace_id>/events", "events", events, methods=["GET"]
-    )

@@ -1,4 +1,4 @@
-"""Workspace routes: list, create/join, get, release, presence, roster (2.2)."""
+"""Workspace routes: list, get, presence, roster (2.2); create/release: ``_hot``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from quart import Response
 from quart_trio import QuartTrio
 
 from crushd.proto import CurrentSessionRequest
-from crushd.proto import Workspace as WireWorkspace
 
 from .._context import ServerContext
 from .._http import decode_body, empty_response, json_response, query_client_id
@@ -26,17 +25,8 @@ def register_workspace_routes(app: QuartTrio, ctx: ServerContext) -> None:
             [live_workspace(registry, h.id)[1].to_wire() for h in hosted]
         )
 
-    async def create_workspace() -> Response:
-        body = await decode_body(WireWorkspace)
-        hosted = await registry.create(body)
-        return json_response(live_workspace(registry, hosted.id)[1].to_wire())
-
     async def get_workspace(workspace_id: str) -> Response:
         return json_response(live_workspace(registry, workspace_id)[1].to_wire())
-
-    async def release_workspace(workspace_id: str) -> Response:
-        registry.release(workspace_id, query_client_id())
-        return empty_response()
 
     async def current_session(workspace_id: str) -> Response:
         client_id = query_client_id()
@@ -56,9 +46,7 @@ def register_workspace_routes(app: QuartTrio, ctx: ServerContext) -> None:
 
     rules: list[tuple[str, View, str]] = [
         ("/v1/workspaces", list_workspaces, "GET"),
-        ("/v1/workspaces", create_workspace, "POST"),
         (_WS, get_workspace, "GET"),
-        (_WS, release_workspace, "DELETE"),
         (f"{_WS}/current-session", current_session, "POST"),
         (f"{_WS}/config", workspace_config, "GET"),
         (f"{_WS}/clients", roster, "GET"),
