@@ -63,16 +63,16 @@ def test_response_parser_handles_length_and_chunked_bodies() -> None:
 def test_select_by_prefix_and_unknown_name() -> None:
     """--only takes prefixes ('burst' is both bursts); unknown names exit."""
     assert [b.name for b in select("burst,spawn")] == ["burst50", "burst200", "spawn"]
-    assert len(select(None)) == 7
+    assert len(select(None)) == 8
     with pytest.raises(SystemExit, match="unknown benchmark nope"):
         select("nope")
 
 
 def test_bench_quick_runs_and_writes_json(tmp_path: Path) -> None:
-    """--quick runs two benchmarks against a real daemon and writes the report."""
+    """--quick runs benchmarks against a real daemon (and the no-op reference)."""
     out = tmp_path / "bench.json"
     command = [sys.executable, "-m", "stress", "bench", "--quick", "--runs", "1"]
-    command += ["--only", "burst50,resume", "--json", str(out)]
+    command += ["--only", "burst50,resume,churn-noop", "--json", str(out)]
     done = subprocess.run(
         command, cwd=REPO, capture_output=True, text=True, timeout=120, check=False
     )
@@ -86,4 +86,7 @@ def test_bench_quick_runs_and_writes_json(tmp_path: Path) -> None:
     assert burst["median"]["deliveries_per_s"] > 0
     assert set(burst["targets"]) == {"deliveries_per_s"}
     assert resume["median"]["catch_up_ms"] > 0
+    noop = report["benchmarks"]["churn-noop"]
+    assert noop["error"] is None
+    assert noop["median"]["cycles_per_s"] > 0
     assert len(burst["loadavg_before"]) == 3

@@ -72,6 +72,12 @@ def _churn(options: Options) -> Metrics:
     return _lifecycle.churn(50, 3.0, options)
 
 
+def _churn_noop(options: Options) -> Metrics:
+    if options.quick:
+        return _lifecycle.churn_noop(4, 0.5, options)
+    return _lifecycle.churn_noop(50, 3.0, options)
+
+
 def _resume(options: Options) -> Metrics:
     if options.quick:
         return _lifecycle.resume(200, 2, options)
@@ -111,6 +117,11 @@ BENCHMARKS = (
             Target("cycles_per_s", ">=", 1000),
             Target("teardown_over_grace_ms", "<=", 20),
         ),
+    ),
+    Benchmark(
+        "churn-noop",
+        "the churn clients against hypercorn serving a no-op app (a reference)",
+        _churn_noop,
     ),
     Benchmark(
         "spawn",

@@ -63,6 +63,35 @@ def _time_teardown(daemon: Daemon, conn: Any, ws: str, anchor: Any) -> float:
     return logged - closed_wall
 
 
+def _run_churn(
+    daemon: Daemon, clients: int, seconds: float, options: Options
+) -> tuple[list[Any], float]:
+    """Run the churn clients against ``daemon``; their results and its CPU."""
+    job = {"mode": "churn", "socket": daemon.socket, "seconds": seconds}
+    job["project"] = str(daemon.project)
+    jobs = [{**job, "clients": n} for n in split(clients, options.workers)]
+    with Workers(jobs) as workers:
+        workers.wait_ready()
+        cpu0 = cpu_seconds(daemon.pid)
+        workers.go()
+        results = workers.results(timeout=seconds + 60)
+        cpu1 = cpu_seconds(daemon.pid)
+    cycles = sum(r["cycles"] for r in results)
+    errors = sum(r["errors"] for r in results)
+    if errors or not cycles:
+        raise BenchError(f"{errors} churn steps failed, {cycles} cycles done")
+    return results, cpu1 - cpu0
+
+
+def _cycle_metrics(results: list[Any], cpu: float) -> dict[str, float]:
+    cycles = sum(r["cycles"] for r in results)
+    elapsed = max(r["seconds"] for r in results)
+    return {
+        "cycles_per_s": cycles / elapsed,
+        "daemon_cpu_ms_per_cycle": cpu / cycles * 1e3,
+    }
+
+
 def churn(clients: int, seconds: float, options: Options) -> dict[str, float]:
     """Create+attach+detach+release cycles/s, then last-detach-to-teardown."""
     flags = ["--create-grace", str(CHURN_CREATE_GRACE)]
@@ -72,28 +101,25 @@ def churn(clients: int, seconds: float, options: Options) -> dict[str, float]:
         anchor_id = str(uuid.uuid4())
         ws = daemon.create_workspace(conn, anchor_id)
         anchor = open_raw_stream(daemon.socket, ws, anchor_id)
-        job = {"mode": "churn", "socket": daemon.socket, "seconds": seconds}
-        job["project"] = str(daemon.project)
-        jobs = [{**job, "clients": n} for n in split(clients, options.workers)]
-        with Workers(jobs) as workers:
-            workers.wait_ready()
-            cpu0 = cpu_seconds(daemon.pid)
-            workers.go()
-            results = workers.results(timeout=seconds + 60)
-            cpu1 = cpu_seconds(daemon.pid)
-        cycles = sum(r["cycles"] for r in results)
-        errors = sum(r["errors"] for r in results)
-        if errors or not cycles:
-            raise BenchError(f"{errors} churn steps failed, {cycles} cycles done")
+        results, cpu = _run_churn(daemon, clients, seconds, options)
         _wait_roster(conn, ws, 1)
         teardown = _time_teardown(daemon, conn, ws, anchor)
-    elapsed = max(r["seconds"] for r in results)
     return {
-        "cycles_per_s": cycles / elapsed,
+        **_cycle_metrics(results, cpu),
         "teardown_ms": teardown * 1e3,
         "teardown_over_grace_ms": (teardown - CHURN_DETACH_GRACE) * 1e3,
-        "daemon_cpu_ms_per_cycle": (cpu1 - cpu0) / cycles * 1e3,
     }
+
+
+def churn_noop(clients: int, seconds: float, options: Options) -> dict[str, float]:
+    """The churn cycle against hypercorn with a no-op app (``_noop``).
+
+    Same clients, same requests, no daemon behind them: the most cycles/s
+    any app served by hypercorn's trio worker can reach on this machine.
+    """
+    with Daemon(noop=True, profile=options.profile) as server:
+        results, cpu = _run_churn(server, clients, seconds, options)
+    return _cycle_metrics(results, cpu)
 
 
 def _bare_trio_seconds() -> float:

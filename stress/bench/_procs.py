@@ -82,7 +82,8 @@ class Daemon:
     ``source`` runs the ``crushd`` package of another checkout (``--source``).
     Use as a context manager: entering waits for the first 2xx ``/v1/health``
     (``ready_seconds`` after spawn); the temp folder (socket, logs, project) is
-    removed and the process terminated on exit.
+    removed and the process terminated on exit. ``noop`` runs
+    ``stress.bench._noop`` (hypercorn with a no-op app) instead of crushd.
     """
 
     def __init__(
@@ -91,6 +92,7 @@ class Daemon:
         debug: bool = True,
         source: str | None = None,
         profile: str | None = None,
+        noop: bool = False,
     ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="crushd-bench-", dir="/tmp"))
         self.socket = str(self.root / "d.sock")
@@ -100,6 +102,9 @@ class Daemon:
         command += [f"unix://{self.socket}", "--idle-timeout", "600", *flags]
         if debug:
             command.append("--debug-endpoints")
+        if noop:
+            command = [sys.executable, "-m", "stress.bench._noop", self.socket]
+            source = None
         self.profile = profile
         self.profiler: subprocess.Popen[bytes] | None = None
         self.started = time.monotonic()
