@@ -12,6 +12,7 @@ from ._backoff import (
 from ._client import CLIENT_ID, Client
 from ._exceptions import (
     BadRequestError,
+    ConfigLockedError,
     ConflictError,
     CrushctlError,
     HTTPStatusError,
@@ -71,6 +72,7 @@ __all__ = [
     "Backoff",
     "BadRequestError",
     "Client",
+    "ConfigLockedError",
     "ConflictError",
     "Connected",
     "CrushctlError",

@@ -81,8 +81,8 @@ class ConfigRoutes:
         Raises:
             BadRequestError: 400, bad scope or key, or a value of the wrong
                 type for the key (``invalid config value: ...``).
-            ShuttingDownError: 503 (crushctl's class for every 503): the
-                scope file stayed locked for 5 s; the message names the lock.
+            ConfigLockedError: 503, the scope file stayed locked for 5 s;
+                the message names the lock.
             NotFoundError: 404, ``workspace not found``.
 
         Cancellation:

@@ -11,6 +11,7 @@ Our exception hierarchy::
         ├── ConflictError        409: client retired / not attached, busy daemon
         ├── PayloadTooLargeError 413: request body too large
         ├── NotSupportedError    501: a route crushd does not implement
+        ├── ConfigLockedError    503: a config file stayed locked; retry later
         └── ShuttingDownError    503: the daemon is leaving; start a new one
 
 httpx exceptions are translated exactly once, by ``request_context`` (httpx's
@@ -114,6 +115,19 @@ class ShuttingDownError(HTTPStatusError):
     """503: ``server is shutting down``; a new daemon must be started."""
 
 
+class ConfigLockedError(HTTPStatusError):
+    """503 ``timed out locking <file>.lock``: a config write waited 5 s in vain.
+
+    Another writer held the config file's lock; nothing was written. The
+    daemon is not leaving (unlike ``ShuttingDownError``): retry the call.
+    """
+
+
+#: The start of crushd's ``ConfigLocked`` message (the one 503 that is not a
+#: shutdown).
+_CONFIG_LOCKED_PREFIX = "timed out locking "
+
+
 _STATUS_ERRORS: dict[int, type[HTTPStatusError]] = {
     400: BadRequestError,
     404: NotFoundError,
@@ -166,9 +180,13 @@ def error_for_status(
 
     Returns:
         An instance of the status's class, or of ``HTTPStatusError`` itself for
-        statuses without one (e.g. 500).
+        statuses without one (e.g. 500). A 503 whose message is crushd's
+        config-lock timeout is a ``ConfigLockedError``, any other 503 a
+        ``ShuttingDownError``.
     """
     cls = _STATUS_ERRORS.get(status, HTTPStatusError)
+    if status == 503 and message.startswith(_CONFIG_LOCKED_PREFIX):
+        cls = ConfigLockedError
     return cls(message, status=status, method=method, route=route)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from crushctl import (
     BadRequestError,
+    ConfigLockedError,
     ConflictError,
     CrushctlError,
     HTTPStatusError,
@@ -19,6 +20,7 @@ from crushctl import (
     error_for_status,
 )
 from crushctl._exceptions import raise_for_status, request_context
+from crushd.errors import ConfigLocked, ShuttingDown
 from crushd.proto import default_host, parse_host
 
 
@@ -46,6 +48,16 @@ def test_error_for_status_picks_subclass(
         "/v1/x",
     )
     assert str(error) == "boom"
+
+
+def test_503_config_lock_is_not_a_shutdown() -> None:
+    """crushd's config-lock 503 is a ConfigLockedError; its shutdown 503 is not."""
+    locked = ConfigLocked("timed out locking /p/.crush/crush.json.lock")
+    error = error_for_status(locked.status, locked.message)
+    assert type(error) is ConfigLockedError
+    assert not isinstance(error, ShuttingDownError)
+    leaving = ShuttingDown()
+    assert type(error_for_status(leaving.status, leaving.message)) is ShuttingDownError
 
 
 def test_error_for_status_unmapped_is_base() -> None:
