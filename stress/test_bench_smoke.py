@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from stress.bench._catalog import select
+from stress.bench._profile import IDLE, THREAD_IDLE, self_time, summary
 from stress.bench._streams import percentile, split
 from stress.bench._wire import split_body, split_head
 from stress.bench._worker import EVENT, PatternCounter
@@ -58,6 +59,30 @@ def test_response_parser_handles_length_and_chunked_bodies() -> None:
         b"abc",
         b"next",
     )
+
+
+def test_profile_self_time_charges_the_innermost_frame(tmp_path: Path) -> None:
+    """Samples go to the innermost frame's package; idle waits are kept apart."""
+    lines = [
+        "main (crushd/cli.py:1);run (trio/_core/_run.py:9);send (h11/_x.py:3) 5",
+        "main (crushd/cli.py:1);_hot (crushd/server/_hot.py:2) 3",
+        "run (trio/_core/_run.py:9);EpollIOManager._epoll_wait (trio/_io.py:1) 7",
+        "Thread.run (threading.py:982);WorkerThread._work (trio/_c.py:211) 4",
+        "main (crushd/cli.py:1);join (posixpath.py:5) 2",
+        "garbage",
+    ]
+    assert self_time(lines) == {
+        "h11": 5,
+        "crushd": 3,
+        IDLE: 7,
+        THREAD_IDLE: 4,
+        "stdlib": 2,
+    }
+    path = tmp_path / "daemon-1.txt"
+    path.write_text("\n".join(lines))
+    text = summary(path)
+    assert "10 busy samples" in text
+    assert "50.0%" in text  # h11: 5 of the 10 busy samples
 
 
 def test_select_by_prefix_and_unknown_name() -> None:

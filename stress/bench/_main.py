@@ -20,6 +20,7 @@ import attrs
 
 from stress.bench._catalog import Benchmark, Metrics, select
 from stress.bench._procs import BenchError, raise_open_file_limit
+from stress.bench._profile import summary
 from stress.bench._streams import Options
 from stress.bench._wire import HTTPError
 
@@ -164,6 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["benchmarks"][bench.name] = run_benchmark(bench, args.runs, options)
     report["seconds"] = time.monotonic() - started
     print(table(report))
+    if args.profile:
+        for path in sorted(Path(args.profile).glob("daemon-*.txt")):
+            print(summary(path))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 1 if any(r["error"] for r in report["benchmarks"].values()) else 0
