@@ -65,7 +65,7 @@ async def check_workspaces(h: Harness) -> None:
             for s in await observer.sessions(ws.real_id)
         }
         titles = h.model.session_titles(ws)
-        expected = {sid: (t, h.model.attached(ws, sid)) for sid, t in titles.items()}
+        expected = {sid: (t, ws.attached(sid)) for sid, t in titles.items()}
         assert sessions == expected, f"sessions: {sessions} vs {expected}"
 
 

@@ -119,7 +119,7 @@ async def _adopt(
     if isinstance(answer, Exception):
         status = getattr(answer, "status", None)
         assert status == 409, f"pair create: {answer!r}"
-        assert cid in h.model.retired, f"pair create refused: {answer!r}"
+        assert h.model.is_retired(cid), f"pair create refused: {answer!r}"
         return
     real_id, real_path = getattr(answer, "id", ""), getattr(answer, "path", "")
     assert key not in fresh or real_path in spellings, f"echoed path {real_path}"

@@ -86,8 +86,9 @@ class RestartMidCreate:
         h.model.stop()
         known = {ws.real_id for ws in h.model.built}
         for wid in sorted(set(h.lifecycle.created) - before - known):
-            ws = _model.MWorkspace(key, path, len(h.model.built), real_id=wid)
-            ws.live, ws.torn_down = False, True
+            ws = _model.MWorkspace(
+                key, len(h.model.built), path=path, real_id=wid, torn_at=h.model.now
+            )
             h.model.built.append(ws)
 
 

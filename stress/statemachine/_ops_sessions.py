@@ -74,7 +74,7 @@ def _check_presence(h: Harness, ws: MWorkspace | None, session: object) -> None:
     if ws is None or session is None:
         return
     sid, attached = getattr(session, "id", ""), getattr(session, "attached_clients", -1)
-    want = h.model.attached(ws, sid)
+    want = ws.attached(sid)
     assert attached == want, f"session {sid[:8]}: attached_clients {attached} != {want}"
 
 
