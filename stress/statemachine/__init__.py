@@ -7,7 +7,8 @@ closed and resumed with ``Last-Event-ID`` (a resync when too far behind),
 retire, current session, session create/rename/delete,
 time passing over the create grace, detach grace and idle linger, SIGTERM
 restarts and ``shutdown_if_idle``). Each script runs against a real daemon
-and a pure model (``_model``); after every step the daemon's HTTP answers,
+and a pure model (``_model``, built on the claim rules shared with the
+registry-level machine in ``stress.model``); after every step the daemon's HTTP answers,
 every stream's received events, its lifecycle log, its ``crush.lock`` files
 and whether it still runs must match the model (``_checks``). A failure
 shrinks to a short script, printed one numbered step per line.
