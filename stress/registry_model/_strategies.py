@@ -87,7 +87,7 @@ timings = st.builds(
     Params,
     build_delay=st.sampled_from([0.0, 0.5, 1.5]),
     aclose_delay=st.sampled_from([0.0, 2.0, 4.0, CLEANUP_SECONDS + 2.0]),
-    detach_grace=st.sampled_from([3.0, 0.0]),
+    detach_grace=st.sampled_from([3.0, 0.5, 0.0]),
 )
 
 # Draw the length first, uniformly: plain ``st.lists`` averages about five
