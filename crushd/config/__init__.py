@@ -4,21 +4,10 @@ A leaf package: files in, a configuration out. It knows nothing of
 workspaces, the registry or HTTP (PROTOCOL.md 7.1-7.2, decisions B.17, B.22).
 """
 
-from ._document import deep_merge, remove_key, resolve_variables, set_key, split_key
-from ._layers import SCRIPT_TIMEOUT_SECONDS, config_error, parse_document
-from ._load import LoadedConfig, load_config, load_global_config
-from ._model import (
-    Config,
-    LsTool,
-    Options,
-    Permissions,
-    ProviderConfig,
-    SelectedModel,
-    TimeoutTool,
-    Tools,
-    TUIOptions,
-    structure_config,
-)
+from typing import TYPE_CHECKING
+
+from crushd import _lazy
+
 from ._redact import MASK, looks_secret, mask, redact, redact_env_list
 from ._sources import (
     PROJECT_FILE_NAMES,
@@ -30,16 +19,83 @@ from ._sources import (
     project_layers,
     resolve_data_dir,
 )
-from ._write import (
-    LOCK_POLL_SECONDS,
-    LOCK_TIMEOUT_SECONDS,
-    Mutation,
-    lock_path,
-    locked,
-    rewrite,
-    update_file,
-    write_atomic,
+
+if TYPE_CHECKING:
+    from ._document import (
+        deep_merge,
+        remove_key,
+        resolve_variables,
+        set_key,
+        split_key,
+    )
+    from ._layers import SCRIPT_TIMEOUT_SECONDS, config_error, parse_document
+    from ._load import LoadedConfig, load_config, load_global_config
+    from ._model import (
+        Config,
+        LsTool,
+        Options,
+        Permissions,
+        ProviderConfig,
+        SelectedModel,
+        TimeoutTool,
+        Tools,
+        TUIOptions,
+        structure_config,
+    )
+    from ._write import (
+        LOCK_POLL_SECONDS,
+        LOCK_TIMEOUT_SECONDS,
+        Mutation,
+        lock_path,
+        locked,
+        rewrite,
+        update_file,
+        write_atomic,
+    )
+
+# The config model (about 40 attrs classes) and its loaders are imported when
+# the first workspace loads its config, not when the daemon starts.
+_LAZY = _lazy.exports(
+    {
+        "._document": (
+            "deep_merge",
+            "remove_key",
+            "resolve_variables",
+            "set_key",
+            "split_key",
+        ),
+        "._layers": ("SCRIPT_TIMEOUT_SECONDS", "config_error", "parse_document"),
+        "._load": ("LoadedConfig", "load_config", "load_global_config"),
+        "._model": (
+            "Config",
+            "LsTool",
+            "Options",
+            "Permissions",
+            "ProviderConfig",
+            "SelectedModel",
+            "TimeoutTool",
+            "Tools",
+            "TUIOptions",
+            "structure_config",
+        ),
+        "._write": (
+            "LOCK_POLL_SECONDS",
+            "LOCK_TIMEOUT_SECONDS",
+            "Mutation",
+            "lock_path",
+            "locked",
+            "rewrite",
+            "update_file",
+            "write_atomic",
+        ),
+    }
 )
+
+
+def __getattr__(name: str) -> object:
+    """Import a config submodule the first time one of its names is read."""
+    return _lazy.load(__name__, _LAZY, name)
+
 
 __all__ = [
     "LOCK_POLL_SECONDS",

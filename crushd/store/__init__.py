@@ -6,15 +6,10 @@ read and write its tables as ``crushd.proto`` models. See DESIGN.md section 5
 and PROTOCOL.md 7.3-7.5.
 """
 
-from ._database import (
-    CLOSE_TIMEOUT_SECONDS,
-    DATABASE_FILE_NAME,
-    PRAGMAS,
-    Database,
-    open_connection,
-    transaction,
-)
-from ._files import INITIAL_VERSION, FileStore
+from typing import TYPE_CHECKING
+
+from crushd import _lazy
+
 from ._lock import (
     LOCK_FILE_NAME,
     SKIP_LOCK_ENV,
@@ -23,10 +18,45 @@ from ._lock import (
     read_owner,
     skip_lock_from_env,
 )
-from ._messages import MessageStore
-from ._migrations import MIGRATIONS, SCHEMA_VERSION, migrate, user_version
 from ._pool import DATA_DIR_MODE, PoolStatistics, StorePool, prepare_data_dir
-from ._sessions import SessionStore
+
+if TYPE_CHECKING:
+    from ._database import (
+        CLOSE_TIMEOUT_SECONDS,
+        DATABASE_FILE_NAME,
+        PRAGMAS,
+        Database,
+        open_connection,
+        transaction,
+    )
+    from ._files import INITIAL_VERSION, FileStore
+    from ._messages import MessageStore
+    from ._migrations import MIGRATIONS, SCHEMA_VERSION, migrate, user_version
+    from ._sessions import SessionStore
+
+# sqlite3 and the table stores are imported when the first database opens.
+_LAZY = _lazy.exports(
+    {
+        "._database": (
+            "CLOSE_TIMEOUT_SECONDS",
+            "DATABASE_FILE_NAME",
+            "PRAGMAS",
+            "Database",
+            "open_connection",
+            "transaction",
+        ),
+        "._files": ("INITIAL_VERSION", "FileStore"),
+        "._messages": ("MessageStore",),
+        "._migrations": ("MIGRATIONS", "SCHEMA_VERSION", "migrate", "user_version"),
+        "._sessions": ("SessionStore",),
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    """Import a store submodule the first time one of its names is read."""
+    return _lazy.load(__name__, _LAZY, name)
+
 
 __all__ = [
     "CLOSE_TIMEOUT_SECONDS",

@@ -14,14 +14,17 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
 from crushd.errors import DataDirLocked, InternalError
 
-from ._database import DATABASE_FILE_NAME, Database
 from ._lock import DataDirLock, skip_lock_from_env
+
+if TYPE_CHECKING:
+    from ._database import Database
 
 #: Mode of a data directory the pool creates (existing ones are left alone).
 DATA_DIR_MODE = 0o700
@@ -187,6 +190,9 @@ class StorePool:
         return entry.db
 
     async def _open_entry(self, key: Path) -> _Entry:
+        # sqlite3 and the schema load with the first database, not at startup.
+        from ._database import DATABASE_FILE_NAME, Database
+
         skip = skip_lock_from_env() if self._skip_lock is None else self._skip_lock
         lock = await trio.to_thread.run_sync(prepare_data_dir, key, self._version, skip)
         try:

@@ -1,12 +1,34 @@
 """One live workspace: its event log and services (sessions, history, skills)."""
 
-from ._config import MODEL_TYPES, RECENT_MODELS_MAX, ConfigService
+from typing import TYPE_CHECKING
+
+from crushd import _lazy
+
 from ._eventlog import PING_FRAME, Batch, EventLog, EventLogStatistics, WsBatch
 from ._project import CONTEXT_FILES, INIT_PROMPT
-from ._sessions import SESSION_EVENT, SessionService
-from ._skills import SKILLS_EVENT, SkillsService, open_skills
 from ._spec import WorkspaceSpec
 from ._workspace import CONFIG_CHANGED_EVENT, Workspace, WorkspaceOpener
+
+if TYPE_CHECKING:
+    from ._config import MODEL_TYPES, RECENT_MODELS_MAX, ConfigService
+    from ._sessions import SESSION_EVENT, SessionService
+    from ._skills import SKILLS_EVENT, SkillsService, open_skills
+
+# The services (and the config, store and skills packages under them) are
+# imported when the first workspace opens, not when the daemon starts.
+_LAZY = _lazy.exports(
+    {
+        "._config": ("MODEL_TYPES", "RECENT_MODELS_MAX", "ConfigService"),
+        "._sessions": ("SESSION_EVENT", "SessionService"),
+        "._skills": ("SKILLS_EVENT", "SkillsService", "open_skills"),
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    """Import a service submodule the first time one of its names is read."""
+    return _lazy.load(__name__, _LAZY, name)
+
 
 __all__ = [
     "CONFIG_CHANGED_EVENT",

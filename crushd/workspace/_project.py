@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from crushd.config import write_atomic
 from crushd.errors import InternalError
 
 #: Files that already tell an agent about the project (no init needed).
@@ -77,6 +76,8 @@ def mark_initialized(data_dir: Path) -> None:
     Raises:
         InternalError: the file cannot be written (500).
     """
+    from crushd.config import write_atomic  # the writer loads the config model
+
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:

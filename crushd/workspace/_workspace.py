@@ -5,22 +5,27 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
 from crushd import __version__
-from crushd.config import ConfigSources, deep_merge, redact_env_list
+from crushd.config import ConfigSources, redact_env_list
 from crushd.proto import UPDATED, ConfigChanged
 from crushd.proto import Workspace as WireWorkspace
-from crushd.skills import SkillCatalog, SkillsEnvironment
-from crushd.store import Database, FileStore, MessageStore, SessionStore, StorePool
 
-from ._config import ConfigService
 from ._eventlog import EventLog
 from ._project import mark_initialized, needs_init
-from ._sessions import SessionService
-from ._skills import SkillsService, open_skills
 from ._spec import WorkspaceSpec
+
+# The services, the store, the skills scanner and the config model are
+# imported where a workspace is built, so the daemon listens without them.
+if TYPE_CHECKING:
+    from crushd.skills import SkillsEnvironment
+    from crushd.store import Database, StorePool
+
+    from ._config import ConfigService
+    from ._skills import SkillsService
 
 log = logging.getLogger("crushd.workspace")
 
@@ -54,6 +59,12 @@ class Workspace:
         configuration: ConfigService,
         skills: SkillsService | None = None,
     ) -> None:
+        from crushd.skills import SkillCatalog
+        from crushd.store import FileStore, MessageStore, SessionStore
+
+        from ._sessions import SessionService
+        from ._skills import SkillsService
+
         self.spec = spec
         self.data_dir = data_dir
         self.configuration = configuration
@@ -75,6 +86,8 @@ class Workspace:
 
         The creator's ``debug`` flag shows as ``options.debug`` (as upstream).
         """
+        from crushd.config import deep_merge
+
         effective = self.configuration.effective()
         if self.spec.debug:
             effective = deep_merge(effective, {"options": {"debug": True}})
@@ -179,6 +192,9 @@ class WorkspaceOpener:
 
         Cancellation: nothing stays open; the pool releases a half-open store.
         """
+        from ._config import ConfigService
+        from ._skills import open_skills
+
         configuration = await ConfigService.open(
             self.config_sources, Path(spec.key), spec.data_dir, self._environ
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from quart import Response
 from quart_trio import QuartTrio
 
-from crushd.config import load_global_config
 from crushd.errors import UnknownCommand
 from crushd.proto import ControlRequest
 
@@ -30,6 +29,8 @@ def register_system_routes(app: QuartTrio, ctx: ServerContext) -> None:
         # settings; a broken global config file is a 500 naming it.
         document: dict[str, object] = {}
         if ctx.config_sources is not None:
+            from crushd.config import load_global_config  # not needed to start
+
             document = (await load_global_config(ctx.config_sources)).redacted()
         return json_response({**document, "crushd": ctx.server_config})
 
