@@ -11,6 +11,7 @@ from ._cleanup import RequestCleanups
 from ._context import ServerContext
 from ._errors import install_error_handlers
 from ._hot import HotRoutes, declare_hot_rules
+from ._lazy_rule import LazyBuildRule
 from ._websocket import register_websocket_route
 from .routes import (
     register_config_routes,
@@ -54,6 +55,7 @@ def create_app(
         The app; serve it with hypercorn's trio worker.
     """
     app = QuartTrio("crushd")
+    app.url_rule_class = LazyBuildRule  # url builders on first use: faster start
     app.config.update(
         MAX_CONTENT_LENGTH=ctx.max_body_bytes,
         PROVIDE_AUTOMATIC_OPTIONS=False,

@@ -76,6 +76,22 @@ def health_ok(path: str) -> bool:
     return 200 <= status < 300
 
 
+def bytecode_env(base: dict[str, str], extra: dict[str, str] | None) -> dict[str, str]:
+    """``base`` plus ``extra``; with ``PYTHONPYCACHEPREFIX`` in ``extra``,
+    bytecode is written there even if ``PYTHONDONTWRITEBYTECODE`` is set.
+
+    Some machines (this one) set ``PYTHONDONTWRITEBYTECODE=1``, so an editable
+    checkout recompiles crushd on every start while an installed package
+    ships compiled files; the spawn benchmark keeps its own bytecode cache so
+    it measures what an installed daemon does (the bare ``import trio`` it is
+    compared with runs under the same cache).
+    """
+    env = {**base, **(extra or {})}
+    if "PYTHONPYCACHEPREFIX" in env:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 class Daemon:
     """A ``crushd serve --debug-endpoints`` subprocess on a private unix socket.
 
@@ -83,7 +99,8 @@ class Daemon:
     Use as a context manager: entering waits for the first 2xx ``/v1/health``
     (``ready_seconds`` after spawn); the temp folder (socket, logs, project) is
     removed and the process terminated on exit. ``noop`` runs
-    ``stress.bench._noop`` (hypercorn with a no-op app) instead of crushd.
+    ``stress.bench._noop`` (hypercorn with a no-op app) instead of crushd;
+    ``env`` adds variables (see ``bytecode_env``).
     """
 
     def __init__(
@@ -93,6 +110,7 @@ class Daemon:
         source: str | None = None,
         profile: str | None = None,
         noop: bool = False,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="crushd-bench-", dir="/tmp"))
         self.socket = str(self.root / "d.sock")
@@ -111,7 +129,7 @@ class Daemon:
         with (self.root / "stderr").open("wb") as stderr:
             self.process = subprocess.Popen(
                 command,
-                env=isolated_env(self.root, source),
+                env=bytecode_env(isolated_env(self.root, source), env),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
