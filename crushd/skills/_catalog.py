@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 import attrs
@@ -62,6 +62,21 @@ class SkillCatalog:
             )
             for skill in self.skills
         ]
+
+    def without(self, names: Collection[str]) -> SkillCatalog:
+        """Return this catalog minus the skills named in ``names``.
+
+        For ``options.disabled_skills``: a disabled skill is neither listed
+        nor readable, but its file's discovery state stays in ``states``
+        (diagnostics still show it). Names compare exactly.
+
+        Source: Crush ``skills.Filter`` over the deduplicated set (the
+        "effective" skills; states are computed before the filter).
+        """
+        if not names:
+            return self
+        skills = tuple(skill for skill in self.skills if skill.name not in names)
+        return SkillCatalog(skills, self.states)
 
     def find(self, skill_id: str) -> Skill:
         """Return the visible skill whose id (``SKILL.md`` path) is ``skill_id``.

@@ -40,6 +40,8 @@ class SkillsService:
         env: home and environment for the global folders; ``None`` reads the
             daemon's own at each scan.
         extra_paths: config ``options.skills_paths``.
+        disabled: config ``options.disabled_skills``: names left out of
+            ``list`` and ``read`` (their states stay in ``states``).
 
     Source: Crush ``skills.Manager`` per workspace (seed 000,
     TestBackend_WorkspaceSkillsIsolation); PROTOCOL.md 2.11, 3.3.
@@ -53,12 +55,15 @@ class SkillsService:
         *,
         env: SkillsEnvironment | None = None,
         extra_paths: Sequence[str] = (),
+        disabled: Sequence[str] = (),
     ) -> None:
         self._path = workspace_path
         self._log = log
         self._catalog = catalog
         self._env = env
         self._extra_paths = tuple(extra_paths)
+        self._disabled = tuple(disabled)
+        self._visible = catalog.without(self._disabled)
         self._scanning = trio.Lock()
 
     @property
@@ -71,28 +76,38 @@ class SkillsService:
         """The ``options.skills_paths`` the next rescan uses."""
         return self._extra_paths
 
+    @property
+    def disabled(self) -> tuple[str, ...]:
+        """The ``options.disabled_skills`` names in force."""
+        return self._disabled
+
     def states(self) -> list[SkillState]:
         """Return the discovery states (``Workspace.skills``); ``[]`` when none."""
         return list(self._catalog.states)
 
     def list(self) -> list[SkillInfo]:
-        """Return the visible skills as ``GET /skills`` entries."""
-        return self._catalog.infos()
+        """Return the visible, enabled skills as ``GET /skills`` entries."""
+        return self._visible.infos()
 
     async def read(self, skill_id: str) -> ReadSkillResponse:
-        """Read a visible skill's file (in a worker thread).
+        """Read a visible, enabled skill's file (in a worker thread).
 
         Raises:
-            SkillNotFound: no visible skill has that id (500, upstream status).
+            SkillNotFound: no visible skill has that id, or it is disabled
+                (500, upstream status).
             InternalError: the file can no longer be read (500).
 
         Cancellation:
             Waits for the read to finish, then raises; nothing changes.
         """
-        catalog = self._catalog
+        catalog = self._visible
         return await trio.to_thread.run_sync(catalog.read, skill_id)
 
-    async def rescan(self, extra_paths: Sequence[str] | None = None) -> bool:
+    async def rescan(
+        self,
+        extra_paths: Sequence[str] | None = None,
+        disabled: Sequence[str] | None = None,
+    ) -> bool:
         """Discover again; publish ``skills_event`` if the states changed.
 
         Scans run one at a time (a lock), so a slow older scan never replaces
@@ -101,6 +116,8 @@ class SkillsService:
         Args:
             extra_paths: new ``options.skills_paths`` (kept for later
                 rescans); ``None`` keeps the current ones.
+            disabled: new ``options.disabled_skills``, likewise. Disabling
+                changes no state, so on its own it publishes nothing.
 
         Returns:
             Whether the states changed (and an event was published).
@@ -114,18 +131,22 @@ class SkillsService:
         and on demand).
         """
         paths = self._extra_paths if extra_paths is None else tuple(extra_paths)
+        names = self._disabled if disabled is None else tuple(disabled)
         async with self._scanning:
             catalog = await self._scan(paths)
-            return self._swap(catalog, paths)
+            return self._swap(catalog, paths, names)
 
     async def _scan(self, paths: tuple[str, ...]) -> SkillCatalog:
         env = self._env or SkillsEnvironment.from_process()
         return await scan_skills(self._path, extra_paths=paths, env=env)
 
-    def _swap(self, catalog: SkillCatalog, paths: tuple[str, ...]) -> bool:
+    def _swap(
+        self, catalog: SkillCatalog, paths: tuple[str, ...], disabled: tuple[str, ...]
+    ) -> bool:
         changed = catalog.states != self._catalog.states
         _warn_new_errors(self._catalog.states, catalog.states)
         self._catalog, self._extra_paths = catalog, paths
+        self._disabled, self._visible = disabled, catalog.without(disabled)
         if changed:
             states = list(catalog.states) or None
             self._log.publish(SKILLS_EVENT, UPDATED, SkillsEvent(states=states))
@@ -138,6 +159,7 @@ async def open_skills(
     *,
     env: SkillsEnvironment | None = None,
     extra_paths: Sequence[str] = (),
+    disabled: Sequence[str] = (),
 ) -> SkillsService:
     """Scan a workspace's skills (worker thread) and return its service.
 
@@ -149,6 +171,7 @@ async def open_skills(
         log: the workspace's event log.
         env: as for ``SkillsService``.
         extra_paths: config ``options.skills_paths``.
+        disabled: config ``options.disabled_skills``.
 
     Cancellation:
         Waits for the scan's thread, then raises; nothing is left open.
@@ -156,7 +179,14 @@ async def open_skills(
     scan_env = env or SkillsEnvironment.from_process()
     catalog = await scan_skills(workspace_path, extra_paths=extra_paths, env=scan_env)
     _warn_new_errors((), catalog.states)
-    return SkillsService(workspace_path, log, catalog, env=env, extra_paths=extra_paths)
+    return SkillsService(
+        workspace_path,
+        log,
+        catalog,
+        env=env,
+        extra_paths=extra_paths,
+        disabled=disabled,
+    )
 
 
 def _warn_new_errors(before: Sequence[SkillState], after: Sequence[SkillState]) -> None:

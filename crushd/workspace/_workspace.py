@@ -98,7 +98,8 @@ class Workspace:
 
         A failed reload keeps the last good config (logged); the event is
         published anyway because a file it depends on changed. The skills
-        rescan uses the new ``options.skills_paths`` (it publishes
+        rescan uses the new ``options.skills_paths`` and
+        ``options.disabled_skills`` (it publishes
         ``skills_event`` itself when the states changed).
 
         Cancellation: callers shield it (the write it follows is committed).
@@ -107,7 +108,8 @@ class Workspace:
         """
         await self.configuration.reload()
         self.log.publish(CONFIG_CHANGED_EVENT, UPDATED, ConfigChanged(self.id))
-        await self.skills.rescan(self.configuration.current.config.options.skills_paths)
+        options = self.configuration.current.config.options
+        await self.skills.rescan(options.skills_paths, options.disabled_skills)
 
     async def needs_init(self) -> bool:
         """Return whether the project needs initialising (PROTOCOL.md 2.9)."""
@@ -207,6 +209,7 @@ class WorkspaceOpener:
             event_log,
             env=self._skills_env,
             extra_paths=configuration.current.config.options.skills_paths,
+            disabled=configuration.current.config.options.disabled_skills,
         )
         database = await self._pool.acquire(data_dir)
         return Workspace(

@@ -267,3 +267,40 @@ async def test_project_config_skills_paths_apply_at_create(
     assert [s["name"] for s in body["skills"]] == ["tool-skill"]
     _, listed = await harness.json("GET", f"/v1/workspaces/{body['id']}/skills")
     assert [(s["name"], s["source"]) for s in listed] == [("tool-skill", "project")]
+
+
+async def test_disabled_skills_are_neither_listed_nor_readable(
+    harness: Harness, project: Path
+) -> None:
+    """options.disabled_skills hides a skill from list and read; its state stays."""
+    kept = write_skill(project_skills(project), "kept")
+    hidden = write_skill(project_skills(project), "hidden")
+    (project / "crush.json").write_text(
+        json.dumps({"options": {"disabled_skills": ["hidden"]}})
+    )
+    body = await create(harness, project)
+    assert sorted(s["name"] for s in body["skills"]) == ["hidden", "kept"]
+    ws = body["id"]
+    _, listed = await harness.json("GET", f"/v1/workspaces/{ws}/skills")
+    assert [s["name"] for s in listed] == ["kept"]
+    read = f"/v1/workspaces/{ws}/skills/read"
+    status, answer = await harness.json("POST", read, {"skill_id": str(hidden)})
+    assert (status, answer) == (500, {"message": f"skill not found: {hidden}"})
+    assert (await harness.json("POST", read, {"skill_id": str(kept)}))[0] == 200
+
+
+async def test_enabling_a_skill_by_config_lists_it_without_a_skills_event(
+    harness: Harness, project: Path
+) -> None:
+    """Clearing disabled_skills lists the skill again; no state changed, no event."""
+    write_skill(project_skills(project), "hidden")
+    (project / "crush.json").write_text(
+        json.dumps({"options": {"disabled_skills": ["hidden"]}})
+    )
+    ws = (await create(harness, project))["id"]
+    body = {"scope": 1, "key": "options.disabled_skills", "value": []}
+    status, _ = await harness.json("POST", f"/v1/workspaces/{ws}/config/set", body)
+    assert status == 200
+    _, listed = await harness.json("GET", f"/v1/workspaces/{ws}/skills")
+    assert [s["name"] for s in listed] == ["hidden"]
+    assert skills_events(harness, ws) == []

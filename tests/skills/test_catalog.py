@@ -289,3 +289,15 @@ def test_find_looks_past_other_skills(tmp_path: Path) -> None:
     second = write_skill(tmp_path, "b")
     catalog = discover_skills([SkillRoot(tmp_path, "user")])
     assert catalog.find(str(second)).name == "b"
+
+
+def test_without_drops_named_skills_and_keeps_every_state(tmp_path: Path) -> None:
+    """without(names) leaves those skills out of the catalog, not out of states."""
+    root = tmp_path / "skills"
+    write_skill(root, "a")
+    write_skill(root, "b")
+    catalog = discover_skills([SkillRoot(root, "user")])
+    trimmed = catalog.without({"b", "not-there"})
+    assert [s.name for s in trimmed.skills] == ["a"]
+    assert trimmed.states == catalog.states
+    assert catalog.without(()) is catalog

@@ -182,3 +182,21 @@ async def test_each_new_skill_error_is_logged_once(
     assert len(warned) == 2
     assert warned[0].endswith("a/SKILL.md is invalid: description is required")
     assert "b/SKILL.md is invalid" in warned[1]
+
+
+async def test_rescan_with_disabled_names_keeps_them(
+    project: Path, env: SkillsEnvironment
+) -> None:
+    """rescan(disabled=...) hides those skills until a rescan with other names."""
+    write_skill(project / ".agents/skills", "a")
+    write_skill(project / ".agents/skills", "b")
+    log = EventLog("ws")
+    service = await open_skills(project, log, env=env, disabled=["b"])
+    assert [i.name for i in service.list()] == ["a"]
+    assert not await service.rescan(disabled=["a"])
+    assert service.disabled == ("a",)
+    assert [i.name for i in service.list()] == ["b"]
+    assert not await service.rescan()
+    assert [i.name for i in service.list()] == ["b"]
+    assert [s.name for s in service.states()] == ["a", "b"]
+    assert published(log) == []
