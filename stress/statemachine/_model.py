@@ -113,7 +113,7 @@ class Model(ClaimModel[MWorkspace]):
         self._exit()
 
     def claim_removed(self, ws: MWorkspace, client: str) -> None:
-        self._end_streams(lambda s: s.ws is ws and s.client == client, "retire")
+        self._end_streams(lambda s: s.ws is ws and s.client == client, "claim removed")
 
     def torn_down(self, ws: MWorkspace) -> None:
         self._end_streams(lambda s: s.ws is ws, "teardown")
@@ -121,10 +121,15 @@ class Model(ClaimModel[MWorkspace]):
     # ------------------------------------------------------------ daemon
 
     def start(self) -> None:
-        """The daemon starts: nothing is live, the idle linger is armed."""
+        """The daemon starts: nothing is live, the idle linger is armed.
+
+        The registry keeps retired client ids in memory only, so a new
+        daemon process has forgotten them.
+        """
         assert not self.up
         assert not self.live
         self.up, self.starts = True, self.starts + 1
+        self.retired.clear()
         self.maybe_arm_idle()
 
     def stop(self) -> None:
