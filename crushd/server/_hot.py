@@ -127,7 +127,7 @@ class _DisconnectedError(Exception):
     """The client went away while its request body was being read."""
 
 
-async def read_body(scope: Any, receive: Any, limit: int) -> bytes:
+async def _read_body(scope: Any, receive: Any, limit: int) -> bytes:
     """Read the whole request body, at most ``limit`` bytes.
 
     Raises:
@@ -209,7 +209,7 @@ class HotRoutes:
     async def _create(self, scope: Any, receive: Any, send: Any) -> None:
         """``POST /v1/workspaces``: create or join (``Registry.create``)."""
         try:
-            data = await read_body(scope, receive, self._ctx.max_body_bytes)
+            data = await _read_body(scope, receive, self._ctx.max_body_bytes)
             hosted = await self._registry.create(decode_json(data, WireWorkspace))
             _, workspace = live_workspace(self._registry, hosted.id)
             body = json_body(workspace.to_wire())
