@@ -42,6 +42,8 @@ class Budget:
         except BaseException as exc:
             if not self.failed:  # shrinking can take minutes: show this one now
                 print(f"first failure ({exc!r}) on {t!r} with script:", file=sys.stderr)
+                for line in getattr(exc, "__notes__", []):
+                    print(f"  ({line})", file=sys.stderr)
                 for n, op in enumerate(ops):
                     print(f"  step {n}: {op!r}", file=sys.stderr)
                 print("shrinking...", file=sys.stderr, flush=True)

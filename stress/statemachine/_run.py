@@ -67,12 +67,19 @@ async def _replay(
 
 
 async def _steps(h: Harness, ops: list[Op]) -> None:
-    await check(h)
-    for n, op in enumerate(ops):
-        h.note(f"step {n}: {op!r}")
-        await op.apply(h)
+    where = "before step 0"
+    try:
         await check(h)
-    await finish(h)
+        for n, op in enumerate(ops):
+            where = f"at step {n} ({op!r})"
+            h.note(f"step {n}: {op!r}")
+            await op.apply(h)
+            await check(h)
+        where = "at the finish (SIGTERM and the end checks)"
+        await finish(h)
+    except Exception as exc:
+        exc.add_note(f"failed {where}")
+        raise
 
 
 async def finish(h: Harness) -> None:
