@@ -33,6 +33,7 @@ from quart_trio import QuartTrio
 
 from crushd.errors import InternalError, PayloadTooLarge, RequestTimeout
 from crushd.proto import Workspace as WireWorkspace
+from crushd.registry import Hosted
 
 from ._context import ServerContext
 from ._direct import chunk_writer
@@ -207,10 +208,17 @@ class HotRoutes:
             await self._events(scope, receive, send, str(workspace_id))
 
     async def _create(self, scope: Any, receive: Any, send: Any) -> None:
-        """``POST /v1/workspaces``: create or join (``Registry.create``)."""
+        """``POST /v1/workspaces``: create or join (``Registry.create``).
+
+        A client that disconnects before the answer cancels the create (as
+        quart cancelled its handler): a build nobody waits for is undone and
+        no claim is left behind (``Registry.create``'s cancellation rules).
+        """
         try:
             data = await _read_body(scope, receive, self._ctx.max_body_bytes)
-            hosted = await self._registry.create(decode_json(data, WireWorkspace))
+            hosted = await self._create_unless_gone(receive, data)
+            if hosted is None:
+                return
             _, workspace = live_workspace(self._registry, hosted.id)
             body = json_body(workspace.to_wire())
         except _DisconnectedError:
@@ -219,6 +227,21 @@ class HotRoutes:
             await _send_error(send, error)
             return
         await _send_reply(send, 200, body)
+
+    async def _create_unless_gone(self, receive: Any, data: bytes) -> Hosted | None:
+        """Run the create; ``None`` if the client disconnected meanwhile."""
+        request = decode_json(data, WireWorkspace)
+        hosted, failure = None, None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
+            try:
+                hosted = await self._registry.create(request)
+            except Exception as error:  # noqa: BLE001 - raised bare, below
+                failure = error  # not wrapped in the nursery's ExceptionGroup
+            nursery.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+        return hosted
 
     async def _release(self, scope: Any, send: Any, workspace_id: str) -> None:
         """``DELETE /v1/workspaces/{id}``: drop the caller's claim; empty 200."""

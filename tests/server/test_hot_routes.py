@@ -220,3 +220,50 @@ async def test_head_on_events_streams_and_detaches_on_disconnect(
         assert harness.registry.roster(ws)[0].streams == 1
         gone.set()
     assert harness.registry.roster(ws)[0].streams == 0
+
+
+class _StuckRegistry:
+    """A registry whose create never finishes (records its cancellation)."""
+
+    def __init__(self) -> None:
+        self.ended = trio.Event()
+
+    async def create(self, request: object) -> object:
+        try:
+            await trio.sleep_forever()
+        finally:
+            self.ended.set()
+
+
+async def test_disconnect_during_create_cancels_it_and_answers_nothing(
+    project: Path,
+) -> None:
+    """A client gone while its create runs cancels the create; nothing is sent."""
+    registry = _StuckRegistry()
+    app: Any = create_app(ServerContext(registry=registry))  # type: ignore[arg-type]
+    data = json.dumps({"path": str(project), "client_id": str(uuid.uuid4())})
+    gone = trio.Event()
+    first = True
+
+    async def receive() -> dict[str, Any]:
+        nonlocal first
+        if first:
+            first = False
+            return {"type": "http.request", "body": data.encode(), "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    with trio.fail_after(5):  # a create that ignores the disconnect never ends
+        async with trio.open_nursery() as nursery:
+            scope = http_scope("POST", "/v1/workspaces")
+            nursery.start_soon(app.asgi_app, scope, receive, send)
+            await trio.testing.wait_all_tasks_blocked()
+            assert not registry.ended.is_set()
+            gone.set()
+    assert registry.ended.is_set()
+    assert sent == []
