@@ -83,6 +83,19 @@ class Detach:
         )
 
 
+async def _then_reattach(h: Harness, index: int, first: Op) -> None:
+    """Run ``first`` on the ``index``-th stream's claim, then attach it again.
+
+    With no open stream, a plain ``Detach`` (which attaches a held claim).
+    """
+    if not h.tickets:
+        await Detach(index).apply(h)
+        return
+    ws, client = h.tickets[index % len(h.tickets)][1].named()
+    await step(h, first)
+    await h.attach(Target(ws, client, KEYS.index(ws.key)))
+
+
 @attrs.frozen
 class Reconnect:
     """A stream drops and its client attaches again to the same workspace."""
@@ -90,12 +103,7 @@ class Reconnect:
     index: int
 
     async def apply(self, h: Harness) -> None:
-        if not h.tickets:
-            await Detach(self.index).apply(h)
-            return
-        ws, client = h.tickets[self.index % len(h.tickets)][1].named()
-        await step(h, Detach(self.index))
-        await h.attach(Target(ws, client, KEYS.index(ws.key)))
+        await _then_reattach(h, self.index, Detach(self.index))
 
 
 @attrs.frozen
@@ -117,12 +125,7 @@ class Quit:
     index: int
 
     async def apply(self, h: Harness) -> None:
-        if not h.tickets:
-            await Detach(self.index).apply(h)
-            return
-        ws, client = h.tickets[self.index % len(h.tickets)][1].named()
-        await step(h, Retire(Stream(self.index)))
-        await h.attach(Target(ws, client, KEYS.index(ws.key)))
+        await _then_reattach(h, self.index, Retire(Stream(self.index)))
 
 
 @attrs.frozen

@@ -66,13 +66,35 @@ def scripted(*messages: dict[str, Any]) -> Receive:
     return receive
 
 
-async def call(h: Harness, scope: Any, receive: Receive) -> list[dict[str, Any]]:
-    """Run the app's ASGI callable (middleware included); return what it sent."""
+def body_then_disconnect(body: bytes, gone: trio.Event) -> Receive:
+    """A ``receive`` giving the whole ``body``, then ``http.disconnect`` once
+    ``gone`` is set."""
+    sent_body = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def recorder() -> tuple[list[dict[str, Any]], Callable[[Any], Awaitable[None]]]:
+    """A ``send`` that appends every message to the returned list."""
     sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
+    return sent, send
+
+
+async def call(h: Harness, scope: Any, receive: Receive) -> list[dict[str, Any]]:
+    """Run the app's ASGI callable (middleware included); return what it sent."""
+    sent, send = recorder()
     asgi: Any = h.app.asgi_app
     await asgi(scope, receive, send)
     return sent
@@ -194,23 +216,10 @@ async def test_head_on_events_streams_and_detaches_on_disconnect(
     )
     ws = created[1]["id"]
     gone = trio.Event()
-    first = True
-
-    async def receive() -> dict[str, Any]:
-        nonlocal first
-        if first:
-            first = False
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await gone.wait()
-        return {"type": "http.disconnect"}
-
+    receive = body_then_disconnect(b"", gone)
     query = f"client_id={client_id}".encode()
     scope = http_scope("HEAD", f"/v1/workspaces/{ws}/events", query)
-    sent: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
+    sent, send = recorder()
     async with trio.open_nursery() as nursery:
         asgi: Any = harness.app.asgi_app
         nursery.start_soon(asgi, scope, receive, send)
@@ -243,21 +252,8 @@ async def test_disconnect_during_create_cancels_it_and_answers_nothing(
     app: Any = create_app(ServerContext(registry=registry))  # type: ignore[arg-type]
     data = json.dumps({"path": str(project), "client_id": str(uuid.uuid4())})
     gone = trio.Event()
-    first = True
-
-    async def receive() -> dict[str, Any]:
-        nonlocal first
-        if first:
-            first = False
-            return {"type": "http.request", "body": data.encode(), "more_body": False}
-        await gone.wait()
-        return {"type": "http.disconnect"}
-
-    sent: list[Any] = []
-
-    async def send(message: Any) -> None:
-        sent.append(message)
-
+    receive = body_then_disconnect(data.encode(), gone)
+    sent, send = recorder()
     with trio.fail_after(5):  # a create that ignores the disconnect never ends
         async with trio.open_nursery() as nursery:
             scope = http_scope("POST", "/v1/workspaces")
