@@ -111,11 +111,11 @@ class AccessControl:
         if server is None:
             return None  # lifespan, or a unix socket (file mode and peer uid guard it)
         headers = scope.get("headers", [])
-        if _values(headers, b"origin"):
+        if header_values(headers, b"origin"):
             return Forbidden()
-        if not self._host_allowed(_values(headers, b"host"), server):
+        if not self._host_allowed(header_values(headers, b"host"), server):
             return Forbidden()
-        if not self._token_matches(_values(headers, b"authorization")):
+        if not self._token_matches(header_values(headers, b"authorization")):
             return Unauthorized()
         return None
 
@@ -174,7 +174,8 @@ def _parse_allowed_hosts(values: Iterable[str]) -> frozenset[tuple[str, int | No
     return frozenset(parse_allowed_host(value) for value in values)
 
 
-def _values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
+def header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
+    """Every value of header ``name`` (lower case) in ASGI header pairs, in order."""
     return [value for key, value in headers if key.lower() == name]
 
 

@@ -35,6 +35,7 @@ from crushd.errors import InternalError, PayloadTooLarge, RequestTimeout
 from crushd.proto import Workspace as WireWorkspace
 from crushd.registry import Hosted
 
+from ._auth import header_values
 from ._context import ServerContext
 from ._direct import chunk_writer
 from ._errors import error_body
@@ -108,11 +109,8 @@ class _Headers:
         self._pairs = pairs
 
     def get(self, key: str) -> str | None:
-        name = key.lower().encode()
-        for found, value in self._pairs:
-            if found.lower() == name:
-                return value.decode("latin-1")
-        return None
+        values = header_values(self._pairs, key.lower().encode())
+        return values[0].decode("latin-1") if values else None
 
 
 def _query(scope: Any) -> dict[str, str]:
