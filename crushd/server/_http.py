@@ -91,8 +91,12 @@ def parse_query_client_id(args: StringLookup) -> str:
         raise BadRequest("client_id is not a valid UUID") from None
 
 
-def last_event_id() -> int | None:
+def last_event_id_from(headers: StringLookup, args: StringLookup) -> int | None:
     """Return the resume point: ``Last-Event-ID`` header, else ``?last_event_id=``.
+
+    Args:
+        headers: the request headers (case-insensitive ``get``).
+        args: the query parameters.
 
     Returns:
         The event id, or ``None`` when neither is given (start at the head).
@@ -102,11 +106,6 @@ def last_event_id() -> int | None:
 
     Source: PROTOCOL.md C.1 (crushd addition).
     """
-    return last_event_id_from(request.headers, request.args)
-
-
-def last_event_id_from(headers: StringLookup, args: StringLookup) -> int | None:
-    """Parse the resume point from explicit headers and query args (see above)."""
     raw = headers.get("Last-Event-ID") or args.get("last_event_id")
     if raw is None or raw == "":
         return None
