@@ -22,8 +22,11 @@ only when an ``Advance`` step jumps the clock, one 1/64 s tick at a time, and
 every grace is a multiple of that tick, so each timer fires at exactly the
 tick the model predicts however loaded the machine is. Between steps the
 harness waits until every task is blocked and no worker thread (SQLite, data
-directory set-up) is busy. That makes each run a function of its script,
-which is what lets hypothesis shrink failures (DESIGN.md section 8). A
+directory set-up) is busy, and the order in which trio runs tasks that are
+ready together is seeded from a drawn ``schedule`` integer. That makes each
+run a function of its example (timings, schedule, script), which is what
+lets hypothesis shrink failures (DESIGN.md section 8) and explore
+interleavings. A
 ``crushd serve`` subprocess with 0.05-0.3 s graces would be timing-dependent
 on a loaded two-core machine and could not be shrunk reliably; the chaos soak
 (``python -m stress soak``) covers real processes, real time and signals.

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from ._model import Timings
 from ._ops import Op
 from ._run import run_example
-from ._strategies import op_lists, timings
+from ._strategies import op_lists, schedules, timings
 
 #: profile -> (examples, real-time budget in seconds for starting new ones).
 PROFILES = {"ci": (250, 75.0), "deep": (5000, 4 * 3600.0)}
@@ -32,16 +32,19 @@ class Budget:
         self.failed = False
         self.stats: Counter[str] = Counter()
 
-    def run(self, t: Timings, ops: list[Op]) -> None:
+    def run(self, t: Timings, ops: list[Op], schedule: int) -> None:
         if not self.failed and time.monotonic() > self.deadline:
             self.skipped += 1
             return
         self.ran += 1
         try:
-            self.stats.update(run_example(t, ops, note))
+            self.stats.update(run_example(t, ops, note, schedule))
         except BaseException as exc:
             if not self.failed:  # shrinking can take minutes: show this one now
-                print(f"first failure ({exc!r}) on {t!r} with script:", file=sys.stderr)
+                print(
+                    f"first failure ({exc!r}) on {t!r}, schedule={schedule}, script:",
+                    file=sys.stderr,
+                )
                 for line in getattr(exc, "__notes__", []):
                     print(f"  ({line})", file=sys.stderr)
                 for n, op in enumerate(ops):
@@ -64,9 +67,9 @@ def build_test(examples: int, budget: Budget, seed: int) -> object:
 
     @hypothesis.seed(seed)
     @config
-    @given(t=timings, ops=op_lists)
-    def statemachine(t: Timings, ops: list[Op]) -> None:
-        budget.run(t, ops)
+    @given(t=timings, ops=op_lists, schedule=schedules)
+    def statemachine(t: Timings, ops: list[Op], schedule: int) -> None:
+        budget.run(t, ops, schedule)
 
     return statemachine
 

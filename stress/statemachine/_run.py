@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -17,17 +18,43 @@ from ._world import EXAMPLE_SECONDS, World, lifecycle_log, settle
 
 
 def run_example(
-    timings: Timings, ops: list[Op], note: Callable[[str], None] = print
+    timings: Timings,
+    ops: list[Op],
+    note: Callable[[str], None] = print,
+    schedule: int = 0,
 ) -> Counter[str]:
     """Run ``ops`` against a fresh daemon and model; raise ``AssertionError`` on drift.
+
+    Args:
+        timings: the daemon's graces and replay window.
+        ops: the script.
+        note: where each step's line goes.
+        schedule: seeds the order in which trio runs the tasks that are ready
+            at the same time (see ``seed_scheduler``), so one script explores
+            different interleavings and a failing one replays the same way.
 
     Returns:
         How often each interesting transition happened (``Model.stats``).
     """
+    seed_scheduler(schedule)
     clock = trio.testing.MockClock()  # no autojump: time moves only in Advance
     model = Model(timings)
     trio.run(_replay, clock, model, ops, note, clock=clock)
     return model.stats
+
+
+def seed_scheduler(schedule: int) -> None:
+    """Make trio's choice among ready tasks a function of ``schedule``.
+
+    Trio shuffles each batch of ready tasks with its module-level random
+    generator (``trio._core._run._r``); importing hypothesis turns on its
+    deterministic mode (sorted, then shuffled by that generator), and
+    hypothesis reseeds the generator to a constant before every example.
+    Seeding it from a drawn integer instead makes the interleaving part of
+    the example: explored across scripts, shrunk and replayed with them.
+    """
+    random_generator: random.Random = trio._core._run._r
+    random_generator.seed(schedule)
 
 
 async def _replay(

@@ -82,3 +82,6 @@ timings = st.builds(
     detach_grace=st.sampled_from([8 * TICK, 8 * TICK, 8 * TICK, 0.0]),
     replay_window=st.sampled_from([3, 4096]),
 )
+
+#: Seeds of trio's order among ready tasks (``_run.seed_scheduler``).
+schedules = st.integers(0, 2**32 - 1)

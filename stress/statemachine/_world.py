@@ -9,6 +9,8 @@ no worker thread is busy) and ``tick`` (move the MockClock one ``TICK``).
 
 from __future__ import annotations
 
+import gc
+import inspect
 import logging
 import os
 import shutil
@@ -83,13 +85,36 @@ def lifecycle_log() -> Iterator[LifecycleLog]:
         logger.propagate = old_propagate
 
 
+def _awaited(awaitable: object) -> object:
+    """What ``awaitable`` is waiting on: a coroutine, async generator or None.
+
+    An async generator's ``asend``/``athrow`` object (what ``async for`` and an
+    ``asynccontextmanager``'s ``__aenter__``/``__aexit__`` await) has no public
+    link to its generator, only the garbage collector's referents.
+    """
+    for name in ("cr_await", "ag_await", "gi_yieldfrom"):
+        inner = getattr(awaitable, name, None)
+        if inner is not None:
+            return inner
+    if type(awaitable).__name__ in {"async_generator_asend", "async_generator_athrow"}:
+        return next(
+            (r for r in gc.get_referents(awaitable) if inspect.isasyncgen(r)), None
+        )
+    return None
+
+
 def _in_thread(task: trio.lowlevel.Task) -> bool:
+    """Whether ``task``'s await chain passes through ``to_thread_run_sync``."""
     coro: object = task.coro
     while coro is not None:
-        frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+        frame = (
+            getattr(coro, "cr_frame", None)
+            or getattr(coro, "ag_frame", None)
+            or getattr(coro, "gi_frame", None)
+        )
         if frame is not None and frame.f_code.co_name == "to_thread_run_sync":
             return True
-        coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
+        coro = _awaited(coro)
     return False
 
 
