@@ -85,8 +85,13 @@ def test_a_detach_grace_one_tick_late_is_caught(
 
     monkeypatch.setattr(_model.Model, "detach", late)
     script: list[Op] = [Create(Slot(0, 0)), Attach(Held(0)), Close(0), Advance(9)]
-    with pytest.raises(AssertionError, match=r"claims of|workspaces"):
+    with pytest.raises(AssertionError, match=r"claims of|workspaces") as failure:
         run_example(Timings(), script, note=lambda _: None)
+    notes = failure.value.__notes__
+    assert notes[0].startswith("failed at step 3 (Advance(ticks=9))")
+    # The report ends with the daemon's own lines, stamped in ticks.
+    assert any(n.strip().startswith("t=0 workspace created") for n in notes)
+    assert "t=16 workspace torn down" not in "".join(notes)
 
 
 def _write(path: Path, *records: Mapping[str, object]) -> Path:

@@ -25,6 +25,9 @@ async def check(h: Harness) -> None:
     await settle()
     if not h.model.up and h.world.up:
         await h.world.wait_stopped()
+    # An error the daemon logged is the likeliest root cause of any other
+    # disagreement (a failed workspace task tears its workspace down), so first.
+    assert not h.lifecycle.errors, f"daemon logged errors: {h.lifecycle.errors}"
     check_daemon(h)
     if h.model.up:
         await check_workspaces(h)

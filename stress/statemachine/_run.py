@@ -105,7 +105,9 @@ async def _steps(h: Harness, ops: list[Op]) -> None:
         where = "at the finish (SIGTERM and the end checks)"
         await finish(h)
     except Exception as exc:
-        exc.add_note(f"failed {where}")
+        exc.add_note(f"failed {where}; the daemon's last log lines (t in ticks):")
+        for line in h.lifecycle.recent:
+            exc.add_note(f"  {line}")
         raise
 
 

@@ -17,7 +17,7 @@ import shutil
 import signal
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,10 +40,16 @@ KEYS = ("p0", "p1", "p1", "p0")
 EXAMPLE_SECONDS = 60.0
 #: Real seconds a stopping daemon may take (its cleanup runs in threads).
 STOP_SECONDS = 15.0
+#: How many of the daemon's latest log lines a failure report shows.
+RECENT_LINES = 30
 
 
 class LifecycleLog(logging.Handler):
-    """Counts ``workspace created/torn down/closed`` log lines per workspace id."""
+    """Counts ``workspace created/torn down/closed`` log lines per workspace id.
+
+    Also keeps the last ``RECENT_LINES`` info-or-worse lines, each stamped
+    with the virtual time, for a failure's report.
+    """
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -51,11 +57,14 @@ class LifecycleLog(logging.Handler):
         self.torn_down: Counter[str] = Counter()
         self.closed: Counter[str] = Counter()
         self.errors: list[str] = []
+        self.recent: deque[str] = deque(maxlen=RECENT_LINES)
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.msg if isinstance(record.msg, str) else ""
         if record.levelno >= logging.ERROR:
             self.errors.append(self.format(record))
+        if record.levelno >= logging.INFO:
+            self.recent.append(f"t={_virtual_now()} {record.getMessage()}")
         args = record.args if isinstance(record.args, tuple) else ()
         first = str(args[0]) if args else ""
         counters = {
@@ -66,6 +75,14 @@ class LifecycleLog(logging.Handler):
         for prefix, counter in counters.items():
             if message.startswith(prefix):
                 counter[first] += 1
+
+
+def _virtual_now() -> str:
+    """The MockClock's time in ticks, or ``?`` outside the trio thread."""
+    try:
+        return f"{trio.current_time() / TICK:g}"
+    except RuntimeError:
+        return "?"
 
 
 @contextmanager
