@@ -3,20 +3,26 @@
 ``threads_busy`` must see a worker thread wherever its await chain runs:
 ``settle`` trusts it to say when the in-process daemon is quiet, so a thread
 it missed would let a step's checks race the daemon's own work. And
-``seed_scheduler`` must decide the order in which trio runs ready tasks.
+``seed_scheduler`` must decide the order in which trio runs ready tasks, and
+targets must not be chosen by random ids.
 """
 
 from __future__ import annotations
 
 import threading
+import types
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import cast
 
 import pytest
 import trio
 import trio.testing
 
+from stress.statemachine._harness import Harness
+from stress.statemachine._model import MWorkspace
 from stress.statemachine._run import seed_scheduler
+from stress.statemachine._targets import pick_session
 from stress.statemachine._world import threads_busy
 
 Waiter = Callable[[threading.Event], Awaitable[None]]
@@ -101,3 +107,12 @@ def test_the_schedule_seed_decides_the_interleaving() -> None:
     """Same seed, same order of ready tasks; other seeds explore other orders."""
     assert _interleaving(7) == _interleaving(7)
     assert len({tuple(_interleaving(seed)) for seed in range(8)}) > 1
+
+
+def test_sessions_are_picked_in_creation_order() -> None:
+    """Session ids are random; a pick by index must not depend on them."""
+    ws = MWorkspace("/p0", 0, path="/p0")
+    model = types.SimpleNamespace(sessions={"/p0": {"f-late-id": "a", "0-id": "b"}})
+    harness = cast(Harness, types.SimpleNamespace(model=model))
+    picks = [pick_session(harness, ws, n) for n in (0, 1, 2, -1)]
+    assert picks == ["f-late-id", "0-id", "f-late-id", ""]

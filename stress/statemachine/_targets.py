@@ -69,8 +69,12 @@ def pick_stream(h: Harness, index: int) -> Stream | None:
 
 
 def pick_session(h: Harness, ws: MWorkspace | None, index: int, clear: str = "") -> str:
-    """The ``index``-th session of ``ws``'s project; ``clear`` when ``index < 0``."""
-    sessions = sorted(h.model.sessions.get(ws.key, {})) if ws else []
+    """The ``index``-th session of ``ws``'s project; ``clear`` when ``index < 0``.
+
+    Sessions count in creation order: their ids are random, so an order by id
+    would make one script pick different sessions on each replay.
+    """
+    sessions = list(h.model.sessions.get(ws.key, {})) if ws else []
     if index < 0:
         return clear
     return sessions[index % len(sessions)] if sessions else MISSING_SESSION
