@@ -36,7 +36,8 @@ process, caught by the daemon's own signal watcher.
 
 Profiles: ``ci`` (sized to finish well inside two minutes, with a time budget
 after which no new scripts start) and ``deep`` (5,000 scripts). ``--seed N``
-repeats a run's exploration.
+repeats a run's exploration; ``--replay FILE`` reruns the failing script a
+failed run printed (``_replay``).
 """
 
 from __future__ import annotations

@@ -9,12 +9,14 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 import hypothesis
 from hypothesis import HealthCheck, Phase, given, note, settings
 
 from ._model import Timings
 from ._ops import Op
+from ._replay import Report, failure_report, replay
 from ._run import run_example
 from ._strategies import op_lists, schedules, timings
 
@@ -41,15 +43,8 @@ class Budget:
             self.stats.update(run_example(t, ops, note, schedule))
         except BaseException as exc:
             if not self.failed:  # shrinking can take minutes: show this one now
-                print(
-                    f"first failure ({exc!r}) on {t!r}, schedule={schedule}, script:",
-                    file=sys.stderr,
-                )
-                for line in getattr(exc, "__notes__", []):
-                    print(f"  ({line})", file=sys.stderr)
-                for n, op in enumerate(ops):
-                    print(f"  step {n}: {op!r}", file=sys.stderr)
-                print("shrinking...", file=sys.stderr, flush=True)
+                report = failure_report(exc, Report(t, schedule, ops))
+                print(report + "shrinking...", file=sys.stderr, flush=True)
             self.failed = True
             raise
 
@@ -80,12 +75,31 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--examples", type=int, default=None, help="override")
     parser.add_argument("--budget", type=float, default=None, help="seconds")
+    parser.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="run the failing script printed in FILE again (stderr of a failed run)",
+    )
+    parser.add_argument("--times", type=int, default=1, help="with --replay")
+    parser.add_argument(
+        "--any-schedule",
+        action="store_true",
+        help="with --replay: a fresh trio schedule seed for every run",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str]) -> int:
-    """Run the state machine; 0 when every script matched the model, else 1."""
+    """Run the state machine; 0 when every script matched the model, else 1.
+
+    With ``--replay FILE``: run that report's script ``--times`` times instead
+    (exit 2 if FILE is not a failure report).
+    """
     args = parse(argv)
+    if args.replay is not None:
+        return replay(args.replay, args.times, args.any_schedule)
     examples, seconds = PROFILES[args.profile]
     seed = random.randrange(2**32) if args.seed is None else args.seed
     budget = Budget(seconds if args.budget is None else args.budget)
