@@ -371,12 +371,16 @@ class Registry:
         if claim.streams == 0:
             claim.disarm()
             self._hold(hosted, claim, self.settings.create_grace_seconds)
+        log.debug("claim registered workspace=%s client=%s", hosted.id, client_id)
 
     def _hold(self, hosted: Hosted, claim: Claim, seconds: float) -> None:
         assert hosted.nursery is not None
 
         def expire(scope: trio.CancelScope) -> None:
             if claim.hold is scope and hosted.claims.get(claim.client_id) is claim:
+                log.debug(
+                    "hold expired workspace=%s client=%s", hosted.id, claim.client_id
+                )
                 claim.hold = None
                 self._remove_claim(hosted, claim)
 
@@ -408,6 +412,12 @@ class Registry:
         claim.streams += 1
         claim.last_seen = now
         claim.user_agent = user_agent or claim.user_agent
+        log.debug(
+            "stream attached workspace=%s client=%s streams=%d",
+            hosted.id,
+            client_id,
+            claim.streams,
+        )
         return StreamTicket(hosted, claim)
 
     def detach(self, ticket: StreamTicket) -> None:
@@ -425,6 +435,12 @@ class Registry:
         ticket.detached = True
         claim.streams -= 1
         claim.last_seen = time.time()
+        log.debug(
+            "stream detached workspace=%s client=%s streams=%d",
+            hosted.id,
+            claim.client_id,
+            claim.streams,
+        )
         if claim.streams > 0:
             return
         if claim.released or self.settings.detach_grace_seconds <= 0:
@@ -450,6 +466,7 @@ class Registry:
         if hosted is None or claim is None:
             return
         claim.disarm()
+        log.debug("hold released workspace=%s client=%s", workspace_id, client_id)
         if claim.streams == 0:
             self._remove_claim(hosted, claim)
         else:
@@ -467,6 +484,7 @@ class Registry:
         """
         validate_client_id(client_id)
         self._retired.add(client_id)
+        log.debug("client retired client=%s", client_id)
         for hosted in list(self._by_id.values()):
             claim = hosted.claims.get(client_id)
             if claim is not None:
@@ -497,6 +515,9 @@ class Registry:
     def _remove_claim(self, hosted: Hosted, claim: Claim) -> None:
         if hosted.claims.get(claim.client_id) is claim:
             del hosted.claims[claim.client_id]
+            log.debug(
+                "claim removed workspace=%s client=%s", hosted.id, claim.client_id
+            )
         if not hosted.claims and not hosted.torn_down:
             self._teardown(hosted)
 

@@ -41,14 +41,15 @@ EXAMPLE_SECONDS = 60.0
 #: Real seconds a stopping daemon may take (its cleanup runs in threads).
 STOP_SECONDS = 15.0
 #: How many of the daemon's latest log lines a failure report shows.
-RECENT_LINES = 30
+RECENT_LINES = 40
 
 
 class LifecycleLog(logging.Handler):
     """Counts ``workspace created/torn down/closed`` log lines per workspace id.
 
-    Also keeps the last ``RECENT_LINES`` info-or-worse lines, each stamped
-    with the virtual time, for a failure's report.
+    Also keeps the last ``RECENT_LINES`` lines (debug ones included: the
+    registry logs every claim change), each stamped with the virtual time, for
+    a failure's report.
     """
 
     def __init__(self) -> None:
@@ -63,7 +64,7 @@ class LifecycleLog(logging.Handler):
         message = record.msg if isinstance(record.msg, str) else ""
         if record.levelno >= logging.ERROR:
             self.errors.append(self.format(record))
-        if record.levelno >= logging.INFO:
+        if record.levelno >= logging.DEBUG:
             self.recent.append(f"t={_virtual_now()} {record.getMessage()}")
         args = record.args if isinstance(record.args, tuple) else ()
         first = str(args[0]) if args else ""

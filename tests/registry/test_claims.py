@@ -7,6 +7,8 @@ grace); tests of crushd's graces start their own registry via ``harness``.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import trio
 import trio.testing
@@ -586,3 +588,44 @@ async def test_detach_same_ticket_twice_counts_once(
     registry.detach(other)
     assert ticket.claim.streams == 0
     assert_invariants(registry)
+
+
+async def test_every_claim_change_is_logged_at_debug(
+    harness: Harness,
+    project: str,
+    caplog: pytest.LogCaptureFixture,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Register, attach, detach, hold expiry, release and retire: one line each.
+
+    Operators (and the state machine's failure reports) read a client's
+    history from these lines, in order.
+    """
+    caplog.set_level(logging.DEBUG, logger="crushd.registry")
+    registry = await harness.start(detach_grace_seconds=0.5)
+    hosted = await claimless_workspace(registry, project)
+    first, second = new_client_id(), new_client_id()
+    await join(registry, hosted, first)
+    await join(registry, hosted, second)
+    registry.detach(registry.attach(hosted.id, first))
+    await trio.sleep(0.6)
+    registry.release(hosted.id, second)
+    registry.retire(first)
+    wid = hosted.id
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.DEBUG
+        and (first in r.getMessage() or second in r.getMessage())
+    ]
+    assert lines == [
+        f"claim registered workspace={wid} client={first}",
+        f"claim registered workspace={wid} client={second}",
+        f"stream attached workspace={wid} client={first} streams=1",
+        f"stream detached workspace={wid} client={first} streams=0",
+        f"hold expired workspace={wid} client={first}",
+        f"claim removed workspace={wid} client={first}",
+        f"hold released workspace={wid} client={second}",
+        f"claim removed workspace={wid} client={second}",
+        f"client retired client={first}",
+    ]
