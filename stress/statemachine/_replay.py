@@ -103,7 +103,7 @@ def replay(path: Path, times: int, any_schedule: bool) -> int:
         schedule = random.randrange(2**32) if any_schedule else report.schedule
         try:
             run_example(report.timings, report.ops, lambda _: None, schedule)
-        except AssertionError as exc:
+        except Exception as exc:  # noqa: BLE001 - any error is a failed run, reported
             failures += 1
             print(f"run {run}: schedule={schedule} FAILED: {exc}", file=sys.stderr)
             for note in getattr(exc, "__notes__", []):
