@@ -25,7 +25,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check crushd crushctl tests stress
 	$(BIN)/ruff format --check crushd crushctl tests stress
-	$(BIN)/mypy crushd crushctl tests
+	$(BIN)/mypy crushd crushctl tests stress
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache .hypothesis
