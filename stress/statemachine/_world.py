@@ -64,8 +64,7 @@ class LifecycleLog(logging.Handler):
         message = record.msg if isinstance(record.msg, str) else ""
         if record.levelno >= logging.ERROR:
             self.errors.append(self.format(record))
-        if record.levelno >= logging.DEBUG:
-            self.recent.append(f"t={_virtual_now()} {record.getMessage()}")
+        self.recent.append(f"t={_virtual_now()} {record.getMessage()}")
         args = record.args if isinstance(record.args, tuple) else ()
         first = str(args[0]) if args else ""
         counters = {
