@@ -26,7 +26,9 @@ directory set-up) is busy, and the order in which trio runs tasks that are
 ready together is seeded from a drawn ``schedule`` integer. That makes each
 run a function of its example (timings, schedule, script), which is what
 lets hypothesis shrink failures (DESIGN.md section 8) and explore
-interleavings. A
+interleavings. The one thing left to real time is which of two worker
+threads finishes first; only pair creates and a SIGTERM mid-create have two
+in flight, and their checks accept either order. A
 ``crushd serve`` subprocess with 0.05-0.3 s graces would be timing-dependent
 on a loaded two-core machine and could not be shrunk reliably; the chaos soak
 (``python -m stress soak``) covers real processes, real time and signals.
