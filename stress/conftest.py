@@ -10,6 +10,9 @@ after a failure and adds little to the shrunk example.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
 from hypothesis import Phase, settings
 
 _PHASES = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
@@ -20,3 +23,26 @@ settings.register_profile(
 settings.register_profile(
     "soak", max_examples=5000, deadline=None, print_blob=True, phases=_PHASES
 )
+
+
+@pytest.fixture
+def break_detach_grace(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Return a switch that makes the HTTP model's detach grace end a tick late.
+
+    A model broken this way must disagree with the daemon; tests call the
+    switch where the breakage should start (undone after the test).
+    """
+    from stress.statemachine import _model  # only the tests that ask load it
+
+    detach = _model.Model.detach
+
+    def late(self: _model.Model, stream: _model.MStream) -> None:
+        detach(self, stream)
+        claim = stream.ws.claims.get(stream.client)
+        if claim is not None and claim.deadline is not None:
+            claim.deadline += _model.TICK
+
+    def switch() -> None:
+        monkeypatch.setattr(_model.Model, "detach", late)
+
+    return switch

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from stress.statemachine import _model, main
-from stress.statemachine._model import TICK, Timings
+from stress.statemachine import main
+from stress.statemachine._model import Timings
 from stress.statemachine._ops import (
     Advance,
     Attach,
@@ -76,7 +77,7 @@ def test_a_file_that_is_no_report_is_refused(text: str, why: str) -> None:
 
 def test_replay_runs_the_script_and_counts_failures(
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    break_detach_grace: Callable[[], None],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A matching script exits 0; under a broken model every run fails (exit 1)."""
@@ -86,15 +87,7 @@ def test_replay_runs_the_script_and_counts_failures(
     assert main(["--replay", str(report), "--times", "2"]) == 0
     assert "0 of 2 runs failed" in capsys.readouterr().out
 
-    detach = _model.Model.detach
-
-    def late(self: _model.Model, stream: _model.MStream) -> None:
-        detach(self, stream)
-        claim = stream.ws.claims.get(stream.client)
-        if claim is not None and claim.deadline is not None:
-            claim.deadline += TICK
-
-    monkeypatch.setattr(_model.Model, "detach", late)
+    break_detach_grace()
     assert main(["--replay", str(report), "--times", "2", "--any-schedule"]) == 1
     out, err = capsys.readouterr()
     assert "2 of 2 runs failed" in out

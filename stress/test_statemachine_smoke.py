@@ -8,14 +8,13 @@ their checks can fail.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
 from stress.soak._verify import verify
-from stress.statemachine import _model
-from stress.statemachine._model import TICK, Timings
+from stress.statemachine._model import Timings
 from stress.statemachine._ops import (
     Advance,
     Attach,
@@ -72,18 +71,10 @@ def test_tour_script_matches_the_model() -> None:
 
 
 def test_a_detach_grace_one_tick_late_is_caught(
-    monkeypatch: pytest.MonkeyPatch,
+    break_detach_grace: Callable[[], None],
 ) -> None:
     """A model whose detach grace ends one tick late disagrees with the daemon."""
-    detach = _model.Model.detach
-
-    def late(self: _model.Model, stream: _model.MStream) -> None:
-        detach(self, stream)
-        claim = stream.ws.claims.get(stream.client)
-        if claim is not None and claim.deadline is not None:
-            claim.deadline += TICK
-
-    monkeypatch.setattr(_model.Model, "detach", late)
+    break_detach_grace()
     script: list[Op] = [Create(Slot(0, 0)), Attach(Held(0)), Close(0), Advance(9)]
     with pytest.raises(AssertionError, match=r"claims of|workspaces") as failure:
         run_example(Timings(), script, note=lambda _: None)
