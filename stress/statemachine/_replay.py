@@ -16,7 +16,7 @@ from pathlib import Path
 
 import attrs
 
-from . import _ops, _targets
+from . import _ops
 from ._model import Timings
 from ._ops import Op
 from ._run import run_example
@@ -25,9 +25,7 @@ _HEADER = re.compile(r"on (Timings\([^)]*\)), schedule=(\d+), script:")
 _STEP = re.compile(r"^\s*step (\d+): (.+?)\s*$")
 #: The names a report's reprs use; nothing else is visible to ``eval``.
 _NAMES: dict[str, object] = {
-    **{name: getattr(_ops, name) for name in _ops.__all__},
-    "Held": _targets.Held,
-    "Slot": _targets.Slot,
+    **{name: getattr(_ops, name) for name in _ops.__all__},  # Held, Slot too
     "Timings": Timings,
 }
 
