@@ -5,7 +5,8 @@ those inside functions and ``TYPE_CHECKING`` blocks), so a forbidden import is
 caught even when it sits on a code path no other test runs. Dependencies point
 one way: ``server -> registry -> workspace -> store``, the workspace also uses
 the leaves ``config`` and ``skills``; everything may use ``proto`` and
-``errors``; ``crushctl`` sees only ``crushd.proto``.
+``errors``; ``crushctl`` sees only ``crushd.proto`` and the trust rules
+``crushd.trust`` (both sides must agree on what another uid controls).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ API_PACKAGES = (
     "crushd.proto",
     "crushd.errors",
     "crushd.paths",
+    "crushd.trust",
     "crushd.config",
     "crushd.registry",
     "crushd.skills",
@@ -102,10 +104,16 @@ RULES = (
         why="proto is shared with crushctl and depends on nothing in crushd",
     ),
     Rule(
+        "crushd.trust",
+        forbidden=("crushd",),
+        allowed=("crushd.trust", "crushd.proto"),
+        why="the trust rules are a leaf shared with crushctl",
+    ),
+    Rule(
         "crushctl",
         forbidden=("crushd",),
-        allowed=("crushd.proto",),
-        why="crushctl may use only the shared wire models",
+        allowed=("crushd.proto", "crushd.trust"),
+        why="crushctl may use only the shared wire models and trust rules",
     ),
 )
 

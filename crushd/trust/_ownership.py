@@ -1,0 +1,83 @@
+"""Who controls a file: the ownership rule every trusted path must pass.
+
+A folder or file is *trusted* when the daemon's uid (or root, for system files
+such as ``/etc/crush``) owns it and neither its group nor others may write it.
+That makes a root-owned sticky folder such as ``/tmp`` untrusted: anyone may
+create entries in it, so it is never a project boundary or a data directory.
+The rule is git's ``safe.directory`` idea, applied to every file crushd reads
+code or configuration from, or writes the user's data into.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = [
+    "UntrustedPathError",
+    "check_trusted",
+    "trusted_ancestors",
+    "untrusted_reason",
+]
+
+_LOOSE_BITS = stat.S_IWGRP | stat.S_IWOTH
+
+
+class UntrustedPathError(OSError):
+    """A path exists but another uid controls it; the message says why."""
+
+
+def untrusted_reason(st: os.stat_result, uid: int | None = None) -> str | None:
+    """Return why a file with status ``st`` is not trusted, or ``None``.
+
+    Args:
+        st: the file's ``stat`` (or ``fstat``/``lstat``) result.
+        uid: the trusting user; ``None`` means this process's effective uid.
+
+    Returns:
+        ``"owned by uid N"``, ``"writable by group or others"``, or ``None``
+        when the owner is ``uid`` or root and no group/other write bit is set.
+    """
+    me = os.geteuid() if uid is None else uid
+    if st.st_uid not in (me, 0):
+        return f"owned by uid {st.st_uid}"
+    if st.st_mode & _LOOSE_BITS:
+        return "writable by group or others"
+    return None
+
+
+def check_trusted(path: Path, uid: int | None = None) -> str | None:
+    """Return why ``path`` is not trusted, ``None`` when it is (or is absent).
+
+    Symlinks are followed: what counts is the file whose content is used.
+    Blocking (one ``stat``).
+
+    Args:
+        path: any file or folder.
+        uid: the trusting user; ``None`` means this process's effective uid.
+
+    Returns:
+        ``None`` when ``path`` does not exist or is trusted; otherwise the
+        reason, e.g. ``"owned by uid 1001"``.
+    """
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return untrusted_reason(st, uid)
+
+
+def trusted_ancestors(path: Path, uid: int | None = None) -> Iterator[Path]:
+    """Yield ``path`` and its parents, up to the first folder not trusted.
+
+    The first untrusted folder (another uid's, or group/other-writable like
+    ``/tmp``) ends the walk and is not yielded; nothing above it is either.
+    A folder that does not exist is yielded (it cannot hold anything).
+    Blocking (one ``stat`` per level).
+    """
+    for folder in (path, *path.parents):
+        if check_trusted(folder, uid) is not None:
+            return
+        yield folder
