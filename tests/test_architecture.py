@@ -28,7 +28,6 @@ API_PACKAGES = (
     "crushd",
     "crushd.proto",
     "crushd.errors",
-    "crushd.paths",
     "crushd.trust",
     "crushd.config",
     "crushd.registry",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import attrs
 
-from crushd.paths import find_worktree_root
+from crushd.trust import project_boundary, project_dirs
 
 #: The system-wide config file (lowest priority).
 SYSTEM_CONFIG_FILE = Path("/etc/crush/crush.json")
@@ -101,26 +101,6 @@ def _first(env: Mapping[str, str], own: str, xdg: str, leaf: str) -> Path | None
     if value := env.get(xdg):
         return Path(value) / leaf
     return None
-
-
-def project_boundary(path: Path) -> Path:
-    """Return the git worktree root above ``path``, else ``path`` itself.
-
-    A directory holding ``.git`` (a folder, or a file in linked worktrees and
-    submodules) is the root.
-    """
-    return find_worktree_root(path) or path
-
-
-def project_dirs(path: Path) -> list[Path]:
-    """Return the directories from the project boundary down to ``path``."""
-    boundary = project_boundary(path)
-    dirs = [path]
-    for parent in path.parents:
-        if not parent.is_relative_to(boundary):
-            break
-        dirs.append(parent)
-    return dirs[::-1]
 
 
 def project_layers(path: Path) -> list[Layer]:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import attrs
 
-from crushd.paths import find_worktree_root
+from crushd.trust import find_worktree_root
 
 #: ``source`` of a skill found in a global or an extra folder.
 SOURCE_USER = "user"

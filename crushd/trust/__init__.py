@@ -12,10 +12,14 @@ from ._ownership import (
     trusted_ancestors,
     untrusted_reason,
 )
+from ._project import find_worktree_root, project_boundary, project_dirs
 
 __all__ = [
     "UntrustedPathError",
     "check_trusted",
+    "find_worktree_root",
+    "project_boundary",
+    "project_dirs",
     "trusted_ancestors",
     "untrusted_reason",
 ]

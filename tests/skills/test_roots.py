@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crushd.paths import find_worktree_root
+from crushd.trust import find_worktree_root
 from crushd.skills import (
     SkillRoot,
     SkillsEnvironment,
