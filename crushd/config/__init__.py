@@ -14,11 +14,10 @@ from ._sources import (
     SYSTEM_CONFIG_FILE,
     ConfigSources,
     Layer,
-    project_boundary,
-    project_dirs,
     project_layers,
     resolve_data_dir,
 )
+from crushd.trust import project_boundary, project_dirs
 
 if TYPE_CHECKING:
     from ._document import (

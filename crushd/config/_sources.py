@@ -14,7 +14,7 @@ from pathlib import Path
 
 import attrs
 
-from crushd.trust import project_boundary, project_dirs
+from crushd.trust import project_dirs
 
 #: The system-wide config file (lowest priority).
 SYSTEM_CONFIG_FILE = Path("/etc/crush/crush.json")
