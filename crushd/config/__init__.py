@@ -7,6 +7,7 @@ workspaces, the registry or HTTP (PROTOCOL.md 7.1-7.2, decisions B.17, B.22).
 from typing import TYPE_CHECKING
 
 from crushd import _lazy
+from crushd.trust import project_boundary, project_dirs
 
 from ._redact import MASK, looks_secret, mask, redact, redact_env_list
 from ._sources import (
@@ -17,7 +18,6 @@ from ._sources import (
     project_layers,
     resolve_data_dir,
 )
-from crushd.trust import project_boundary, project_dirs
 
 if TYPE_CHECKING:
     from ._document import (

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from crushd.trust import find_worktree_root
 from crushd.skills import (
     SkillRoot,
     SkillsEnvironment,
     global_skill_dirs,
     skill_roots,
 )
+from crushd.trust import find_worktree_root
 
 
 @pytest.fixture
