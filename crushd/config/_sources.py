@@ -31,10 +31,13 @@ class Layer:
     Attributes:
         path: the file (it may not exist).
         script: the file is a shell script whose stdout is the JSON.
+        project: the file comes from the project (not the user's own config);
+            a project script runs only when the user trusted it.
     """
 
     path: Path
     script: bool = False
+    project: bool = False
 
 
 @attrs.frozen
@@ -110,7 +113,7 @@ def project_layers(path: Path) -> list[Layer]:
     > ``.crush.json`` > ``crush.json``.
     """
     return [
-        Layer(directory / name, script=name.endswith("rc"))
+        Layer(directory / name, script=name.endswith("rc"), project=True)
         for directory in project_dirs(path)
         for name in PROJECT_FILE_NAMES
     ]
