@@ -3,18 +3,29 @@
 Every failure becomes ``ConfigInvalid`` with the upstream text
 ``failed to initialize config: <file>: <where>: <problem>`` where ``<where>``
 is ``line:col`` for bad JSON or a JSON path for a wrong type.
+
+A project script (``crushrc``/``.crushrc`` from the project, not the user's
+own) runs only when the user's trust list holds its path and the sha256 of
+its content (``crushctl trust``); otherwise it is skipped with a warning and
+the other layers still load. Upstream runs every project script on open;
+crushd departs on purpose, so that opening a cloned repository runs none of
+its code until the user says so.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import cattrs
 import trio
 
 from crushd.errors import ConfigInvalid
+from crushd.trust import TrustListError, read_script, script_sha256, script_trusted
 
 from ._model import JSONObject, structure_config
 from ._sources import Layer
@@ -23,6 +34,8 @@ from ._sources import Layer
 SCRIPT_TIMEOUT_SECONDS = 10.0
 
 _PREFIX = "failed to initialize config"
+
+log = logging.getLogger("crushd.config")
 
 
 def config_error(path: Path, where: str, problem: str) -> ConfigInvalid:
@@ -73,7 +86,7 @@ def read_json_file(path: Path) -> JSONObject | None:
 
 
 async def run_script(path: Path) -> JSONObject | None:
-    """Run a ``crushrc`` script with ``sh`` in its folder; its stdout is JSON.
+    """Run the user's own ``crushrc`` with ``sh`` in its folder; its stdout is JSON.
 
     Returns:
         The document, or ``None`` when the script does not exist.
@@ -86,9 +99,70 @@ async def run_script(path: Path) -> JSONObject | None:
     """
     if not await trio.Path(path).is_file():
         return None
+    return await _run(path, ["/bin/sh", str(path)])
+
+
+async def run_project_script(path: Path, trust_file: Path | None) -> JSONObject | None:
+    """Run a project ``crushrc`` only if the user trusted its exact content.
+
+    The script is read once; those bytes are hashed, checked against the
+    trust list and run with ``sh -c`` (``$0`` is the script's path, the
+    working directory its folder, stdin ``/dev/null`` as for every script),
+    so a file swapped after the check never runs. A script that is missing
+    is ``None``; one that is untrusted (not listed, edited since, owned by
+    another uid, too large) is skipped: ``None`` and a warning naming the
+    file, its sha256 and the ``crushctl trust --cwd DIR`` command.
+
+    Args:
+        path: the script's absolute path.
+        trust_file: the user's trust list; ``None`` trusts no project script.
+
+    Raises:
+        ConfigInvalid: a trusted script failed, as ``run_script`` (500).
+
+    Cancellation: the script is killed.
+    """
+    content = await trio.to_thread.run_sync(trusted_content, path, trust_file)
+    if content is None:
+        return None
+    return await _run(path, [b"/bin/sh", b"-c", content, os.fsencode(path)])
+
+
+def trusted_content(path: Path, trust_file: Path | None) -> bytes | None:
+    """Return a project script's content when trusted, else log why and ``None``."""
+    try:
+        content = read_script(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        log.warning("skipping project script %s: %s", path, exc.strerror or exc)
+        return None
+    if not _listed(trust_file, path, content):
+        log.warning(
+            "skipping project script %s (sha256 %s): not in your trust list;"
+            " review it, then run `crushctl trust --cwd %s`",
+            path,
+            script_sha256(content),
+            path.parent,
+        )
+        return None
+    return content
+
+
+def _listed(trust_file: Path | None, path: Path, content: bytes) -> bool:
+    if trust_file is None:
+        return False
+    try:
+        return script_trusted(trust_file, path, content)
+    except TrustListError as exc:
+        log.warning("%s; no project script is trusted", exc)
+        return False
+
+
+async def _run(path: Path, command: Sequence[str | bytes]) -> JSONObject | None:
     with trio.move_on_after(SCRIPT_TIMEOUT_SECONDS) as scope:
         result = await trio.run_process(
-            ["/bin/sh", str(path)],
+            command,
             cwd=str(path.parent),
             stdin=subprocess.DEVNULL,
             capture_stdout=True,
@@ -104,8 +178,16 @@ async def run_script(path: Path) -> JSONObject | None:
     return parse_document(path, result.stdout.decode(errors="replace"))
 
 
-async def read_layer(layer: Layer) -> JSONObject | None:
-    """Read one layer (file or script); ``None`` when it does not exist."""
+async def read_layer(layer: Layer, trust_file: Path | None = None) -> JSONObject | None:
+    """Read one layer (file or script); ``None`` when it does not exist or is skipped.
+
+    Args:
+        layer: the layer to read.
+        trust_file: the user's trust list, consulted for project scripts only;
+            ``None`` trusts no project script.
+    """
+    if layer.script and layer.project:
+        return await run_project_script(layer.path, trust_file)
     if layer.script:
         return await run_script(layer.path)
     return await trio.to_thread.run_sync(read_json_file, layer.path)

@@ -89,11 +89,13 @@ async def load_config(
     """
     env = os.environ if environ is None else environ
     layers = sources.global_layers() + project_layers(path)
-    document, read = await _merge_layers(layers, {}, [])
+    document, read = await _merge_layers(layers, {}, [], sources.trust_file)
     configured = _data_directory(_resolve(document, env))
     resolved_dir = _resolve_data_dir(data_dir, configured, path)
     workspace_file = resolved_dir / CONFIG_FILE_NAME
-    document, read = await _merge_layers([Layer(workspace_file)], document, read)
+    document, read = await _merge_layers(
+        [Layer(workspace_file)], document, read, sources.trust_file
+    )
     resolved = _resolve(document, env)
     # As upstream, the effective config states the data directory in use.
     resolved = deep_merge(resolved, {"options": {"data_directory": str(resolved_dir)}})
@@ -109,10 +111,10 @@ async def load_config(
 
 
 async def _merge_layers(
-    layers: list[Layer], document: JSONObject, read: list[Path]
+    layers: list[Layer], document: JSONObject, read: list[Path], trust_file: Path
 ) -> tuple[JSONObject, list[Path]]:
     for layer in layers:
-        found = await read_layer(layer)
+        found = await read_layer(layer, trust_file)
         if found is not None:
             document = deep_merge(document, found)
             read = [*read, layer.path]

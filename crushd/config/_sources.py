@@ -14,7 +14,7 @@ from pathlib import Path
 
 import attrs
 
-from crushd.trust import project_dirs
+from crushd.trust import project_dirs, trust_list_path
 
 #: The system-wide config file (lowest priority).
 SYSTEM_CONFIG_FILE = Path("/etc/crush/crush.json")
@@ -52,6 +52,8 @@ class ConfigSources:
         global_file: the global user config.
         global_script: the ``crushrc`` script beside ``global_file``.
         global_data_file: the global data config, written for scope 0.
+        trust_file: the user's trust list of project scripts
+            (``trusted.json`` beside ``global_data_file``).
 
     Source: Crush ``config.GlobalConfig``/``GlobalConfigData`` (PROTOCOL.md 7.1).
     """
@@ -60,6 +62,7 @@ class ConfigSources:
     global_file: Path
     global_script: Path
     global_data_file: Path
+    trust_file: Path
 
     @classmethod
     def from_environ(
@@ -86,6 +89,7 @@ class ConfigSources:
             global_file=config_dir / CONFIG_FILE_NAME,
             global_script=config_dir / "crushrc",
             global_data_file=data_dir / CONFIG_FILE_NAME,
+            trust_file=trust_list_path(env),
         )
 
     def global_layers(self) -> list[Layer]:

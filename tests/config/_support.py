@@ -8,6 +8,7 @@ from pathlib import Path
 import attrs
 
 from crushd.config import ConfigSources
+from crushd.trust import project_scripts, trust_scripts
 
 
 @attrs.frozen
@@ -39,6 +40,12 @@ class Machine:
     @property
     def data_dir(self) -> Path:
         return self.workspace / ".crush"
+
+    def trust_project_scripts(self) -> None:
+        """Trust every project script now on disk, as ``crushctl trust`` would."""
+        scripts = project_scripts(self.workspace)
+        found = {script.path: script.sha256 for script in scripts if script.sha256}
+        trust_scripts(self.sources.trust_file, found)
 
     def layer_paths(self) -> dict[str, Path]:
         """Every layer's file, lowest priority first."""

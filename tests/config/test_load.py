@@ -47,6 +47,7 @@ async def test_load_higher_layer_wins_and_objects_merge(
     paths = machine.layer_paths()
     write_layer(paths[low], {"options": {"initialize_as": low, "tui": {"a": low}}})
     write_layer(paths[high], {"options": {"initialize_as": high, "tui": {"b": 1}}})
+    machine.trust_project_scripts()  # project scripts run only when trusted
     loaded = await load_config(machine.sources, machine.workspace, environ={})
     options = _user_part(loaded)["options"]
     assert options == {"initialize_as": high, "tui": {"a": low, "b": 1}}
@@ -152,6 +153,7 @@ async def test_load_wrong_type_names_file_and_json_path(
     """A wrong type in any layer fails with the file and the JSON path."""
     path = machine.layer_paths()[layer]
     write_layer(path, {"options": {"tui": {"compact_mode": "yes"}}})
+    machine.trust_project_scripts()
     with pytest.raises(ConfigInvalid) as caught:
         await load_config(machine.sources, machine.workspace, environ={})
     assert caught.value.message == (
@@ -201,6 +203,7 @@ async def test_load_failing_silent_script(machine: Machine) -> None:
     """A script failing without stderr still reports its exit status."""
     path = machine.layer_paths()["sub_rc"]
     path.write_text("exit 1\n")
+    machine.trust_project_scripts()
     with pytest.raises(ConfigInvalid, match=f"{path}: run: exit status 1$"):
         await load_config(machine.sources, machine.workspace, environ={})
 
@@ -209,6 +212,7 @@ async def test_load_script_printing_bad_json(machine: Machine) -> None:
     """A script whose stdout is not JSON fails with line:col."""
     path = machine.layer_paths()["sub_dot_rc"]
     path.write_text("echo '{nope'\n")
+    machine.trust_project_scripts()
     with pytest.raises(ConfigInvalid, match=f"{path}: 1:2: "):
         await load_config(machine.sources, machine.workspace, environ={})
 
@@ -217,6 +221,7 @@ async def test_load_script_runs_in_its_folder(machine: Machine) -> None:
     """A crushrc runs with its own folder as the working directory."""
     path = machine.layer_paths()["sub_rc"]
     path.write_text('printf \'{"options":{"initialize_as":"%s"}}\' "$PWD"\n')
+    machine.trust_project_scripts()
     loaded = await load_config(machine.sources, machine.workspace, environ={})
     assert loaded.config.options.initialize_as == str(machine.workspace)
 
