@@ -18,7 +18,9 @@ from pathlib import Path
 __all__ = [
     "UntrustedPathError",
     "check_trusted",
+    "first_untrusted_ancestor",
     "trusted_ancestors",
+    "untrusted_below",
     "untrusted_reason",
 ]
 
@@ -81,3 +83,42 @@ def trusted_ancestors(path: Path, uid: int | None = None) -> Iterator[Path]:
         if check_trusted(folder, uid) is not None:
             return
         yield folder
+
+
+def first_untrusted_ancestor(
+    path: Path, uid: int | None = None
+) -> tuple[Path, str] | None:
+    """Return the folder that ends ``trusted_ancestors(path)``, with its reason.
+
+    Returns:
+        ``(folder, reason)`` for the nearest of ``path`` and its parents that
+        is not trusted, or ``None`` when every one up to ``/`` is trusted.
+        Blocking (one ``stat`` per level).
+    """
+    for folder in (path, *path.parents):
+        reason = check_trusted(folder, uid)
+        if reason is not None:
+            return folder, reason
+    return None
+
+
+def untrusted_below(
+    base: Path, relative: str, uid: int | None = None
+) -> tuple[Path, str] | None:
+    """Return the first untrusted entry on the way from ``base`` to ``base/relative``.
+
+    ``base`` itself is not checked (the caller already trusts it). For
+    ``relative="a/b"`` the checks are ``base/a`` then ``base/a/b``: another
+    uid owning ``a`` could swap ``b`` whatever ``b``'s own owner. Entries that
+    do not exist pass. Blocking.
+
+    Returns:
+        ``(entry, reason)`` for the first untrusted one, or ``None``.
+    """
+    entry = base
+    for part in Path(relative).parts:
+        entry = entry / part
+        reason = check_trusted(entry, uid)
+        if reason is not None:
+            return entry, reason
+    return None

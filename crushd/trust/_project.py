@@ -13,13 +13,33 @@ Source: Crush's project boundary for config files and project skills
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
-from ._ownership import check_trusted, trusted_ancestors
+from ._ownership import check_trusted, first_untrusted_ancestor, trusted_ancestors
 
-__all__ = ["find_worktree_root", "project_boundary", "project_dirs"]
+__all__ = [
+    "DATA_DIR_NAME",
+    "PROJECT_CONFIG_NAMES",
+    "PROJECT_SKILL_DIRS",
+    "find_worktree_root",
+    "project_boundary",
+    "project_dirs",
+]
 
 log = logging.getLogger("crushd.trust")
+
+#: Config layer files in each project folder, lowest priority first.
+PROJECT_CONFIG_NAMES = ("crush.json", ".crush.json", "crushrc", ".crushrc")
+#: Skills folders inside a project folder, highest precedence first.
+PROJECT_SKILL_DIRS = (
+    ".agents/skills",
+    ".crush/skills",
+    ".claude/skills",
+    ".cursor/skills",
+)
+#: The data directory a project folder may hold.
+DATA_DIR_NAME = ".crush"
 
 
 def find_worktree_root(path: Path) -> Path | None:
@@ -36,6 +56,7 @@ def find_worktree_root(path: Path) -> Path | None:
     for folder in trusted_ancestors(path):
         if _is_trusted_git(folder / ".git"):
             return folder
+    _warn_stopped_walk(path)
     return None
 
 
@@ -65,3 +86,12 @@ def _is_trusted_git(git: Path) -> bool:
     if reason is not None:
         log.warning("skipping untrusted %s: %s", git, reason)
     return reason is None
+
+
+def _warn_stopped_walk(path: Path) -> None:
+    # Only worth a line when the folder that ended the walk would have been
+    # the worktree root (the /tmp/.git above /tmp/myproj case).
+    stop = first_untrusted_ancestor(path)
+    if stop is not None and os.path.lexists(stop[0] / ".git"):
+        git, reason = stop[0] / ".git", stop[1]
+        log.warning("skipping untrusted %s: its folder is %s", git, reason)
