@@ -13,7 +13,7 @@ from pathlib import Path
 import attrs
 import platformdirs
 
-#: Unix socket paths longer than this fall back to ``/tmp/<name>`` (sun_path).
+#: Unix socket paths longer than this fall back to ``/tmp/crush-<uid>/`` (sun_path).
 MAX_SOCKET_PATH_BYTES = 104
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -78,17 +78,26 @@ def parse_host(value: str) -> Host:
 
 
 def default_socket_path() -> Path:
-    """Return the default unix socket path (PROTOCOL.md 8.2).
+    """Return the default unix socket path (PROTOCOL.md 8.2, hardened).
 
-    ``$XDG_RUNTIME_DIR/crush-<uid>.sock``, else the temp dir; a path longer than
-    ``MAX_SOCKET_PATH_BYTES`` falls back to ``/tmp/crush-<uid>.sock``.
+    ``$XDG_RUNTIME_DIR/crush-<uid>.sock`` when that variable is set (a folder
+    only the user may enter); else ``<temp dir>/crush-<uid>/crush-<uid>.sock``,
+    in a private folder the daemon creates 0700: never directly in the shared
+    temp folder, where another user could squat the name first. A candidate
+    longer than ``MAX_SOCKET_PATH_BYTES`` (UTF-8 bytes, the platform's
+    ``sun_path``) is skipped; the last one, ``/tmp/crush-<uid>/crush-<uid>.sock``,
+    always fits. Pure: nothing is created or checked here (the daemon's bind
+    and crushctl's connect do that).
     """
     name = f"crush-{os.getuid()}.sock"
-    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    path = Path(base) / name
-    if len(os.fsencode(path)) > MAX_SOCKET_PATH_BYTES:
-        path = Path("/tmp") / name  # noqa: S108 - the documented upstream fallback
-    return path
+    folder = f"crush-{os.getuid()}"
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    candidates = [Path(runtime) / name] if runtime else []
+    candidates.append(Path(tempfile.gettempdir()) / folder / name)
+    for path in candidates:
+        if len(os.fsencode(path)) <= MAX_SOCKET_PATH_BYTES:
+            return path
+    return Path("/tmp") / folder / name  # noqa: S108 - a private 0700 folder
 
 
 def default_host() -> Host:

@@ -75,18 +75,19 @@ class BoundSocket:
             ``tcp://127.0.0.1:7777`` with the real port, ``fd://3``).
         backlog: the listen backlog, re-applied by hypercorn when it adopts the fd.
         path: the unix socket file, or ``None`` for tcp and adopted fds.
-        identity: ``(st_dev, st_ino, st_ctime_ns)`` of the socket file this
-            process created, or ``None`` when it created none (tcp, adopted fd).
-            While our socket is open its inode stays allocated, so a file that
-            replaced it has another inode; the ctime also guards against an
-            inode number reused after we closed.
+        identity: ``(st_dev, st_ino)`` of the socket file this process
+            created, or ``None`` when it created none (tcp, adopted fd). While
+            our socket is open its inode stays allocated, so a file that
+            replaced it has another inode. The ctime is deliberately not part
+            of it: a ``chmod`` or ``touch`` of the file changes the ctime, and
+            the socket was then left behind at exit.
     """
 
     sock: socket.socket
     url: str
     backlog: int = DEFAULT_BACKLOG
     path: Path | None = None
-    identity: tuple[int, int, int] | None = None
+    identity: tuple[int, int] | None = None
 
     def detach(self) -> int:
         """Give up the socket object and return its fd; the caller now owns it."""
@@ -99,8 +100,9 @@ class BoundSocket:
     def remove_if_ours(self) -> bool:
         """Unlink the socket file if it is still the one this process created.
 
-        A file that another process put at the path since (a newer daemon's
-        socket) is left alone.
+        Ours means: the same device and inode, still a socket, still owned by
+        this process's effective uid. A file that another process put at the
+        path since (a newer daemon's socket) is left alone.
 
         Returns:
             ``True`` when the file was removed, ``False`` when there was nothing
@@ -114,7 +116,7 @@ class BoundSocket:
             found = os.lstat(self.path)
         except FileNotFoundError:
             return False
-        if _identity(found) != self.identity:
+        if _identity(found) != self.identity or not _own_socket(found):
             return False
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
@@ -124,16 +126,20 @@ class BoundSocket:
 def bind_unix(path: Path, *, backlog: int = DEFAULT_BACKLOG) -> BoundSocket:
     """Bind and listen on a unix socket, mode 0600, after a stale-socket check.
 
-    The parent directory is created 0700 when missing. An existing parent must
-    not be writable by group or others unless it is sticky (``/tmp`` style, the
-    documented fallback for the default path): what matters is that nobody else
-    can remove or replace our socket file, and in a sticky directory only its
-    owner can. It must also be owned by this user or root. The 0600 mode keeps
-    other users from connecting.
+    The parent directory is created 0700 when missing (the default path's
+    private ``/tmp/crush-<uid>/`` included). An existing parent must not be
+    writable by group or others unless it is sticky (``/tmp`` style, for an
+    explicit ``--host`` there): what matters is that nobody else can remove or
+    replace our socket file, and in a sticky directory only its owner can. It
+    must also be owned by this user or root, and be no symlink another user
+    could have planted (see ``_stat_directory``). The 0600 mode keeps other
+    users from connecting.
 
-    An existing file at ``path`` is probed with a connect (``PROBE_TIMEOUT_SECONDS``):
-    accepted means a live server (refuse); refused or vanished means stale
-    (removed, with a warning). A timeout or any other error is never stale.
+    An existing file at ``path`` owned by another uid is refused, never probed
+    or removed (someone may be squatting the path). One of ours is probed with
+    a connect (``PROBE_TIMEOUT_SECONDS``): accepted means a live server
+    (refuse); refused or vanished means stale (removed, with a warning). A
+    timeout or any other error is never stale.
 
     Blocks for at most ``PROBE_TIMEOUT_SECONDS``; call it at startup.
 
@@ -149,8 +155,9 @@ def bind_unix(path: Path, *, backlog: int = DEFAULT_BACKLOG) -> BoundSocket:
         AddressInUseError: a live server accepts connections on ``path``, or another
             process bound it between the probe and the bind.
         ListenerError: the parent directory is unsafe or cannot be created; a
-            non-socket file is at ``path``; the probe failed in a way that is not
-            "stale"; the stale file could not be removed; the bind failed.
+            file of another uid (the message names it) or a non-socket file is
+            at ``path``; the probe failed in a way that is not "stale"; the
+            stale file could not be removed; the bind failed.
 
     Source: PROTOCOL.md 8.3 (probe and stale classification, as upstream's
     server listen) and C.6 (0600 socket in a private directory).
@@ -265,14 +272,16 @@ def bind_host(host: Host, *, backlog: int = DEFAULT_BACKLOG) -> BoundSocket:
 
 
 def _prepare_directory(directory: Path) -> None:
-    """Create ``directory`` 0700 if missing; refuse one others could write to."""
+    """Create ``directory`` 0700 if missing; refuse one others could control."""
     try:
         directory.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
-        found = os.stat(directory)
+    except FileExistsError:
+        pass  # a file or a dangling symlink: named by the checks below
     except OSError as error:
         raise ListenerError(
             f"cannot create socket directory {directory}: {error}"
         ) from error
+    found = _stat_directory(directory)
     if not stat.S_ISDIR(found.st_mode):
         raise ListenerError(f"socket directory {directory} is not a directory")
     if found.st_uid not in {os.getuid(), 0}:
@@ -286,12 +295,48 @@ def _prepare_directory(directory: Path) -> None:
         )
 
 
+def _stat_directory(directory: Path) -> os.stat_result:
+    """``stat`` the socket folder; a symlink only if nobody else could plant it.
+
+    A symlink owned by another uid, or one in a folder others may write to
+    (``/tmp/crush-<uid>`` pointing elsewhere), is refused: whoever placed it
+    chose where our socket goes.
+    """
+    try:
+        link = os.lstat(directory)
+        if stat.S_ISLNK(link.st_mode):
+            _check_symlink(directory, link)
+        return os.stat(directory)
+    except ListenerError:
+        raise
+    except OSError as error:
+        message = f"cannot use socket directory {directory}: {error}"
+        raise ListenerError(message) from error
+
+
+def _check_symlink(directory: Path, link: os.stat_result) -> None:
+    holder = os.stat(directory.parent)
+    if link.st_uid not in {os.getuid(), 0}:
+        reason = f"a symlink owned by uid {link.st_uid}"
+    elif holder.st_mode & _LOOSE_BITS:
+        reason = f"a symlink in {directory.parent}, which others may write to"
+    else:
+        return
+    raise ListenerError(f"refusing socket directory {directory}: {reason}")
+
+
 def _remove_if_stale(path: Path) -> None:
     """Remove a dead socket file at ``path``; refuse a live or unknown one."""
     try:
         found = os.lstat(path)
     except FileNotFoundError:
         return
+    if found.st_uid != os.geteuid():
+        raise ListenerError(
+            f"refusing {path}: the file there belongs to uid {found.st_uid}, not"
+            f" to uid {os.geteuid()} (another user may be squatting the socket"
+            " path); not using or removing it"
+        )
     if not stat.S_ISSOCK(found.st_mode):
         raise ListenerError(f"{path} exists and is not a socket; not removing it")
     if _is_live(path):
@@ -336,8 +381,12 @@ def _bind_private(path: Path) -> socket.socket:
     return sock
 
 
-def _identity(found: os.stat_result) -> tuple[int, int, int]:
-    return found.st_dev, found.st_ino, found.st_ctime_ns
+def _identity(found: os.stat_result) -> tuple[int, int]:
+    return found.st_dev, found.st_ino
+
+
+def _own_socket(found: os.stat_result) -> bool:
+    return stat.S_ISSOCK(found.st_mode) and found.st_uid == os.geteuid()
 
 
 def _bind_error(url: str, error: OSError) -> ListenerError:

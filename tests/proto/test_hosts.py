@@ -20,6 +20,7 @@ from crushd.proto import (
 )
 
 SOCKET_NAME = f"crush-{os.getuid()}.sock"
+PRIVATE = f"crush-{os.getuid()}"
 
 
 @pytest.fixture(autouse=True)
@@ -119,9 +120,20 @@ def test_default_socket_path_uses_xdg_runtime_dir(
 def test_default_socket_path_without_xdg_uses_temp_dir(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Without ``XDG_RUNTIME_DIR`` the socket lives in the OS temp dir."""
+    """Without ``XDG_RUNTIME_DIR`` the socket lives in a private temp subfolder."""
     monkeypatch.setattr(tempfile, "tempdir", "/var/tmp/short")
-    assert default_socket_path() == Path("/var/tmp/short") / SOCKET_NAME
+    assert default_socket_path() == Path("/var/tmp/short") / PRIVATE / SOCKET_NAME
+
+
+def test_default_socket_path_is_never_directly_in_the_shared_temp_folder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 11 C: the fallback was ``/tmp/crush-<uid>.sock``, a name anyone could
+    squat; it is now inside ``/tmp/crush-<uid>/``, a folder the daemon owns."""
+    monkeypatch.setattr(tempfile, "tempdir", "/tmp")
+    path = default_socket_path()
+    assert path.parent == Path("/tmp") / PRIVATE
+    assert path.parent != Path(tempfile.gettempdir())
 
 
 def test_default_socket_path_treats_empty_xdg_as_unset(
@@ -130,7 +142,7 @@ def test_default_socket_path_treats_empty_xdg_as_unset(
     """An empty ``XDG_RUNTIME_DIR`` counts as unset."""
     monkeypatch.setenv("XDG_RUNTIME_DIR", "")
     monkeypatch.setattr(tempfile, "tempdir", "/var/tmp/short")
-    assert default_socket_path() == Path("/var/tmp/short") / SOCKET_NAME
+    assert default_socket_path() == Path("/var/tmp/short") / PRIVATE / SOCKET_NAME
 
 
 def _dir_for_path_bytes(total: int) -> str:
@@ -153,13 +165,12 @@ def test_default_socket_path_keeps_a_path_of_exactly_104_bytes(
 def test_default_socket_path_falls_back_to_tmp_past_104_bytes(
     monkeypatch: pytest.MonkeyPatch, env: str
 ) -> None:
-    """One byte over the limit (from either source) falls back to ``/tmp/<name>``."""
+    """One byte over the limit falls back to ``/tmp/crush-<uid>/<name>``."""
     base = _dir_for_path_bytes(MAX_SOCKET_PATH_BYTES + 1)
-    if env == "TMPDIR":
-        monkeypatch.setattr(tempfile, "tempdir", base)
-    else:
+    monkeypatch.setattr(tempfile, "tempdir", base)  # too long as well
+    if env == "XDG_RUNTIME_DIR":
         monkeypatch.setenv(env, base)
-    assert default_socket_path() == Path("/tmp") / SOCKET_NAME
+    assert default_socket_path() == Path("/tmp") / PRIVATE / SOCKET_NAME
 
 
 def test_default_socket_path_counts_bytes_not_characters(
@@ -170,7 +181,8 @@ def test_default_socket_path_counts_bytes_not_characters(
     base = "/" + "é" * chars
     assert len(base) + 1 + len(SOCKET_NAME) <= MAX_SOCKET_PATH_BYTES
     monkeypatch.setenv("XDG_RUNTIME_DIR", base)
-    assert default_socket_path() == Path("/tmp") / SOCKET_NAME
+    monkeypatch.setattr(tempfile, "tempdir", "/tmp")
+    assert default_socket_path() == Path("/tmp") / PRIVATE / SOCKET_NAME
 
 
 def test_default_host_is_unix_url_of_default_socket_path(

@@ -49,9 +49,15 @@ def listening_unix(path: Path) -> socket.socket:
     return sock
 
 
-def inode(path: Path) -> tuple[int, int, int]:
+NOBODY = 65534
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="needs root to chown files to uid 65534"
+)
+
+
+def inode(path: Path) -> tuple[int, int]:
     found = os.lstat(path)
-    return found.st_dev, found.st_ino, found.st_ctime_ns
+    return found.st_dev, found.st_ino
 
 
 def test_bind_unix_socket_mode_0600(sock_dir: Path, zero_umask: None) -> None:
@@ -197,6 +203,100 @@ def test_remove_if_ours_keeps_replaced_socket(sock_dir: Path) -> None:
         bound.close()  # as at daemon exit: hypercorn closed the socket first
         assert not bound.remove_if_ours()
         assert stat.S_ISSOCK(os.lstat(path).st_mode)
+
+
+@pytest.mark.parametrize("change", ["chmod", "touch"])
+def test_socket_removed_on_exit_after_chmod_or_touch(
+    sock_dir: Path, change: str
+) -> None:
+    """Issue 11 C: a chmod/touch changed the ctime in the identity, so the
+    daemon's own socket file was left behind at exit."""
+    path = sock_dir / "s.sock"
+    bound = bind_unix(path)
+    if change == "touch":
+        os.utime(path, ns=(1, 1))
+    else:
+        os.chmod(path, 0o644)
+    bound.close()
+    assert bound.remove_if_ours()
+    assert not path.exists()
+
+
+@needs_root
+def test_socket_path_of_another_uid_is_refused_naming_the_owner(
+    sock_dir: Path,
+) -> None:
+    """Issue 11 C: another uid's socket at the path (dead or live) is never
+    removed or used; the error names its owner."""
+    path = sock_dir / "s.sock"
+    listening_unix(path).close()  # a dead socket: it used to be removed
+    os.chown(path, NOBODY, NOBODY)
+    before = inode(path)
+    with pytest.raises(ListenerError, match=f"belongs to uid {NOBODY}"):
+        bind_unix(path)
+    assert inode(path) == before
+
+
+@needs_root
+def test_remove_if_ours_keeps_a_socket_given_to_another_uid(sock_dir: Path) -> None:
+    """A socket file that now belongs to another uid is not ours to remove."""
+    path = sock_dir / "s.sock"
+    bound = bind_unix(path)
+    os.chown(path, NOBODY, NOBODY)
+    bound.close()
+    assert not bound.remove_if_ours()
+    assert path.exists()
+
+
+def test_symlinked_socket_folder_in_a_shared_folder_is_refused(
+    sock_dir: Path,
+) -> None:
+    """Issue 11 C: ``/tmp/crush-<uid>`` planted as a symlink elsewhere is refused,
+    whoever owns the target; the socket is not created there."""
+    shared = sock_dir / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    target = sock_dir / "elsewhere"
+    target.mkdir(mode=0o700)
+    (shared / "crush-x").symlink_to(target)
+    with pytest.raises(ListenerError, match="a symlink in"):
+        bind_unix(shared / "crush-x" / "s.sock")
+    assert list(target.iterdir()) == []
+
+
+@needs_root
+def test_symlinked_socket_folder_of_another_uid_is_refused(sock_dir: Path) -> None:
+    """A symlink another uid owns decides nothing about where our socket goes."""
+    target = sock_dir / "elsewhere"
+    target.mkdir(mode=0o700)
+    link = sock_dir / "run"
+    link.symlink_to(target)
+    os.chown(link, NOBODY, NOBODY, follow_symlinks=False)
+    with pytest.raises(ListenerError, match=f"symlink owned by uid {NOBODY}"):
+        bind_unix(link / "s.sock")
+
+
+def test_own_symlinked_socket_folder_in_a_private_folder_is_used(
+    sock_dir: Path,
+) -> None:
+    """A symlink of ours in a folder only we write (``/var/run`` style) is fine."""
+    target = sock_dir / "elsewhere"
+    target.mkdir(mode=0o700)
+    (sock_dir / "run").symlink_to(target)
+    bind_unix(sock_dir / "run" / "s.sock").close()
+    assert (target / "s.sock").exists()
+
+
+def test_private_default_folder_is_created_0700(
+    sock_dir: Path, zero_umask: None
+) -> None:
+    """The default ``<tmp>/crush-<uid>/`` is created 0700 inside a sticky tmp."""
+    sock_dir.chmod(0o1777)
+    path = sock_dir / f"crush-{os.getuid()}" / "s.sock"
+    bind_unix(path).close()
+    found = os.lstat(path.parent)
+    assert stat.S_ISDIR(found.st_mode)
+    assert stat.S_IMODE(found.st_mode) == 0o700
 
 
 def test_remove_if_ours_tolerates_missing_file(sock_dir: Path) -> None:
