@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
+import trio
+
+from crushd.trust import check_trusted_file
 
 from ._document import deep_merge, resolve_variables
 from ._layers import read_layer
@@ -17,6 +21,8 @@ from ._sources import resolve_data_dir as _resolve_data_dir
 
 #: Top-level keys whose strings keep their ``$VAR`` text (shell commands).
 UNRESOLVED_KEYS = frozenset({"hooks"})
+
+log = logging.getLogger("crushd.config")
 
 
 @attrs.frozen
@@ -73,6 +79,12 @@ async def load_config(
     from ``data_dir``, then the merged ``options.data_directory`` of the
     layers below the workspace file (see ``resolve_data_dir``).
 
+    A layer file another uid controls (it, or the folder really holding it,
+    fails the ownership rule of ``crushd.trust``) is skipped with a warning
+    ``skipping untrusted <file>: <reason>``; the other layers still load.
+    This holds for every layer: ``/etc/crush`` files may be root's, the
+    user's own files must be the daemon user's.
+
     Args:
         sources: the machine-wide layer files.
         path: the workspace's canonical (absolute) path.
@@ -113,12 +125,25 @@ async def load_config(
 async def _merge_layers(
     layers: list[Layer], document: JSONObject, read: list[Path], trust_file: Path
 ) -> tuple[JSONObject, list[Path]]:
-    for layer in layers:
+    for layer in await trio.to_thread.run_sync(_trusted_layers, layers):
         found = await read_layer(layer, trust_file)
         if found is not None:
             document = deep_merge(document, found)
             read = [*read, layer.path]
     return document, read
+
+
+def _trusted_layers(layers: list[Layer]) -> list[Layer]:
+    # Another uid's file (or one in a folder another uid controls) is never
+    # read: it could run code as the daemon's user or redirect its data.
+    kept = []
+    for layer in layers:
+        reason = check_trusted_file(layer.path)
+        if reason is None:
+            kept.append(layer)
+        elif os.path.lexists(layer.path):
+            log.warning("skipping untrusted %s: %s", layer.path, reason)
+    return kept
 
 
 def _resolve(document: JSONObject, env: Mapping[str, str]) -> JSONObject:

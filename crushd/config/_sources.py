@@ -8,20 +8,30 @@ config ``<data_dir>/crush.json`` (scope 1).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
 
-from crushd.trust import project_dirs, trust_list_path
+from crushd.trust import (
+    DATA_DIR_NAME,
+    PROJECT_CONFIG_NAMES,
+    check_trusted,
+    project_dirs,
+    trust_list_path,
+)
+
+log = logging.getLogger("crushd.config")
 
 #: The system-wide config file (lowest priority).
 SYSTEM_CONFIG_FILE = Path("/etc/crush/crush.json")
 #: The config file name inside the config folders.
 CONFIG_FILE_NAME = "crush.json"
-#: Project file names per directory, lowest priority first.
-PROJECT_FILE_NAMES = ("crush.json", ".crush.json", "crushrc", ".crushrc")
+#: Project file names per directory, lowest priority first (the trust
+#: survey lists the same ones).
+PROJECT_FILE_NAMES = PROJECT_CONFIG_NAMES
 
 
 @attrs.frozen
@@ -127,17 +137,29 @@ def resolve_data_dir(explicit: str, configured: str, path: Path) -> Path:
     """Return the absolute data directory of the workspace at ``path``.
 
     Order: ``explicit`` (the create's ``data_dir``) > ``configured``
-    (``options.data_directory``) > the nearest existing ``.crush`` folder from
-    ``path`` up to the project boundary > ``<path>/.crush``. Relative values
-    resolve against ``path``; ``~`` expands.
+    (``options.data_directory``) > the nearest existing, trusted ``.crush``
+    folder from ``path`` up to the project boundary > ``<path>/.crush``.
+    Relative values resolve against ``path``; ``~`` expands. A ``.crush``
+    another uid controls is skipped with a warning (the store then refuses
+    ``<path>/.crush`` if that one is untrusted). Blocking (a few ``stat``).
 
-    Source: Crush ``config.Load`` data directory (PROTOCOL.md 7.1).
+    Source: Crush ``config.Load`` data directory (PROTOCOL.md 7.1); the trust
+    check is crushd's own.
     """
     for value in (explicit, configured):
         if value:
             chosen = Path(value).expanduser()
             return chosen if chosen.is_absolute() else path / chosen
     for directory in reversed(project_dirs(path)):
-        if (directory / ".crush").is_dir():
-            return directory / ".crush"
-    return path / ".crush"
+        if _trusted_data_dir(directory / DATA_DIR_NAME):
+            return directory / DATA_DIR_NAME
+    return path / DATA_DIR_NAME
+
+
+def _trusted_data_dir(candidate: Path) -> bool:
+    if not candidate.is_dir():
+        return False
+    reason = check_trusted(candidate)
+    if reason is not None:
+        log.warning("skipping untrusted %s: %s", candidate, reason)
+    return reason is None

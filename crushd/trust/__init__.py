@@ -9,6 +9,7 @@ from __future__ import annotations
 from ._ownership import (
     UntrustedPathError,
     check_trusted,
+    check_trusted_file,
     first_untrusted_ancestor,
     trusted_ancestors,
     untrusted_below,
@@ -51,6 +52,7 @@ __all__ = [
     "TrustListError",
     "UntrustedPathError",
     "check_trusted",
+    "check_trusted_file",
     "find_worktree_root",
     "first_untrusted_ancestor",
     "load_trust_list",

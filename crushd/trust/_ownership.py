@@ -18,6 +18,7 @@ from pathlib import Path
 __all__ = [
     "UntrustedPathError",
     "check_trusted",
+    "check_trusted_file",
     "first_untrusted_ancestor",
     "trusted_ancestors",
     "untrusted_below",
@@ -69,6 +70,24 @@ def check_trusted(path: Path, uid: int | None = None) -> str | None:
     except OSError:
         return None
     return untrusted_reason(st, uid)
+
+
+def check_trusted_file(path: Path, uid: int | None = None) -> str | None:
+    """Return why a file crushd would read is not trusted, ``None`` when it is.
+
+    Both the file and the folder really holding it (symlinks resolved) must
+    pass: whoever controls that folder could swap the file after any check.
+    Blocking (a few ``stat`` calls).
+
+    Returns:
+        ``None`` when trusted or absent; otherwise the file's reason, or
+        ``"its folder is <reason>"`` for its folder.
+    """
+    folder = Path(os.path.realpath(path)).parent
+    reason = check_trusted(folder, uid)
+    if reason is not None:
+        return f"its folder is {reason}"
+    return check_trusted(path, uid)
 
 
 def trusted_ancestors(path: Path, uid: int | None = None) -> Iterator[Path]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,7 @@ LAYERS = (
     "workspace",
 )
 PAIRS = list(itertools.combinations(LAYERS, 2))
+NOBODY = 65534
 
 
 def _user_part(loaded: LoadedConfig) -> dict[str, object]:
@@ -283,3 +286,57 @@ async def test_load_global_config_reads_machine_layers(machine: Machine) -> None
     loaded = await load_global_config(machine.sources, environ={})
     assert _user_part(loaded) == {"options": {"debug": True, "debug_lsp": True}}
     assert json.dumps(loaded.redacted())
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+async def test_load_skips_untrusted_layer_writable_by_others(
+    machine: Machine, layer: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A layer file others may write is skipped with a warning; the rest loads."""
+    paths = machine.layer_paths()
+    write_layer(paths[layer], {"options": {"initialize_as": "planted"}})
+    write_layer(paths["global"] if layer != "global" else paths["system"], {})
+    machine.trust_project_scripts()
+    paths[layer].chmod(0o646)
+    with caplog.at_level(logging.WARNING, logger="crushd.config"):
+        loaded = await load_config(machine.sources, machine.workspace, environ={})
+    assert loaded.config.options.initialize_as != "planted"
+    assert paths[layer] not in loaded.read
+    assert len(loaded.read) == 1
+    assert (
+        f"skipping untrusted {paths[layer]}: writable by group or others" in caplog.text
+    )
+
+
+async def test_load_skips_workspace_file_in_untrusted_data_dir(
+    machine: Machine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A data dir others may write cannot feed the workspace layer either."""
+    path = machine.layer_paths()["workspace"]
+    write_layer(path, {"options": {"debug": True}})
+    path.parent.chmod(0o777)
+    with caplog.at_level(logging.WARNING, logger="crushd.config"):
+        loaded = await load_config(machine.sources, machine.workspace, environ={})
+    assert loaded.config.options.debug is False
+    assert "its folder is writable by group or others" in caplog.text
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chowning to another uid needs root")
+@pytest.mark.parametrize("layer", LAYERS)
+async def test_load_skips_untrusted_layer_of_another_uid(
+    machine: Machine, layer: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A layer file another uid owns is never read (a crushrc never runs)."""
+    paths = machine.layer_paths()
+    marker = machine.root / "ran"
+    write_layer(paths[layer], {"options": {"initialize_as": "planted"}})
+    if layer.endswith("rc") or layer == "global_script":
+        paths[layer].write_text(f"touch {marker}\necho '{{}}'\n")
+    machine.trust_project_scripts()
+    os.chown(paths[layer], NOBODY, NOBODY)
+    with caplog.at_level(logging.WARNING, logger="crushd.config"):
+        loaded = await load_config(machine.sources, machine.workspace, environ={})
+    assert loaded.config.options.initialize_as != "planted"
+    assert loaded.read == ()
+    assert not marker.exists()
+    assert f"skipping untrusted {paths[layer]}: owned by uid {NOBODY}" in caplog.text

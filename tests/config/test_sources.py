@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,24 @@ def test_resolve_data_dir_expands_home(
     monkeypatch.setenv("HOME", str(machine.root / "home"))
     got = resolve_data_dir("~/d", "", machine.workspace)
     assert got == machine.root / "home" / "d"
+
+
+def test_resolve_data_dir_skips_untrusted_crush_folder(
+    machine: Machine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ``.crush`` others may write is not picked; the workspace's own is."""
+    planted = machine.repo / ".crush"
+    planted.mkdir()
+    planted.chmod(0o777)
+    with caplog.at_level(logging.WARNING, logger="crushd.config"):
+        chosen = resolve_data_dir("", "", machine.workspace)
+    assert chosen == machine.workspace / ".crush"
+    assert f"skipping untrusted {planted}: writable by group or others" in caplog.text
+
+
+def test_project_file_names_come_from_trust() -> None:
+    """Config and the trust survey agree on the project layer file names."""
+    from crushd.config import PROJECT_FILE_NAMES
+    from crushd.trust import PROJECT_CONFIG_NAMES
+
+    assert PROJECT_FILE_NAMES == PROJECT_CONFIG_NAMES
