@@ -15,17 +15,41 @@ name wins, later ones with that name are shadowed):
 Nearer beats farther, as a user expects: a project can override a skill the
 user installed globally. A folder reached twice (a symlink, or a worktree root
 equal to the path) is scanned once, at its highest place.
+
+A skills folder another uid controls (it, or a folder between the project
+folder and it, fails ``crushd.trust``'s ownership rule) is left out with a
+warning: a skill is instructions to the agent, so it must be the user's own.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
 
-from crushd.trust import find_worktree_root
+from crushd.trust import (
+    PROJECT_SKILL_DIRS,
+    check_trusted,
+    find_worktree_root,
+    untrusted_below,
+)
+
+__all__ = [
+    "PROJECT_SKILL_DIRS",
+    "SKILLS_DIR_ENV",
+    "SOURCE_PROJECT",
+    "SOURCE_SYSTEM",
+    "SOURCE_USER",
+    "SkillRoot",
+    "SkillsEnvironment",
+    "global_skill_dirs",
+    "skill_roots",
+]
+
+log = logging.getLogger("crushd.skills")
 
 #: ``source`` of a skill found in a global or an extra folder.
 SOURCE_USER = "user"
@@ -36,14 +60,6 @@ SOURCE_SYSTEM = "system"
 
 #: Set to one folder, it replaces every global skills folder.
 SKILLS_DIR_ENV = "CRUSH_SKILLS_DIR"
-
-#: Skill folders inside a project, highest precedence first.
-PROJECT_SKILL_DIRS = (
-    ".agents/skills",
-    ".crush/skills",
-    ".claude/skills",
-    ".cursor/skills",
-)
 
 
 @attrs.frozen
@@ -121,7 +137,9 @@ def skill_roots(
     See the module docstring for the order. Relative ``extra_paths`` resolve
     against ``workspace_path``; an extra folder inside the workspace counts as
     ``project``. Folders that do not exist are kept (scanning skips them), so
-    the list does not change when one is created. Blocking (looks for ``.git``).
+    the list does not change when one is created; untrusted ones are left out
+    with a warning (the project folders of an untrusted ``workspace_path``
+    too). Blocking (looks for ``.git``, checks owners).
 
     Args:
         workspace_path: the workspace's canonical (absolute) path.
@@ -133,7 +151,7 @@ def skill_roots(
 
     Source: Crush ``config`` skills paths and project skill dirs; issue 3.
     """
-    roots = _project_roots(workspace_path)
+    roots = _project_roots(workspace_path) if _trusted(workspace_path) else []
     worktree = find_worktree_root(workspace_path)
     if worktree is not None and worktree != workspace_path:
         roots += _project_roots(worktree)
@@ -144,11 +162,30 @@ def skill_roots(
         )
         roots.append(SkillRoot(folder, source))
     roots += [SkillRoot(p, SOURCE_USER) for p in global_skill_dirs(env)]
-    return _unique(roots)
+    return _unique(root for root in roots if _trusted(root.path))
 
 
 def _project_roots(folder: Path) -> list[SkillRoot]:
-    return [SkillRoot(folder / sub, SOURCE_PROJECT) for sub in PROJECT_SKILL_DIRS]
+    return [
+        SkillRoot(folder / sub, SOURCE_PROJECT)
+        for sub in PROJECT_SKILL_DIRS
+        if _trusted_below(folder, sub)
+    ]
+
+
+def _trusted_below(folder: Path, sub: str) -> bool:
+    # Another uid owning .agents could swap the skills folder inside it.
+    bad = untrusted_below(folder, sub)
+    if bad is not None:
+        log.warning("skipping untrusted %s: %s", *bad)
+    return bad is None
+
+
+def _trusted(folder: Path) -> bool:
+    reason = check_trusted(folder)
+    if reason is not None:
+        log.warning("skipping untrusted %s: %s", folder, reason)
+    return reason is None
 
 
 def _unique(roots: Iterable[SkillRoot]) -> list[SkillRoot]:

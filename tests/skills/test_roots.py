@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,48 @@ def test_a_folder_reached_twice_is_kept_at_its_first_place(
     assert [r.path for r in roots].count(ws / ".agents/skills") == 1
     assert roots[0] == SkillRoot(ws / ".agents/skills", "project")
     assert len(roots) == 4
+
+
+def test_untrusted_project_skills_folder_is_skipped(
+    home: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A skills folder, or a folder above it, that others may write is left out."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    ws = repo / "sub"
+    (ws / ".claude" / "skills").mkdir(parents=True)
+    (ws / ".claude").chmod(0o777)
+    (repo / ".agents" / "skills").mkdir(parents=True)
+    (repo / ".agents" / "skills").chmod(0o775)
+    env = SkillsEnvironment(home, {"CRUSH_SKILLS_DIR": str(tmp_path / "g")})
+    with caplog.at_level(logging.WARNING, logger="crushd.skills"):
+        paths = [root.path for root in skill_roots(ws, env=env)]
+    assert ws / ".claude/skills" not in paths
+    assert repo / ".agents/skills" not in paths
+    assert len(paths) == 7
+    assert f"skipping untrusted {ws / '.claude'}: writable by group" in caplog.text
+    assert f"skipping untrusted {repo / '.agents/skills'}: writable" in caplog.text
+
+
+def test_untrusted_global_and_extra_skills_folders_are_skipped(
+    home: Path, tmp_path: Path
+) -> None:
+    """Folders outside the project must be trusted too."""
+    for name in ("g", "extra"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name).chmod(0o777)
+    env = SkillsEnvironment(home, {"CRUSH_SKILLS_DIR": str(tmp_path / "g")})
+    roots = skill_roots(tmp_path / "ws", extra_paths=[str(tmp_path / "extra")], env=env)
+    assert [root.source for root in roots] == ["project"] * 4
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chowning to another uid needs root")
+def test_project_skills_of_another_uid_are_skipped(home: Path, tmp_path: Path) -> None:
+    """Another uid's skills folder, or workspace folder, gives no project roots."""
+    ws = tmp_path / "ws"
+    (ws / ".crush" / "skills").mkdir(parents=True)
+    os.chown(ws / ".crush" / "skills", 65534, 65534)
+    env = SkillsEnvironment(home, {"CRUSH_SKILLS_DIR": str(home / "g")})
+    assert ws / ".crush/skills" not in [r.path for r in skill_roots(ws, env=env)]
+    os.chown(ws, 65534, 65534)
+    assert [r.source for r in skill_roots(ws, env=env)] == ["user"]
