@@ -3,7 +3,9 @@
 Each check prints one line ``ok|warn|FAIL  <what>  <detail>``; the command exits 1
 when any check fails. Nothing is started, stopped or removed: a stale socket or
 an old daemon is only reported, with what the next ordinary command would do
-about it (``ensure_server``, PROTOCOL.md 8.4).
+about it (``ensure_server``, PROTOCOL.md 8.4). With ``--cwd DIR`` it also
+reports what crushd skips for that project: files and folders another uid
+controls, and project scripts the user has not trusted (``crushctl trust``).
 """
 
 from __future__ import annotations
@@ -30,8 +32,16 @@ from crushctl import (
 from crushctl._client import TOKEN_ENV, read_token
 from crushctl._launch import parse_duration_seconds
 from crushd.proto import Host, VersionInfo, server_dir
+from crushd.trust import (
+    ProjectScript,
+    TrustListError,
+    load_trust_list,
+    project_scripts,
+    skipped_entries,
+    trust_list_path,
+)
 
-from ._common import Context
+from ._common import Context, workspace_path
 from ._output import print_json, print_table
 
 #: A dial that takes longer than this counts as "not answering" (seconds).
@@ -62,6 +72,9 @@ async def cmd_doctor(ctx: Context, args: argparse.Namespace) -> None:
         CrushctlError: ``N check(s) failed`` after printing (exit status 1).
     """
     findings = await diagnose(ctx.client)
+    if cwd := getattr(args, "cwd", None):
+        path, trust_file = workspace_path(cwd), trust_list_path()
+        findings += await trio.to_thread.run_sync(project_findings, path, trust_file)
     if ctx.json:
         print_json([attrs.asdict(finding) for finding in findings])
     else:
@@ -255,3 +268,53 @@ def _ready_timeout() -> Finding:
         detail = f"${READY_TIMEOUT_ENV}={text!r} is not a duration; using {seconds:g} s"
         return Finding("ready timeout", "warn", detail)
     return Finding("ready timeout", "ok", f"{seconds:g} s (${READY_TIMEOUT_ENV})")
+
+
+# -- the project (--cwd) ----------------------------------------------------------
+
+
+def project_findings(path: Path, trust_file: Path) -> list[Finding]:
+    """Return what crushd skips for the project at ``path``; blocking, read-only.
+
+    One ``warn`` per entry of ``crushd.trust.skipped_entries`` (another uid
+    controls it), then one per project script: ``warn`` when it is skipped
+    (not in the trust list at ``trust_file``, edited since, or unusable),
+    ``ok`` when trusted. A single ``ok`` says when nothing is skipped.
+    """
+    skipped = skipped_entries(path)
+    findings = [
+        Finding("skipped", "warn", f"{entry.path} is not used: {entry.reason}")
+        for entry in skipped
+    ]
+    ignored = {entry.path for entry in skipped}
+    findings += _script_findings(path, trust_file, ignored)
+    return findings or [Finding("project", "ok", f"nothing skipped for {path}")]
+
+
+def _script_findings(path: Path, trust_file: Path, ignored: set[Path]) -> list[Finding]:
+    scripts = [s for s in project_scripts(path) if s.path not in ignored]
+    if not scripts:
+        return []
+    try:
+        listed = load_trust_list(trust_file)
+    except TrustListError as exc:
+        return [Finding("trust list", "warn", f"{exc}: no project script runs")]
+    return [_script_finding(script, listed, path) for script in scripts]
+
+
+def _script_finding(
+    script: ProjectScript, listed: dict[Path, str], path: Path
+) -> Finding:
+    if script.sha256 is None:
+        return Finding(
+            "project script", "warn", f"{script.path} is skipped: {script.problem}"
+        )
+    known = listed.get(script.path)
+    if known == script.sha256:
+        return Finding("project script", "ok", f"{script.path} is trusted")
+    why = "not in your trust list" if known is None else "edited since it was trusted"
+    detail = (
+        f"{script.path} is skipped ({why}; sha256 {script.sha256}):"
+        f" review it, then run `crushctl trust --cwd {path}`"
+    )
+    return Finding("project script", "warn", detail)

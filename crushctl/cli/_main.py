@@ -28,6 +28,7 @@ from ._config import add_config_commands
 from ._doctor import cmd_doctor
 from ._output import notice
 from ._skills import cmd_skills
+from ._trust import cmd_trust
 from ._watch import cmd_watch
 
 #: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
@@ -37,6 +38,7 @@ EXIT_BROKEN_PIPE = 141
 
 _DESCRIPTION = "Inspect and control a crushd daemon."
 _CWD_HELP = "project directory (default: the current directory)"
+_TRUST_HELP = "trust the project's crushrc scripts so crushd runs them (local files)"
 
 
 def _common_options(*, top: bool) -> argparse.ArgumentParser:
@@ -106,12 +108,28 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_commands(commands, common, cwd_option)
     doctor = command("doctor", cmd_doctor, "check why crushd is or is not reachable")
     doctor.set_defaults(spawns=False)  # diagnose what is there; change nothing
+    doctor.add_argument(
+        "--cwd", metavar="DIR", default=None, help="also check this project's files"
+    )
+    _add_trust(command("trust", cmd_trust, _TRUST_HELP))
     shutdown = command("shutdown", cmd_shutdown, "ask the daemon to shut down")
     shutdown.set_defaults(spawns=False)  # starting a daemon to stop it is absurd
     shutdown.add_argument(
         "--if-idle", action="store_true", help="send shutdown_if_idle instead"
     )
     return parser
+
+
+def _add_trust(trust: argparse.ArgumentParser) -> None:
+    trust.set_defaults(spawns=False)  # local files only: no daemon is needed
+    _add_cwd(trust)
+    choice = trust.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--revoke", action="store_true", help="remove the project's scripts instead"
+    )
+    choice.add_argument(
+        "--list", action="store_true", help="only show the scripts; change nothing"
+    )
 
 
 def _client(
