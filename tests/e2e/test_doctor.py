@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import trio
 
 from .conftest import DaemonFactory
+
+NOBODY = 65534
 
 
 async def test_doctor_reports_a_healthy_daemon(daemons: DaemonFactory) -> None:
@@ -41,3 +45,30 @@ async def test_doctor_never_starts_a_daemon(daemons: DaemonFactory) -> None:
     assert result.returncode == 0
     assert "not reachable" in result.stdout.decode()
     assert not socket_path.exists()
+
+
+async def test_doctor_cwd_shows_what_the_project_skips(
+    daemons: DaemonFactory, project: Path
+) -> None:
+    """--cwd adds a warning per untrusted project script and per foreign file."""
+    daemon = await daemons.start()
+    script = project / ".crushrc"
+    script.write_text("echo '{}'\n")
+    foreign = project / "crush.json"
+    foreign.write_text("{}")
+    if os.geteuid() == 0:
+        os.chown(foreign, NOBODY, NOBODY)
+    else:
+        foreign.chmod(0o666)  # group/other-writable: untrusted for any user
+    argv = ["--host", daemon.host.url, "doctor", "--cwd", str(project)]
+    result = await trio.run_process(
+        [sys.executable, "-m", "crushctl", *argv],
+        env=daemons.env(),
+        capture_stdout=True,
+        check=False,
+    )
+    out = result.stdout.decode()
+    assert result.returncode == 0, out
+    assert f"warn  project script  {script} is skipped (not in your trust list" in out
+    assert f"crushctl trust --cwd {project}`" in out
+    assert f"warn  skipped         {foreign} is not used: " in out
