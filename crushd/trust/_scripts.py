@@ -27,7 +27,7 @@ from pathlib import Path
 import attrs
 
 from ._ownership import UntrustedPathError, check_trusted, untrusted_reason
-from ._project import project_dirs
+from ._project import PROJECT_CONFIG_NAMES, project_dirs
 
 __all__ = [
     "MAX_SCRIPT_BYTES",
@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 #: Project script names per folder, lowest priority first.
-SCRIPT_NAMES = ("crushrc", ".crushrc")
+SCRIPT_NAMES = tuple(name for name in PROJECT_CONFIG_NAMES if name.endswith("rc"))
 #: A project script larger than this is never run (it is passed to ``sh -c``,
 #: and Linux caps one argument at 128 KiB).
 MAX_SCRIPT_BYTES = 64 * 1024
