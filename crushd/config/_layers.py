@@ -139,8 +139,9 @@ def trusted_content(path: Path, trust_file: Path | None) -> bytes | None:
         return None
     if not _listed(trust_file, path, content):
         log.warning(
-            "skipping project script %s (sha256 %s): not in your trust list;"
-            " review it, then run `crushctl trust --cwd %s`",
+            "skipping project script %s (sha256 %s): not in your trust list"
+            " (new, or edited since you trusted it); review it, then run"
+            " `crushctl trust --cwd %s`",
             path,
             script_sha256(content),
             path.parent,
