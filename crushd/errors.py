@@ -12,6 +12,7 @@ Hierarchy, split by fault::
     │   │   ├── DecodeError           400 failed to decode request
     │   │   ├── PathRequired          400 path is required
     │   │   ├── PathNotAbsolute       400 path must be absolute (decision B.16)
+    │   │   ├── InvalidPath           400 <field> contains a NUL byte, ...
     │   │   ├── InvalidClientID       400 invalid client_id[: detail]
     │   │   └── UnknownCommand        400 unknown command
     │   ├── Unauthorized              401 unauthorized (tcp without the bearer token)
@@ -28,6 +29,7 @@ Hierarchy, split by fault::
     └── ServerError                   the daemon could not do it (5xx)
         ├── InternalError             500 (a failed dependency; message says which)
         │   ├── DataDirLocked         500 data directory already in use ...
+        │   ├── DataDirUntrusted      500 data directory <dir> is not owned by you ...
         │   ├── ConfigInvalid         500 failed to initialize config: <file>: ...
         │   └── SkillNotFound         500 skill not found: <id> (upstream status)
         ├── NotSupported              501 not supported by crushd
@@ -49,10 +51,12 @@ __all__ = [
     "Conflict",
     "CrushdError",
     "DataDirLocked",
+    "DataDirUntrusted",
     "DecodeError",
     "Forbidden",
     "InternalError",
     "InvalidClientID",
+    "InvalidPath",
     "NotFound",
     "NotSupported",
     "PathNotAbsolute",
@@ -126,6 +130,15 @@ class PathNotAbsolute(BadRequest):
     """400 ``path must be absolute``: relative workspace paths (decision B.16)."""
 
     default_message = "path must be absolute"
+
+
+class InvalidPath(BadRequest):
+    """400: a path the client sent cannot name a file on this system.
+
+    The message names the field and the problem: ``<field> contains a NUL
+    byte``, ``<field> is longer than 4096 bytes`` or ``<field> is not valid
+    Unicode (unpaired surrogate)``.
+    """
 
 
 class InvalidClientID(BadRequest):
@@ -234,6 +247,16 @@ class DataDirLocked(InternalError):
     The message is ``data directory already in use by another crush process:
     <dir> (owner pid=N version=V started_at=T)``; the owner part is shortened
     when the lock file's JSON is missing fields.
+    """
+
+
+class DataDirUntrusted(InternalError):
+    """500: the data directory, or a file in it, is not safe to use.
+
+    For a data directory another uid owns or others may write, the message
+    is ``data directory <dir> is not owned by you or is writable by others``;
+    a refused file inside it (a symlinked ``crush.lock`` or ``crush.db``,
+    another uid's file) gets a message naming that file.
     """
 
 

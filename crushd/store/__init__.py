@@ -19,14 +19,17 @@ from ._lock import (
     skip_lock_from_env,
 )
 from ._pool import DATA_DIR_MODE, PoolStatistics, StorePool, prepare_data_dir
+from ._private import PRIVATE_FILE_MODE
 
 if TYPE_CHECKING:
     from ._database import (
         CLOSE_TIMEOUT_SECONDS,
         DATABASE_FILE_NAME,
         PRAGMAS,
+        SIDE_FILE_SUFFIXES,
         Database,
         open_connection,
+        secure_database_files,
         transaction,
     )
     from ._files import INITIAL_VERSION, FileStore
@@ -41,8 +44,11 @@ _LAZY = _lazy.exports(
             "CLOSE_TIMEOUT_SECONDS",
             "DATABASE_FILE_NAME",
             "PRAGMAS",
+            "PRIVATE_FILE_MODE",
+            "SIDE_FILE_SUFFIXES",
             "Database",
             "open_connection",
+            "secure_database_files",
             "transaction",
         ),
         "._files": ("INITIAL_VERSION", "FileStore"),
@@ -66,7 +72,9 @@ __all__ = [
     "LOCK_FILE_NAME",
     "MIGRATIONS",
     "PRAGMAS",
+    "PRIVATE_FILE_MODE",
     "SCHEMA_VERSION",
+    "SIDE_FILE_SUFFIXES",
     "SKIP_LOCK_ENV",
     "DataDirLock",
     "Database",
@@ -80,6 +88,7 @@ __all__ = [
     "open_connection",
     "prepare_data_dir",
     "read_owner",
+    "secure_database_files",
     "skip_lock_from_env",
     "transaction",
     "user_version",

@@ -4,12 +4,18 @@ The stdlib ``sqlite3`` module blocks, so the connection is only ever touched
 from worker threads (``trio.to_thread.run_sync``), one call at a time under the
 database's own ``CapacityLimiter(1)``. That serialises every statement on the
 one connection, which is what upstream does with ``SetMaxOpenConns(1)``.
+
+The database files (``crush.db`` and the ``-wal``/``-shm`` files SQLite keeps
+beside it) are checked before every open and after it: a symlink, a
+non-regular file or another uid's file is refused, and each is mode 0600
+(SQLite gives the files it creates the main file's mode).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,11 +26,15 @@ import trio
 from crushd.errors import InternalError
 
 from ._migrations import migrate
+from ._private import PRIVATE_FILE_MODE, make_private
 
 T = TypeVar("T")
 
 #: Name of the database file inside the data directory.
 DATABASE_FILE_NAME = "crush.db"
+
+#: Suffixes of the files SQLite keeps beside the database in WAL mode.
+SIDE_FILE_SUFFIXES = ("-wal", "-shm")
 
 #: Longest wait, in seconds, for in-flight queries before a close gives up.
 #: Above ``busy_timeout`` so a query stuck on a busy database can still finish.
@@ -50,12 +60,18 @@ def open_connection(path: Path) -> sqlite3.Connection:
 
     The connection is in autocommit mode (``isolation_level=None``: transactions
     are explicit, see ``transaction``), returns ``sqlite3.Row`` rows and may be
-    used from any thread (callers serialise access).
+    used from any thread (callers serialise access). The database files are
+    secured first (``secure_database_files``), created 0600 when missing.
 
     Raises:
         InternalError: ``failed to connect to database: <why>`` or
             ``failed to apply migrations: <why>`` (500).
+        DataDirUntrusted: ``failed to connect to database: refusing to open
+            <file>: <why>`` for a symlinked, non-regular or foreign database
+            file (500).
     """
+    _create_private(path)
+    secure_database_files(path)
     try:
         connection = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False
@@ -65,10 +81,43 @@ def open_connection(path: Path) -> sqlite3.Connection:
     try:
         _configure(connection)
         migrate(connection)
+        secure_database_files(path)
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+def secure_database_files(path: Path) -> None:
+    """Check ``path`` and its ``-wal``/``-shm`` files and set them to mode 0600.
+
+    Absent files are fine. Never opens them (see ``make_private``); blocking.
+
+    Raises:
+        DataDirUntrusted: one is a symlink, not a regular file, or another
+            uid's (500).
+        InternalError: ``failed to connect to database: <why>`` when one
+            cannot be checked or changed (500).
+    """
+    names = [path.name + suffix for suffix in ("", *SIDE_FILE_SUFFIXES)]
+    try:
+        for name in names:
+            make_private(path.with_name(name))
+    except OSError as exc:
+        raise InternalError(f"failed to connect to database: {exc}") from exc
+
+
+def _create_private(path: Path) -> None:
+    # O_EXCL never follows a symlink; SQLite takes an empty file as a new
+    # database. Only a missing file is created, so no open SQLite file of this
+    # process is closed here (that would drop its POSIX locks).
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
+    try:
+        os.close(os.open(path, flags, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise InternalError(f"failed to connect to database: {exc}") from exc
 
 
 def _configure(connection: sqlite3.Connection) -> None:

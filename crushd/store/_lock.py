@@ -5,11 +5,16 @@ arbitrates: the lock belongs to one open file description, so it is released
 when that descriptor closes, including when the owning process dies, and there
 is no stale-lock recovery to do. The JSON written into the file only tells a
 contender who the owner is; it never decides ownership.
+
+The lock file is opened with ``O_NOFOLLOW`` and checked with ``fstat`` before
+anything is written through it: a symlink planted in a committed ``.crush``
+must never let the owner record truncate another file.
 """
 
 from __future__ import annotations
 
 import datetime
+import errno
 import fcntl
 import json
 import logging
@@ -21,6 +26,8 @@ import attrs
 
 from crushd.errors import DataDirLocked
 
+from ._private import PRIVATE_FILE_MODE, check_private_file, refusal
+
 #: Name of the lock file inside the data directory.
 LOCK_FILE_NAME = "crush.lock"
 
@@ -29,6 +36,12 @@ SKIP_LOCK_ENV = "CRUSH_SKIP_DATADIR_LOCK"
 
 _TRUTHY = frozenset({"1", "t", "true", "y", "yes", "on"})
 _LOCKED_TEXT = "data directory already in use by another crush process"
+# O_NONBLOCK: a FIFO or device planted as crush.lock never blocks the open.
+_OPEN_FLAGS = (
+    os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+)
+#: Most bytes of an owner record read back for the contention message.
+_OWNER_MAX_BYTES = 4096
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +105,15 @@ def read_owner(path: Path) -> OwnerInfo:
         malformed file gives ``OwnerInfo()``.
     """
     try:
-        raw = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        return _parse_owner(path.read_bytes())
+    except OSError:
+        return OwnerInfo()
+
+
+def _parse_owner(data: bytes) -> OwnerInfo:
+    try:
+        raw = json.loads(data)
+    except ValueError:
         return OwnerInfo()
     if not isinstance(raw, dict):
         return OwnerInfo()
@@ -144,9 +164,10 @@ class DataDirLock:
         """Take the lock without blocking, then record this process as owner.
 
         Synchronous and quick (open, ``flock(LOCK_EX | LOCK_NB)``, a small
-        write); the lock file is created with mode 0600 when missing. A failure
-        to write the owner record is logged and ignored: it only degrades what a
-        contender is told.
+        write); the lock file is created with mode 0600 when missing, and an
+        existing one of ours is set to 0600. A failure to write the owner
+        record is logged and ignored: it only degrades what a contender is
+        told.
 
         Args:
             data_dir: the data directory; it must exist.
@@ -158,15 +179,17 @@ class DataDirLock:
         Raises:
             DataDirLocked: another open file description holds the lock (500);
                 the message names ``data_dir`` and the owner it recorded.
+            DataDirUntrusted: ``crush.lock`` is a symlink, not a regular file,
+                or another uid's (500); nothing was written.
             OSError: the lock file cannot be opened or locked for another reason.
         """
         path = data_dir / LOCK_FILE_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = _open_lock_file(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            suffix = _recorded_owner(fd).describe()
             os.close(fd)
-            suffix = read_owner(path).describe()
             raise DataDirLocked(f"{_LOCKED_TEXT}: {data_dir}{suffix}") from None
         except BaseException:
             os.close(fd)
@@ -200,3 +223,28 @@ class DataDirLock:
             os.pwrite(self._fd, payload, 0)
         except OSError as exc:
             log.debug("failed to write data-dir owner info to %s: %s", self.path, exc)
+
+
+def _recorded_owner(fd: int) -> OwnerInfo:
+    # Read through the checked descriptor, never by path again.
+    try:
+        return _parse_owner(os.pread(fd, _OWNER_MAX_BYTES, 0))
+    except OSError:
+        return OwnerInfo()
+
+
+def _open_lock_file(path: Path) -> int:
+    # O_NOFOLLOW, then fstat: what is checked is what was opened.
+    try:
+        fd = os.open(path, _OPEN_FLAGS, PRIVATE_FILE_MODE)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise refusal(path, "it is a symbolic link") from None
+        raise
+    try:
+        if check_private_file(path, os.fstat(fd)):
+            os.fchmod(fd, PRIVATE_FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

@@ -12,6 +12,7 @@ instead of starting another.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,15 +20,18 @@ from typing import TYPE_CHECKING
 import attrs
 import trio
 
-from crushd.errors import DataDirLocked, InternalError
+from crushd.errors import DataDirLocked, DataDirUntrusted, InternalError
+from crushd.trust import check_trusted
 
 from ._lock import DataDirLock, skip_lock_from_env
 
 if TYPE_CHECKING:
     from ._database import Database
 
-#: Mode of a data directory the pool creates (existing ones are left alone).
+#: Mode of a data directory the pool creates (existing ones keep theirs).
 DATA_DIR_MODE = 0o700
+
+log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -72,8 +76,10 @@ def prepare_data_dir(
     The directory is created mode 0700 when missing (missing parents get the
     default mode); an existing directory keeps its mode: upstream only
     creates, and silently tightening a directory the user set up would surprise
-    more than it protects. The ``.gitignore`` (``*``) is written only when
-    absent.
+    more than it protects. But it must be trusted (``crushd.trust``: this
+    process's uid or root owns it, no group/other write bit), else nothing is
+    written in it: another user could read or swap the database. The
+    ``.gitignore`` (``*``) is written only when absent.
 
     Args:
         data_dir: absolute data directory.
@@ -86,15 +92,28 @@ def prepare_data_dir(
     Raises:
         InternalError: ``failed to create data directory: <why>`` or
             ``failed to connect to database: <why>`` (500).
+        DataDirUntrusted: ``data directory <dir> is not owned by you or is
+            writable by others``, or ``failed to connect to database: refusing
+            to open <dir>/crush.lock: <why>`` (500).
         DataDirLocked: ``failed to connect to database: data directory already
             in use ...`` (500).
     """
     try:
         data_dir.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
+        _check_data_dir(data_dir)
         _write_gitignore(data_dir)
     except OSError as exc:
         raise InternalError(f"failed to create data directory: {exc}") from exc
     return None if skip_lock else _lock(data_dir, version)
+
+
+def _check_data_dir(data_dir: Path) -> None:
+    reason = check_trusted(data_dir)
+    if reason is not None:
+        log.warning("refusing untrusted data directory %s: %s", data_dir, reason)
+        raise DataDirUntrusted(
+            f"data directory {data_dir} is not owned by you or is writable by others"
+        )
 
 
 def _write_gitignore(data_dir: Path) -> None:
@@ -152,6 +171,9 @@ class StorePool:
             InternalError: ``failed to create data directory: <why>``,
                 ``failed to connect to database: <why>``, ``failed to apply
                 migrations: <why>``, or ``store pool is closed`` (500).
+            DataDirUntrusted: the data directory, ``crush.lock`` or a
+                ``crush.db`` file is not safe to use (500, see
+                ``prepare_data_dir`` and ``Database.open``).
             DataDirLocked: another process holds the lock (500), message
                 ``failed to connect to database: data directory already in use
                 by another crush process: <dir> (owner ...)``.
