@@ -5,6 +5,7 @@ Our exception hierarchy::
     CrushctlError
     ├── ServerUnavailable        nothing listens at the host (no socket, refused)
     ├── RequestError             the exchange broke: timeout, reset, bad body
+    ├── UntrustedServerError     another uid holds the unix socket: nothing sent
     └── HTTPStatusError          an error status from crushd (.status, .message)
         ├── BadRequestError      400: bad client_id, bad body, ...
         ├── NotFoundError        404: workspace, session, ... not found
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 
 import httpx
@@ -71,6 +73,30 @@ class RequestError(CrushctlError):
     Timeouts, resets, a stream cut mid-chunk, or a response body that is not
     the JSON the route promises.
     """
+
+
+class UntrustedServerError(CrushctlError):
+    """The unix socket at the host belongs to another user; nothing was sent.
+
+    Raised before a single byte of a request leaves crushctl: the server's uid
+    (``SO_PEERCRED``), the socket file's owner or its folder's owner is not
+    this user. Someone may be
+    squatting the socket path to collect API keys.
+
+    Attributes:
+        host: the ``--host`` URL that was refused.
+        uid: the uid that holds the socket.
+    """
+
+    def __init__(self, host: str, what: str, uid: int) -> None:
+        message = (
+            f"refusing the crushd at {host}: {what} belongs to uid {uid}, not to"
+            f" you (uid {os.geteuid()}); someone else may be squatting the socket path,"
+            " so nothing was sent to it"
+        )
+        super().__init__(message)
+        self.host = host
+        self.uid = uid
 
 
 class HTTPStatusError(CrushctlError):

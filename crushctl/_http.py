@@ -21,6 +21,7 @@ import trio
 from crushd.proto import Host, from_json, to_json
 
 from ._exceptions import RequestError, raise_for_status, request_context
+from ._peer import unix_transport
 
 T = TypeVar("T")
 
@@ -68,8 +69,7 @@ def base_url(host: Host) -> str:
 
 def _transport_for(host: Host) -> httpx.AsyncBaseTransport:
     if host.scheme == "unix":
-        # No TLS on a unix socket: skip loading the CA bundle (~125 ms of CPU).
-        return httpx.AsyncHTTPTransport(uds=host.address, verify=False)
+        return unix_transport(host)  # checks the server's uid before sending
     return httpx.AsyncHTTPTransport()
 
 

@@ -25,7 +25,7 @@ import trio
 from crushd.proto import Host, default_host
 
 from ._client import Client
-from ._exceptions import CrushctlError, ServerUnavailable
+from ._exceptions import CrushctlError, ServerUnavailable, UntrustedServerError
 
 log = logging.getLogger("crushctl.spawn")
 
@@ -245,6 +245,9 @@ async def health_error(client: Client, timeout_seconds: float) -> str | None:
         client: a client for the daemon's host.
         timeout_seconds: the attempt's whole budget (connect included).
 
+    Raises:
+        UntrustedServerError: another uid holds the socket (never retried).
+
     Cancellation:
         Safe; nothing changes on the daemon.
 
@@ -255,6 +258,8 @@ async def health_error(client: Client, timeout_seconds: float) -> str | None:
             await client.health()
         except ServerUnavailable as exc:
             return f"cannot connect to {client.host.address}: {exc.__cause__}"
+        except UntrustedServerError:
+            raise  # waiting longer would not make it ours
         except CrushctlError as exc:
             return exc.message
         return None

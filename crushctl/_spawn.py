@@ -45,6 +45,7 @@ from ._exceptions import (
     CrushctlError,
     HTTPStatusError,
     ShuttingDownError,
+    UntrustedServerError,
 )
 from ._http import client_version
 from ._launch import (
@@ -55,6 +56,7 @@ from ._launch import (
     start_server,
     wait_ready,
 )
+from ._peer import check_socket_file, check_socket_folder, unix_transport
 
 log = logging.getLogger("crushctl.spawn")
 
@@ -89,6 +91,9 @@ async def ensure_server(
             not answer ``/v1/health`` within ``CRUSH_SERVER_READY_TIMEOUT``, or
             the spawned one exited first; the message starts with ``failed to
             initialize crush server:`` and names the log files.
+        UntrustedServerError: the socket, its folder or the server answering
+            on it belongs to another uid; nothing was sent to it, nothing
+            removed.
         CrushctlError: the socket path holds something that is not a socket,
             or a stale socket file cannot be removed.
 
@@ -161,9 +166,9 @@ async def create_workspace_respawning(
 
 
 def _unix_transport(host: Host) -> httpx.AsyncBaseTransport:
-    # No TLS on a unix socket: skip loading the CA bundle, which costs 60-300 ms
-    # of CPU per client, and this client is built while 8 others may compete.
-    return httpx.AsyncHTTPTransport(uds=host.address, verify=False)
+    # No CA bundle is loaded (60-300 ms of CPU per client, and this client is
+    # built while 8 others may compete); the server's uid is checked.
+    return unix_transport(host)
 
 
 def _respawns(host: Host, spawn: bool) -> bool:
@@ -181,8 +186,15 @@ async def _replace_leaving_server(host: Host) -> None:
 
 
 async def _probe_socket(host: Host) -> str:
-    """Classify the socket file: missing, stale (refused) or present."""
+    """Classify the socket file: missing, stale (refused) or present.
+
+    Raises:
+        UntrustedServerError: the file or its folder belongs to another uid.
+        CrushctlError: the file is not a socket.
+    """
     path = Path(host.address)
+    check_socket_folder(host, path.parent)
+    check_socket_file(host, path)
     try:
         found = os.stat(path)
     except FileNotFoundError:
@@ -253,6 +265,8 @@ async def _keep_server(client: Client) -> bool:
     identity = _identity(path)
     try:
         leaving = await _replace_if_other_build(client)
+    except UntrustedServerError:
+        raise
     except CrushctlError as exc:
         log.info("version check at %s failed (%s); spawning", client.host.url, exc)
         return False

@@ -46,6 +46,29 @@ except OSError:
     pass  # closed by the daemon: a reset or a broken pipe, depending on timing
 print("reply", len(data))
 """
+# A fake daemon squatting socket paths as another uid (stdlib only): it keeps
+# every byte any client sends in the record file and answers 500.
+SQUATTER = """
+import os, socket, sys, threading
+record = sys.argv[1]
+def serve(path):
+    os.makedirs(os.path.dirname(path), mode=0o777, exist_ok=True)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    os.chmod(path, 0o666)
+    sock.listen()
+    while True:
+        conn, _ = sock.accept()
+        data = conn.recv(65536)
+        with open(record, "ab") as file:
+            file.write(data)
+        if data:
+            conn.sendall(b"HTTP/1.1 500 x\\r\\nContent-Length: 0\\r\\n\\r\\n")
+        conn.close()
+for path in sys.argv[2:]:
+    threading.Thread(target=serve, args=(path,), daemon=True).start()
+threading.Event().wait()
+"""
 # Puts the passed socket on fd 3 and execs crushd with LISTEN_PID = its pid.
 ACTIVATE = """
 import os, sys
@@ -337,3 +360,142 @@ async def test_other_uid_is_refused(daemons: DaemonFactory) -> None:
     assert f"refused a unix connection from uid {NOBODY}" in daemon.log_text()
     async with daemon.client() as client:
         await client.health()  # the daemon itself is unharmed
+
+
+async def squat(
+    daemons: DaemonFactory, python: str, record: Path, *paths: Path
+) -> trio.Process:
+    """Run ``SQUATTER`` as uid 65534 on ``paths``; wait until they exist."""
+    command = [*as_nobody(), python, "-c", SQUATTER, os.fspath(record)]
+    process = await trio.lowlevel.open_process(
+        [*command, *map(os.fspath, paths)],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        stdin=subprocess.DEVNULL,
+    )
+    with trio.fail_after(READY_SECONDS):
+        while not all(path.exists() for path in paths):
+            await trio.sleep(0.05)
+    return process
+
+
+def shared_tmp(daemons: DaemonFactory) -> Path:
+    """A root-owned sticky world-writable folder, as ``/tmp`` is."""
+    daemons.root.chmod(0o711)  # let uid 65534 through to it
+    shared = daemons.root / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    return shared
+
+
+async def crushctl(env: dict[str, str], *args: str) -> tuple[int, str]:
+    """Run crushctl; return its status and stderr."""
+    result = await trio.run_process(
+        [sys.executable, "-m", "crushctl", *args],
+        env=env,
+        check=False,
+        capture_stdout=True,
+        capture_stderr=True,
+    )
+    return result.returncode, result.stderr.decode()
+
+
+needs_other_uid = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root and setpriv (util-linux) to run as uid 65534",
+)
+
+
+@pytest.mark.parametrize("no_spawn", [False, True])
+@needs_other_uid
+async def test_fake_daemon_of_another_uid_never_receives_the_api_key(
+    daemons: DaemonFactory, project: Path, no_spawn: bool
+) -> None:
+    """Found: a fake daemon squatting the default path (``/tmp/crush-<uid>.sock``)
+    received an API key from ``crushctl config set``. Now the default path is in
+    a private folder the squatter cannot own, and crushctl checks the folder, the
+    file and the server's uid (SO_PEERCRED) before sending a byte."""
+    python = await nobody_python()
+    if python is None:
+        pytest.skip("no Python interpreter that uid 65534 may run")
+    shared = shared_tmp(daemons)
+    uid = os.getuid()
+    old_default = shared / f"crush-{uid}.sock"
+    new_default = shared / f"crush-{uid}" / f"crush-{uid}.sock"
+    explicit = shared / "explicit.sock"  # checked by SO_PEERCRED alone
+    record = shared / "received"
+    squatter = await squat(daemons, python, record, old_default, new_default, explicit)
+    env = {**state_env(daemons), "TMPDIR": os.fspath(shared)}
+    env.pop("XDG_RUNTIME_DIR")
+    flags = ["--no-spawn"] if no_spawn else []
+    key = ["config", "set", "--cwd", os.fspath(project), "providers.x.api_key"]
+    try:
+        default = await crushctl(env, *flags, *key, "sk-never-sent-1")
+        hosted = ["--host", f"unix://{explicit}", *flags]
+        other = await crushctl(env, *hosted, *key, "sk-never-sent-2")
+    finally:
+        squatter.kill()
+        await squatter.wait()
+    assert not record.exists() or record.read_bytes() == b""
+    assert default[0] == 1
+    assert f"belongs to uid {NOBODY}" in default[1]
+    assert other[0] == 1
+    assert f"belongs to uid {NOBODY}" in other[1]
+    assert "sk-never-sent" not in default[1] + other[1]
+
+
+@needs_other_uid
+async def test_daemon_refuses_a_squatted_private_socket_folder(
+    daemons: DaemonFactory,
+) -> None:
+    """``/tmp/crush-<uid>/`` created first by another uid stops the daemon, naming
+    the owner; nothing of the squatter's is removed."""
+    python = await nobody_python()
+    if python is None:
+        pytest.skip("no Python interpreter that uid 65534 may run")
+    shared = shared_tmp(daemons)
+    uid = os.getuid()
+    squatted = shared / f"crush-{uid}" / f"crush-{uid}.sock"
+    squatter = await squat(daemons, python, shared / "received", squatted)
+    env = {**state_env(daemons), "TMPDIR": os.fspath(shared)}
+    env.pop("XDG_RUNTIME_DIR")
+    try:
+        result = await trio.run_process(
+            [sys.executable, "-m", "crushd", "serve"],
+            env=env,
+            check=False,
+            capture_stderr=True,
+        )
+    finally:
+        squatter.kill()
+        await squatter.wait()
+    assert result.returncode == 1
+    assert f"owned by uid {NOBODY}".encode() in result.stderr
+    assert b"Traceback" not in result.stderr
+    assert squatted.exists()
+
+
+async def test_default_socket_lives_in_a_private_temp_folder(
+    daemons: DaemonFactory,
+) -> None:
+    """Without XDG_RUNTIME_DIR the daemon binds ``<tmp>/crush-<uid>/`` (0700),
+    never the shared temp folder itself, and removes the socket at exit."""
+    shared = shared_tmp(daemons)
+    env = {**state_env(daemons), "TMPDIR": os.fspath(shared)}
+    env.pop("XDG_RUNTIME_DIR")
+    folder = shared / f"crush-{os.getuid()}"
+    path = folder / f"crush-{os.getuid()}.sock"
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "crushd", "serve"], env=env, stdin=subprocess.DEVNULL
+    )
+    try:
+        with trio.fail_after(READY_SECONDS):
+            while not path.exists():
+                await trio.sleep(0.05)
+        assert stat.S_IMODE(folder.lstat().st_mode) == 0o700
+        assert sorted(p.name for p in shared.iterdir()) == [folder.name]
+        path.chmod(0o600)  # a chmod changes the ctime: it used to strand the file
+        assert await stop(process) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+    assert not path.exists()
