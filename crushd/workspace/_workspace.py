@@ -191,6 +191,9 @@ class WorkspaceOpener:
             InternalError: ``failed to create data directory: ...`` or
                 ``failed to connect to database: ...`` (500).
             DataDirLocked: another process holds the data directory (500).
+            DataDirUntrusted: the data directory, ``crush.lock`` or a database
+                file is not the user's (another uid's, writable by others, or
+                a symlink) (500).
 
         Cancellation: nothing stays open; the pool releases a half-open store.
         """
