@@ -56,7 +56,10 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 ASGIApp = Callable[[Any, Any, Any], Any]
 
-_TOKEN_BYTES = 32
+#: Random bytes in a generated token (``secrets.token_urlsafe``: 43 characters).
+TOKEN_BYTES = 32
+#: A token file with fewer characters is refused: too easy to guess.
+MIN_TOKEN_CHARS = 16
 _LOOSE_BITS = stat.S_IRWXG | stat.S_IRWXO
 
 
@@ -229,7 +232,9 @@ def load_token(path: Path) -> str:
     Two daemons starting at once end up with the same token: the file is
     written under a temporary name and linked into place, and the loser reads
     the winner's file. An existing file is reused, after checking that it is
-    a regular file owned by this user with no group/other permission bits.
+    a regular file owned by this user with no group/other permission bits,
+    in a folder of this user's with no group/other permission bits either,
+    holding at least ``MIN_TOKEN_CHARS`` characters.
 
     Blocking file I/O; call it at startup.
 
@@ -240,9 +245,10 @@ def load_token(path: Path) -> str:
         The token, without surrounding whitespace.
 
     Raises:
-        TokenFileError: the folder or file cannot be created or read, the file
-            is not private (``chmod 600`` it), not a regular file, owned by
-            another user, or empty.
+        TokenFileError: the folder or file cannot be created or read; the
+            file or its folder is open to group or others (``chmod 600`` /
+            ``chmod 700`` it) or owned by another user; the file is not a
+            regular file, or holds fewer than ``MIN_TOKEN_CHARS`` characters.
 
     Source: PROTOCOL.md C.6 (token file ``$XDG_STATE_HOME/crushd/token``).
     """
@@ -264,7 +270,7 @@ def _create_token_file(path: Path) -> None:
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="ascii") as file:
-            file.write(secrets.token_urlsafe(_TOKEN_BYTES) + "\n")
+            file.write(secrets.token_urlsafe(TOKEN_BYTES) + "\n")
         with contextlib.suppress(FileExistsError):  # another daemon won: use its
             os.link(temporary, path)
     finally:
@@ -273,7 +279,7 @@ def _create_token_file(path: Path) -> None:
 
 def _read_private_token(path: Path) -> str:
     """Read the token after checking its folder and file are private and ours."""
-    _require_private(path.parent, os.stat(path.parent), stat.S_IWGRP | stat.S_IWOTH)
+    _require_private(path.parent, os.stat(path.parent), _LOOSE_BITS)
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     with os.fdopen(fd, "rb") as file:
         found = os.fstat(file.fileno())
@@ -282,6 +288,11 @@ def _read_private_token(path: Path) -> str:
     token = data.decode("ascii", errors="replace").strip()
     if not token:
         raise TokenFileError(f"token file {path} is empty; delete it to get a new one")
+    if len(token) < MIN_TOKEN_CHARS:
+        raise TokenFileError(
+            f"token in {path} is shorter than {MIN_TOKEN_CHARS} characters (too"
+            " easy to guess); delete the file to get a new one"
+        )
     return token
 
 

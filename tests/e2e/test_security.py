@@ -499,3 +499,31 @@ async def test_default_socket_lives_in_a_private_temp_folder(
         if process.returncode is None:
             process.kill()
     assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("token", "folder_mode", "says"),
+    [
+        ("short-token", 0o700, b"shorter than 16 characters"),
+        ("a-long-enough-token-value", 0o750, b"mode 750; chmod 700"),
+    ],
+)
+async def test_weak_token_file_stops_the_daemon_with_a_clear_message(
+    daemons: DaemonFactory, token: str, folder_mode: int, says: bytes
+) -> None:
+    """Issue 11 F: a short token or a token folder others may read stops a tcp
+    daemon at start: exit 1, one line saying why, no traceback."""
+    path = token_file(daemons)
+    path.parent.mkdir(parents=True, mode=0o700)
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    path.parent.chmod(folder_mode)
+    url = f"tcp://127.0.0.1:{free_port()}"
+    process = await launch(
+        daemons, [sys.executable, "-m", "crushd", "serve", "--host", url]
+    )
+    with trio.fail_after(READY_SECONDS):
+        assert await process.wait() == 1
+    stderr = daemons.started[-1].stderr_path.read_bytes()
+    assert says in stderr
+    assert b"Traceback" not in stderr

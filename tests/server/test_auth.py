@@ -7,6 +7,7 @@ hypercorn puts in the scope: ``server`` is ``(host, port)`` on TCP and absent
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -249,8 +250,8 @@ def test_load_token_reuses_existing_token(tmp_path: Path) -> None:
     """A second start reads the same token; a hand-written one is used as is."""
     path = tmp_path / "token"
     assert load_token(path) == load_token(path)
-    path.write_text("  mine\n")
-    assert load_token(path) == "mine"
+    path.write_text("  mine-is-long-enough\n")
+    assert load_token(path) == "mine-is-long-enough"
 
 
 def test_load_token_differs_between_files(tmp_path: Path) -> None:
@@ -275,6 +276,37 @@ def test_load_token_refuses_loose_folder(tmp_path: Path) -> None:
     folder.chmod(0o777)
     with pytest.raises(TokenFileError, match="chmod 700"):
         load_token(folder / "token")
+
+
+def test_generated_token_has_32_random_bytes(tmp_path: Path) -> None:
+    """Issue 11 F: a generated token carries 32 random bytes (base64url)."""
+    token = load_token(tmp_path / "token")
+    assert len(base64.urlsafe_b64decode(token + "=")) == 32
+
+
+@pytest.mark.parametrize("mode", [0o750, 0o705, 0o710, 0o701])
+def test_token_folder_with_any_group_or_other_bit_is_refused(
+    tmp_path: Path, mode: int
+) -> None:
+    """Issue 11 F: only group/other *write* bits were refused on the folder; a
+    readable or searchable one (0750, 0705) was used."""
+    folder = tmp_path / "crushd"
+    load_token(folder / "token")
+    folder.chmod(mode)
+    with pytest.raises(TokenFileError, match=f"mode {mode:o}; chmod 700"):
+        load_token(folder / "token")
+
+
+@pytest.mark.parametrize("token", ["x", "fifteen-chars-x"])
+def test_short_token_file_is_refused(tmp_path: Path, token: str) -> None:
+    """Issue 11 F: a hand-written token under 16 characters was accepted."""
+    path = tmp_path / "token"
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    with pytest.raises(TokenFileError, match="shorter than 16 characters"):
+        load_token(path)
+    path.write_text("sixteen-chars-xy\n")
+    assert load_token(path) == "sixteen-chars-xy"
 
 
 def test_load_token_refuses_empty_file(tmp_path: Path) -> None:
