@@ -15,7 +15,14 @@ socket, so its ``Host`` is not checked (crushctl sends ``api.crush.localhost``,
 3. carry ``Authorization: Bearer <token>`` matching the token file.
 
 1 and 2 fail with 403 ``forbidden``, 3 with 401 ``unauthorized``; WebSocket
-handshakes get the same answers before they are accepted.
+handshakes get the same answers before they are accepted. A refusal closes
+the connection (``Connection: close``), so a client without the token cannot
+keep one open by asking again, and is logged at most once per second per
+reason (``RefusalLog``), with the count of the others.
+
+A TCP request that passes calls the scope's ``AUTHENTICATED_HOOK`` (when the
+server put one there): the connection limits then stop counting its
+connection as unauthenticated (``_connections``).
 
 Which listener a request came on: hypercorn fills ``scope["server"]`` with
 ``(host, port)`` for AF_INET/AF_INET6 sockets and ``None`` for unix sockets
@@ -41,7 +48,10 @@ from typing import Any
 from crushd.errors import ClientError, Forbidden, Unauthorized
 from crushd.proto import ErrorBody, to_json
 
+from ._ratelimit import RefusalLog
+
 __all__ = [
+    "AUTHENTICATED_HOOK",
     "LOOPBACK_NAMES",
     "AccessControl",
     "TokenFileError",
@@ -53,6 +63,9 @@ log = logging.getLogger("crushd.server")
 
 #: Host names every TCP listener answers to (with its port).
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+#: Scope key of a no-argument callback run once a TCP request is let through.
+AUTHENTICATED_HOOK = "crushd.on_authenticated"
 
 ASGIApp = Callable[[Any, Any, Any], Any]
 
@@ -67,7 +80,8 @@ class AccessControl:
     """ASGI middleware: let only the owner's clients reach the app (C.6).
 
     See the module docstring for the rules. Lifespan and other scopes pass
-    through; refused requests never reach ``app`` and are logged.
+    through; refused requests never reach ``app``, close their connection
+    and are logged (rate-limited per reason).
 
     Args:
         app: the ASGI app to guard.
@@ -92,18 +106,21 @@ class AccessControl:
         self._token = token.encode() if token else None
         self._names = LOOPBACK_NAMES | {name.lower() for name in host_names}
         self._extra = _parse_allowed_hosts(allowed_hosts)
+        self._refusals = RefusalLog(log)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         refusal = self._refusal(scope)
         if refusal is None:
+            if (hook := scope.get(AUTHENTICATED_HOOK)) and _tcp_server(scope):
+                hook()
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        log.warning(
+        self._refusals.refused(
+            refusal.message,
             "refused %s %s from %s: %s",
             scope["type"],
             scope.get("path", ""),
-            client,
+            scope.get("client"),
             refusal.message,
         )
         await _deny(scope, send, refusal)
@@ -201,6 +218,7 @@ async def _deny(scope: Any, send: Any, error: ClientError) -> None:
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
     ]
     if isinstance(error, Unauthorized):
         headers.append((b"www-authenticate", b"Bearer"))

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 from quart.testing.connections import WebsocketResponseError
 from quart_trio import QuartTrio
 
@@ -26,6 +28,7 @@ from crushd.server import (
     load_token,
     parse_allowed_host,
 )
+from crushd.server._auth import AUTHENTICATED_HOOK
 
 from .conftest import Harness
 
@@ -406,3 +409,36 @@ def test_parse_allowed_host_rejects_bad_values(value: str) -> None:
     """Empty names and ports outside 1-65535 are refused with ValueError."""
     with pytest.raises(ValueError, match="not a host name"):
         parse_allowed_host(value)
+
+
+async def test_refused_requests_are_logged_once_per_second_per_reason(
+    app: QuartTrio, caplog: pytest.LogCaptureFixture, autojump_clock: Any
+) -> None:
+    """Issue 11 F: each refused request was a warning line (a client without
+    the token wrote 1.6 MB/s of log). Now one line per second per reason."""
+    caplog.set_level(logging.WARNING, logger="crushd.server")
+    for _ in range(50):
+        await get(app, {"Host": f"127.0.0.1:{PORT}"})
+        await get(app, {**GOOD, "Origin": "http://evil.example"})
+    await trio.sleep(1)
+    status, _, headers = await get(app, {"Host": f"127.0.0.1:{PORT}"})
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refused) == 3
+    assert refused[0].endswith(": unauthorized")
+    assert refused[1].endswith(": forbidden")
+    assert refused[2].endswith(
+        "(+49 more refused for this reason since the last report)"
+    )
+    assert (status, headers["Connection"]) == (401, "close")
+
+
+async def test_authenticated_hook_runs_for_a_passing_tcp_request_only(
+    app: QuartTrio,
+) -> None:
+    """The connection limits learn when a connection has shown the token."""
+    calls: list[str] = []
+    scope = {**TCP, AUTHENTICATED_HOOK: lambda: calls.append("ok")}
+    await get(app, {"Host": f"127.0.0.1:{PORT}"}, scope)
+    assert calls == []
+    await get(app, GOOD, scope)
+    assert calls == ["ok"]
