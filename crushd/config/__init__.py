@@ -9,7 +9,26 @@ from typing import TYPE_CHECKING
 from crushd import _lazy
 from crushd.trust import project_boundary, project_dirs
 
-from ._redact import MASK, looks_secret, mask, redact, redact_env_list
+from ._redact import (
+    MASK,
+    MASK_TAIL_MIN_CHARS,
+    looks_secret,
+    mask,
+    mask_in_text,
+    redact,
+    redact_env_list,
+)
+from ._secrets import (
+    MIN_SECRET_CHARS,
+    forget_secrets,
+    remember_environ,
+    remember_secrets,
+    scrub_known_secret_bytes,
+    scrub_known_secrets,
+    scrub_secrets,
+    secrets_in_document,
+    secrets_in_environ,
+)
 from ._sources import (
     PROJECT_FILE_NAMES,
     SYSTEM_CONFIG_FILE,
@@ -28,6 +47,13 @@ if TYPE_CHECKING:
         split_key,
     )
     from ._layers import SCRIPT_TIMEOUT_SECONDS, config_error, parse_document
+    from ._limits import (
+        MAX_CONFIG_FILE_BYTES,
+        MAX_CONFIG_NESTING,
+        MAX_KEY_PARTS,
+        document_problem,
+        text_nesting,
+    )
     from ._load import LoadedConfig, load_config, load_global_config
     from ._model import (
         Config,
@@ -45,6 +71,7 @@ if TYPE_CHECKING:
         LOCK_POLL_SECONDS,
         LOCK_TIMEOUT_SECONDS,
         Mutation,
+        encode_document,
         lock_path,
         locked,
         rewrite,
@@ -64,6 +91,13 @@ _LAZY = _lazy.exports(
             "split_key",
         ),
         "._layers": ("SCRIPT_TIMEOUT_SECONDS", "config_error", "parse_document"),
+        "._limits": (
+            "MAX_CONFIG_FILE_BYTES",
+            "MAX_CONFIG_NESTING",
+            "MAX_KEY_PARTS",
+            "document_problem",
+            "text_nesting",
+        ),
         "._load": ("LoadedConfig", "load_config", "load_global_config"),
         "._model": (
             "Config",
@@ -81,6 +115,7 @@ _LAZY = _lazy.exports(
             "LOCK_POLL_SECONDS",
             "LOCK_TIMEOUT_SECONDS",
             "Mutation",
+            "encode_document",
             "lock_path",
             "locked",
             "rewrite",
@@ -100,6 +135,11 @@ __all__ = [
     "LOCK_POLL_SECONDS",
     "LOCK_TIMEOUT_SECONDS",
     "MASK",
+    "MASK_TAIL_MIN_CHARS",
+    "MAX_CONFIG_FILE_BYTES",
+    "MAX_CONFIG_NESTING",
+    "MAX_KEY_PARTS",
+    "MIN_SECRET_CHARS",
     "PROJECT_FILE_NAMES",
     "SCRIPT_TIMEOUT_SECONDS",
     "SYSTEM_CONFIG_FILE",
@@ -118,25 +158,37 @@ __all__ = [
     "Tools",
     "config_error",
     "deep_merge",
+    "document_problem",
+    "encode_document",
+    "forget_secrets",
     "load_config",
     "load_global_config",
     "lock_path",
     "locked",
     "looks_secret",
     "mask",
+    "mask_in_text",
     "parse_document",
     "project_boundary",
     "project_dirs",
     "project_layers",
     "redact",
     "redact_env_list",
+    "remember_environ",
+    "remember_secrets",
     "remove_key",
     "resolve_data_dir",
     "resolve_variables",
     "rewrite",
+    "scrub_known_secret_bytes",
+    "scrub_known_secrets",
+    "scrub_secrets",
+    "secrets_in_document",
+    "secrets_in_environ",
     "set_key",
     "split_key",
     "structure_config",
+    "text_nesting",
     "update_file",
     "write_atomic",
 ]

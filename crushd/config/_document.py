@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from crushd.errors import BadRequest
 
+from ._limits import MAX_KEY_PARTS
 from ._model import JSONObject
 
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
@@ -50,9 +51,14 @@ def split_key(key: str) -> list[str]:
     """Split a dotted key into its parts.
 
     Raises:
-        BadRequest: an empty key or an empty part (400).
+        BadRequest: an empty key, an empty part, or more than
+            ``MAX_KEY_PARTS`` (64) parts (400).
     """
-    parts = key.split(".")
+    parts = key.split(".", MAX_KEY_PARTS)
+    if len(parts) > MAX_KEY_PARTS:
+        raise BadRequest(
+            f"invalid config key: more than {MAX_KEY_PARTS} dot-separated parts"
+        )
     if not key or not all(parts):
         raise BadRequest(f"invalid config key {key!r}")
     return parts

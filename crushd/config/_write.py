@@ -22,6 +22,7 @@ import trio
 from crushd.errors import BadRequest, ConfigInvalid, ConfigLocked, InternalError
 
 from ._layers import parse_document, read_json_file
+from ._limits import MAX_CONFIG_FILE_BYTES, document_problem
 from ._model import JSONObject
 
 #: How long a write waits for ``<file>.lock``, seconds.
@@ -120,10 +121,16 @@ async def update_file(
 
 
 def rewrite(path: Path, mutate: Mutation) -> JSONObject:
-    """Read, change, validate and atomically replace ``path`` (no locking)."""
+    """Read, change, validate and atomically replace ``path`` (no locking).
+
+    Raises:
+        BadRequest: the changed document breaks a limit of ``document_problem``
+            (nesting, NaN, an object's place), is over ``MAX_CONFIG_FILE_BYTES``
+            or fails the model's types (400); as ``update_file`` otherwise.
+    """
     document = read_json_file(path) or {}
     mutate(document)
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = encode_document(path, document)
     try:
         parse_document(path, text)
     except ConfigInvalid as exc:
@@ -131,6 +138,25 @@ def rewrite(path: Path, mutate: Mutation) -> JSONObject:
         raise BadRequest(f"invalid config value: {detail}") from None
     write_atomic(path, text)
     return document
+
+
+def encode_document(path: Path, document: JSONObject) -> str:
+    """Return the file text for ``document`` once it is within the limits.
+
+    Raises:
+        BadRequest: ``invalid config value: <file>: <JSON path>: <problem>``
+            or ``config file <file> would be N bytes; at most 1048576`` (400).
+    """
+    problem = document_problem(document)
+    if problem:
+        raise BadRequest(f"invalid config value: {path}: {problem}")
+    text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    size = len(text.encode())
+    if size > MAX_CONFIG_FILE_BYTES:
+        raise BadRequest(
+            f"config file {path} would be {size} bytes; at most {MAX_CONFIG_FILE_BYTES}"
+        )
+    return text
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from crushd.config import deep_merge, remove_key, resolve_variables, set_key, split_key
+from crushd.config import (
+    MAX_KEY_PARTS,
+    deep_merge,
+    remove_key,
+    resolve_variables,
+    set_key,
+    split_key,
+)
 from crushd.errors import BadRequest
 
 
@@ -64,3 +71,12 @@ def test_split_key_rejects_empty_parts(key: str) -> None:
     """A key with an empty part is a 400."""
     with pytest.raises(BadRequest, match="invalid config key"):
         split_key(key)
+
+
+def test_split_key_refuses_deep_key_paths() -> None:
+    """A key of 10,000 parts is a 400 before anything is built; 64 parts is fine."""
+    with pytest.raises(BadRequest, match="more than 64 dot-separated parts"):
+        split_key(".".join(["a"] * 10_000))
+    with pytest.raises(BadRequest, match="more than 64"):
+        split_key(".".join(["a"] * (MAX_KEY_PARTS + 1)))
+    assert len(split_key(".".join(["a"] * MAX_KEY_PARTS))) == MAX_KEY_PARTS

@@ -18,9 +18,12 @@ import trio.testing
 
 from crushd.config import (
     LOCK_TIMEOUT_SECONDS,
+    MAX_CONFIG_FILE_BYTES,
+    MAX_CONFIG_NESTING,
     lock_path,
     locked,
     set_key,
+    text_nesting,
     update_file,
     write_atomic,
 )
@@ -101,6 +104,75 @@ async def test_update_rejects_wrong_type_and_changes_nothing(config_file: Path) 
         " invalid value for type, expected bool"
     )
     assert _bytes(config_file) == before
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+async def test_deep_write_is_refused_with_a_400(config_file: Path) -> None:
+    """A value nested 10,000 deep is a 400 (it used to brick every create)."""
+    before = _bytes(config_file)
+    with pytest.raises(BadRequest) as caught:
+        await update_file(config_file, _set("x", _nested(10_000)))
+    assert caught.value.message.startswith(f"invalid config value: {config_file}: $.x")
+    assert caught.value.message.endswith(
+        f": nested deeper than {MAX_CONFIG_NESTING} levels"
+    )
+    with pytest.raises(BadRequest, match="more than 64 dot-separated parts"):
+        await update_file(config_file, _set(".".join(["a"] * 10_000), 1))
+    assert _bytes(config_file) == before
+
+
+async def test_write_nesting_limit_counts_the_whole_document(config_file: Path) -> None:
+    """64 levels in all is written; one more is refused."""
+    await update_file(config_file, _set("x", _nested(MAX_CONFIG_NESTING - 1)))
+    assert text_nesting(_bytes(config_file).decode()) == MAX_CONFIG_NESTING
+    with pytest.raises(BadRequest, match="nested deeper than 64 levels"):
+        await update_file(config_file, _set("x", _nested(MAX_CONFIG_NESTING)))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), [float("-inf")]])
+async def test_nan_and_infinity_are_refused(config_file: Path, value: object) -> None:
+    """NaN and Infinity are not JSON: a 400, and the file is unchanged."""
+    before = _bytes(config_file)
+    with pytest.raises(BadRequest, match="NaN and Infinity are not valid JSON"):
+        await update_file(config_file, _set("options.extra", value))
+    assert _bytes(config_file) == before
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "where", "got"),
+    [
+        ("options", "x", "$.options", "a string"),
+        ("options.tui", [], "$.options.tui", "an array"),
+        ("providers.p", "x", "$.providers.p", "a string"),
+        ("models.large", 5, "$.models.large", "a number"),
+        ("permissions", None, "$.permissions", "null"),
+        ("recent_models.large", ["x"], "$.recent_models.large[0]", "a string"),
+    ],
+)
+async def test_a_string_where_an_object_belongs_is_a_400(
+    config_file: Path, key: str, value: object, where: str, got: str
+) -> None:
+    """The model's objects must be objects; the converter alone let them pass."""
+    with pytest.raises(BadRequest) as caught:
+        await update_file(config_file, _set(key, value))
+    assert caught.value.message == (
+        f"invalid config value: {config_file}: {where}:"
+        f" expected a JSON object, got {got}"
+    )
+    assert _json(config_file) == OLD
+
+
+async def test_config_file_over_one_mib_is_refused(config_file: Path) -> None:
+    """A write that would make the file larger than 1 MiB is a 400."""
+    with pytest.raises(BadRequest, match=f"at most {MAX_CONFIG_FILE_BYTES}"):
+        await update_file(config_file, _set("big", "x" * MAX_CONFIG_FILE_BYTES))
+    assert _json(config_file) == OLD
 
 
 async def test_update_of_broken_file_is_config_invalid(config_file: Path) -> None:
