@@ -24,7 +24,7 @@ import trio
 from crushctl import Client
 from crushd.proto import parse_host
 
-from .conftest import READY_SECONDS, Daemon, DaemonFactory
+from .conftest import READY_SECONDS, Daemon, DaemonFactory, wait_ready
 
 NOBODY = 65534
 CLIENT_ID = "0b6f1c1e-4a0e-4a53-9d43-0c1b2f5d7a11"
@@ -488,9 +488,7 @@ async def test_default_socket_lives_in_a_private_temp_folder(
         [sys.executable, "-m", "crushd", "serve"], env=env, stdin=subprocess.DEVNULL
     )
     try:
-        with trio.fail_after(READY_SECONDS):
-            while not path.exists():
-                await trio.sleep(0.05)
+        await wait_ready(Daemon(parse_host(f"unix://{path}"), process, shared, path))
         assert stat.S_IMODE(folder.lstat().st_mode) == 0o700
         assert sorted(p.name for p in shared.iterdir()) == [folder.name]
         path.chmod(0o600)  # a chmod changes the ctime: it used to strand the file
