@@ -1,11 +1,29 @@
-"""Logging: one-line structured records to the host's log file, and a tty."""
+"""Logging: one-line structured records to the host's log file, and a tty.
+
+The file rotates at ``LOG_MAX_BYTES`` (10 MiB), keeping ``LOG_BACKUPS`` (3)
+older files (``crushd.log.1`` ... ``.3``), so a flood of records costs at most
+40 MiB of disk. The folder is 0700 and every file 0600: records name paths,
+sessions and clients. No secret reaches a record: every handler masks the
+secret values the daemon knows and inline ones (URL passwords, ``token=``
+parameters, ``Authorization:`` lines), tracebacks included.
+"""
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import sys
 import time
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
+
+from crushd.config import scrub_secrets
+
+#: The log file is rotated when it would grow past this many bytes (10 MiB).
+LOG_MAX_BYTES = 10 * 1024 * 1024
+#: How many rotated files are kept beside the current one.
+LOG_BACKUPS = 3
 
 _FORMAT = (
     "ts=%(asctime)s level=%(levelname)s logger=%(name)s pid=%(process)d msg=%(message)r"
@@ -19,12 +37,46 @@ class _UTCFormatter(logging.Formatter):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         return f"{stamp}.{int(record.msecs):03d}Z"
 
+    def format(self, record: logging.LogRecord) -> str:
+        # The message was scrubbed by SecretFilter; this catches tracebacks.
+        return scrub_secrets(super().format(record))
+
+
+class SecretFilter(logging.Filter):
+    """Mask secrets in a record's message before any handler formats it.
+
+    The message is rendered once (``msg % args``), scrubbed with
+    ``crushd.config.scrub_secrets`` and stored back without ``args``; the
+    record then stays masked for every later handler too. Never drops a record.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Scrub ``record``'s message in place; always keep the record."""
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format is the handler's to report
+            return True
+        record.msg, record.args = scrub_secrets(message), None
+        return True
+
+
+class _PrivateRotatingFileHandler(RotatingFileHandler):
+    """A ``RotatingFileHandler`` whose files are created (and kept) 0600."""
+
+    def _open(self) -> io.TextIOWrapper:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        fd = os.open(self.baseFilename, flags, 0o600)
+        os.fchmod(fd, 0o600)  # an older file may have been made 0644
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
 
 def setup_logging(log_file: Path, level: str = "info") -> None:
     """Send the ``crushd`` loggers to ``log_file`` (and stderr when it is a tty).
 
     Records are single lines: ``ts=... level=... logger=... pid=... msg='...'``.
-    The log folder is created with mode 0700.
+    The log folder is made (or set) 0700 and the files 0600; the file rotates
+    at ``LOG_MAX_BYTES`` keeping ``LOG_BACKUPS`` older ones. Every handler
+    masks secrets (``SecretFilter``).
 
     Args:
         log_file: where to append records.
@@ -38,12 +90,19 @@ def setup_logging(log_file: Path, level: str = "info") -> None:
     if not isinstance(numeric, int):
         raise ValueError(f"unknown log level: {level}")
     log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if log_file.parent.stat().st_mode & 0o077:
+        log_file.parent.chmod(0o700)
     formatter = _UTCFormatter(_FORMAT)
-    handlers: list[logging.Handler] = [logging.FileHandler(log_file, encoding="utf-8")]
+    handlers: list[logging.Handler] = [
+        _PrivateRotatingFileHandler(
+            log_file, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+        )
+    ]
     if sys.stderr.isatty():
         handlers.append(logging.StreamHandler(sys.stderr))
     root = logging.getLogger("crushd")
     for handler in handlers:
         handler.setFormatter(formatter)
+        handler.addFilter(SecretFilter())
         root.addHandler(handler)
     root.setLevel(numeric)

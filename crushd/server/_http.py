@@ -6,6 +6,7 @@ from typing import Protocol, TypeVar
 
 from quart import Response, request
 
+from crushd.config import scrub_known_secret_bytes
 from crushd.errors import BadRequest, DecodeError
 from crushd.proto import from_json, parse_client_id, to_json
 
@@ -24,10 +25,14 @@ class StringLookup(Protocol):
 def json_body(value: object) -> bytes:
     """Encode ``value`` as one line of JSON plus a newline (Go's encoder shape).
 
+    Every JSON answer (the quart routes, the hot routes, every error body)
+    is encoded here, so a secret value the daemon knows is masked here,
+    whatever field holds it (``crushd.config.scrub_known_secret_bytes``).
+
     Args:
         value: a wire model, a list of them, or plain JSON data.
     """
-    return to_json(value) + b"\n"
+    return scrub_known_secret_bytes(to_json(value)) + b"\n"
 
 
 def json_response(value: object, status: int = 200) -> Response:

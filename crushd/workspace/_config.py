@@ -9,22 +9,35 @@ workspaces (``Workspace.reload_config``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
+import trio
+
 from crushd.config import (
+    MAX_CONFIG_NESTING,
     ConfigSources,
     LoadedConfig,
     Mutation,
+    config_error,
+    forget_secrets,
     load_config,
+    project_layers,
     redact,
+    remember_environ,
+    remember_secrets,
     remove_key,
+    resolve_data_dir,
+    secrets_in_document,
     set_key,
+    text_nesting,
     update_file,
 )
-from crushd.errors import BadRequest, CrushdError
+from crushd.errors import BadRequest, ConfigInvalid, CrushdError
 from crushd.proto import SCOPE_GLOBAL, SCOPE_WORKSPACE
 
 log = logging.getLogger("crushd.workspace.config")
@@ -57,7 +70,21 @@ class ConfigService:
         self._sources = sources
         self._path = path
         self._environ = environ
+        # The secrets of this config are masked in everything the daemon
+        # sends while the service lives (crushd.config known secrets).
+        self._secrets_source = f"config:{id(self)}"
+        weakref.finalize(self, forget_secrets, self._secrets_source)
         self.current = loaded
+
+    @property
+    def current(self) -> LoadedConfig:
+        """The last good load; its secrets are known to the scrubbers."""
+        return self._current
+
+    @current.setter
+    def current(self, loaded: LoadedConfig) -> None:
+        remember_secrets(self._secrets_source, secrets_in_document(loaded.document))
+        self._current = loaded
 
     @classmethod
     async def open(
@@ -73,7 +100,7 @@ class ConfigService:
             ConfigInvalid: a layer file is broken; the message names it (500).
         """
         env = os.environ if environ is None else environ
-        loaded = await load_config(sources, path, data_dir=data_dir, environ=env)
+        loaded = await _load(sources, path, data_dir, env)
         return cls(sources, path, loaded, env)
 
     @property
@@ -120,15 +147,13 @@ class ConfigService:
             Whether the new load succeeded.
         """
         try:
-            self.current = await load_config(
-                self._sources,
-                self._path,
-                data_dir=str(self.data_dir),
-                environ=self._environ,
+            loaded = await _load(
+                self._sources, self._path, str(self.data_dir), self._environ
             )
         except CrushdError as exc:
             log.warning("config reload failed, keeping the last good one: %s", exc)
             return False
+        self.current = loaded
         return True
 
     # ------------------------------------------------------------------ writes
@@ -189,6 +214,37 @@ class ConfigService:
         values = _credential(kind, api_key)
         base = f"providers.{provider_id}"
         return await self.mutate(scope, lambda doc: _set_all(doc, base, values))
+
+
+async def _load(
+    sources: ConfigSources, path: Path, data_dir: str, environ: Mapping[str, str]
+) -> LoadedConfig:
+    """``load_config``, with a file too deep to load named in a ``ConfigInvalid``.
+
+    The environment's secrets are remembered first: a failing script's error
+    may quote them, and that error goes to the client and the log.
+    """
+    remember_environ(environ)
+    try:
+        return await load_config(sources, path, data_dir=data_dir, environ=environ)
+    except RecursionError:
+        # Merging recurses once per level: a layer nested hundreds deep (one
+        # written before writes were bounded, or by hand) fails here. Name it.
+        pass
+    raise await trio.to_thread.run_sync(_too_deep, sources, path, data_dir)
+
+
+def _too_deep(sources: ConfigSources, path: Path, data_dir: str) -> ConfigInvalid:
+    """Return the error naming the first JSON layer nested too deeply."""
+    layers = [*sources.global_layers(), *project_layers(path)]
+    files = [layer.path for layer in layers if not layer.script]
+    files.append(resolve_data_dir(data_dir, "", path) / "crush.json")
+    problem = f"nested deeper than {MAX_CONFIG_NESTING} levels"
+    for file in files:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            if text_nesting(file.read_text(encoding="utf-8")) > MAX_CONFIG_NESTING:
+                return config_error(file, "$", problem)
+    return config_error(path, "$", f"a configuration layer is {problem}")
 
 
 def _remove(document: dict[str, object], key: str) -> None:

@@ -17,6 +17,7 @@ from typing import Protocol, TypeVar
 import attrs
 import trio
 
+from crushd.config import scrub_known_secrets
 from crushd.proto import UPDATED, Resync, converter
 
 #: An SSE comment frame; the stream writes it when idle (PROTOCOL.md C.2).
@@ -103,12 +104,15 @@ def _envelope(type_: str, event_type: str, payload: object) -> str:
     # Plain JSON data goes straight to the C encoder; the converter is called
     # only for what json cannot encode (attrs models, at any depth). Compact
     # separators and escaped control characters: never a raw newline, so each
-    # event is exactly one SSE data line.
-    return json.dumps(
-        envelope,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=_unstructure_model,
+    # event is exactly one SSE data line. Every event passes here once, so
+    # here a secret value the daemon knows is masked, whatever field holds it.
+    return scrub_known_secrets(
+        json.dumps(
+            envelope,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            default=_unstructure_model,
+        )
     )
 
 

@@ -15,6 +15,7 @@ import pytest
 import trio
 
 from crushd.config import ConfigSources, lock_path
+from crushd.logs import setup_logging
 from crushd.server import ServerContext, create_app
 
 from .conftest import Harness
@@ -24,7 +25,23 @@ HEADER_SECRET = "Bearer hdr-0123456789-SEC2"
 ENV_SECRET = "env-0123456789-SEC3"
 OAUTH_SECRET = "oauth-access-0123456789-SEC4"
 CREATOR_SECRET = "creator-0123456789-SEC5"
-SECRETS = (SECRET, HEADER_SECRET, ENV_SECRET, OAUTH_SECRET, CREATOR_SECRET)
+PULLED_SECRET = "sk-pulled-0123456789-SEC6"
+URL_SECRET = "url-pass-0123456789-SEC7"
+QUERY_SECRET = "query-tok-0123456789-SEC8"
+LIST_SECRET = "listed-0123456789-SEC9"
+MCP_HEADER_SECRET = "mcp-hdr-0123456789-SECA"
+SECRETS = (
+    SECRET,
+    HEADER_SECRET,
+    ENV_SECRET,
+    OAUTH_SECRET,
+    CREATOR_SECRET,
+    PULLED_SECRET,
+    URL_SECRET,
+    QUERY_SECRET,
+    LIST_SECRET,
+    MCP_HEADER_SECRET,
+)
 
 
 def new_id() -> str:
@@ -38,6 +55,10 @@ def write_json(path: Path, document: object) -> None:
 
 def _mkdir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
 
 
 def read_json(path: Path) -> Any:
@@ -250,6 +271,22 @@ async def test_provider_key_string_and_oauth(harness: Harness, project: Path) ->
         ),
         ("config/set", {"scope": "1", "key": "a"}, "failed to decode request"),
         ("config/compact", "{", "failed to decode request"),
+        (
+            "config/set",
+            {"scope": 1, "key": "options", "value": "x"},
+            "$.options: expected a JSON object, got a string",
+        ),
+        (
+            "config/set",
+            {"scope": 0, "key": "providers.p", "value": ["x"]},
+            "$.providers.p: expected a JSON object, got an array",
+        ),
+        (
+            "config/remove",
+            {"scope": 1, "key": ".".join(["a"] * 65)},
+            "invalid config key: more than 64 dot-separated parts",
+        ),
+        ("config/set", '{"scope": 1, "key": "x", "value": NaN}', ""),
     ],
 )
 async def test_bad_mutation_is_400_and_changes_nothing(
@@ -369,6 +406,61 @@ async def test_bad_config_file_fails_create_only_for_that_project(
     await create(harness, tmp_path / "good")
 
 
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        (".".join(["a"] * 10_000), 1),  # used to be a bare 500, unwritten
+        (".".join(["a"] * 500), 1),  # used to be written, bricking creates
+        (".".join(["a"] * 40), _nested(40)),  # each part is fine, not the sum
+    ],
+)
+async def test_deep_config_write_is_a_400_and_creates_keep_working(
+    harness: Harness,
+    config_sources: ConfigSources,
+    project: Path,
+    tmp_path: Path,
+    key: str,
+    value: object,
+) -> None:
+    """A deep global write is refused; every later create (and restart) still works.
+
+    Found in issue 11: one deep key path written to the global data config
+    made every workspace create fail with ``internal server error``.
+    """
+    ws = (await create(harness, project))["id"]
+    status, answer = await post(
+        harness, ws, "config/set", {"scope": 0, "key": key, "value": value}
+    )
+    assert status == 400
+    assert "64" in answer["message"]
+    assert not config_sources.global_data_file.exists()
+    assert events(harness, ws) == []
+    await create(harness, tmp_path / "next")
+
+
+async def test_a_layer_too_deep_to_load_names_its_file(
+    harness: Harness, config_sources: ConfigSources, tmp_path: Path
+) -> None:
+    """A hand-written layer nested 500 deep fails create with a 500 naming it."""
+    deep = config_sources.global_data_file
+    write_json(deep, _nested(500))
+    status, body = await harness.json(
+        "POST", "/v1/workspaces", {"path": str(tmp_path), "client_id": new_id()}
+    )
+    assert status == 500
+    assert body["message"] == (
+        f"failed to initialize config: {deep}: $: nested deeper than 64 levels"
+    )
+    assert harness.registry.workspaces() == []
+
+
 async def test_project_init_flow(harness: Harness, project: Path) -> None:
     """needs-init is true for a project with files; init writes the flag once."""
     (project / "main.py").write_text("")
@@ -405,28 +497,76 @@ def _fill(rule: str, ids: dict[str, str]) -> str:
     return rule
 
 
-async def test_no_route_ever_answers_a_configured_secret(
-    harness: Harness,
-    config_sources: ConfigSources,
-    project: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """Every route's answer, every event and every log line hides the secrets."""
-    caplog.set_level(logging.DEBUG)
-    monkeypatch.setenv("MY_API_KEY", SECRET)
+@pytest.fixture
+def log_file(tmp_path: Path) -> Iterator[Path]:
+    """The daemon's log handlers on a file under ``tmp_path``, removed after."""
+    path = tmp_path / "logs" / "crushd.log"
+    root = logging.getLogger("crushd")
+    before, level = list(root.handlers), root.level
+    setup_logging(path, "debug")
+    yield path
+    for handler in root.handlers[len(before) :]:
+        handler.close()
+    root.handlers[:] = before
+    root.setLevel(level)
+
+
+def _secret_config(config_sources: ConfigSources, project: Path) -> None:
+    """Secrets in every carrier issue 11 found: keys, headers, URLs, ``$VAR``."""
     provider = {
         "api_key": "$MY_API_KEY",
         "extra_headers": {"X-Auth": HEADER_SECRET},
         "oauth": {"access_token": OAUTH_SECRET},
+        "base_url": f"https://user:{URL_SECRET}@api.example/v1",
+        "api_keys": [LIST_SECRET, {"backup": LIST_SECRET}],
+    }
+    mcp = {
+        "url": f"https://mcp.example/sse?token={QUERY_SECRET}&v=2",
+        "headers": {"Authorization": f"Bearer {MCP_HEADER_SECRET}"},
+        "args": ["-H", f"X-Api-Key: {MCP_HEADER_SECRET}"],
     }
     write_json(
         config_sources.global_file,
-        {"providers": {"p": provider}, "env": {"SERVICE_TOKEN": ENV_SECRET}},
+        {
+            "providers": {"p": provider},
+            "mcp": {"m": mcp},
+            "env": {"SERVICE_TOKEN": ENV_SECRET},
+        },
     )
+    # A project layer pulls a daemon secret into a field no rule knows.
+    write_json(project / "crush.json", {"options": {"title_hint": "$OPENAI_API_KEY"}})
+    # The user's own script fails, printing a secret, when asked to.
+    config_sources.global_script.write_text(
+        'if [ -f "$PWD/fail" ]; then echo "boom $OPENAI_API_KEY" >&2; exit 1; fi\n'
+        "echo '{}'\n"
+    )
+
+
+async def test_no_route_ever_answers_a_configured_secret(
+    harness: Harness,
+    config_sources: ConfigSources,
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    log_file: Path,
+) -> None:
+    """Every route's answer, every event and every log line hides the secrets.
+
+    Carriers: secret keys, header objects and header lines, URL userinfo,
+    query tokens, lists and objects under a secret key, and a daemon secret
+    pulled by a project layer into an arbitrary field with ``$VAR``; read
+    back through every route, the event stream (SSE and WebSocket frames),
+    a failing script's error and the log file.
+    """
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("MY_API_KEY", SECRET)
+    monkeypatch.setenv("OPENAI_API_KEY", PULLED_SECRET)
+    _secret_config(config_sources, project)
     created = await create(harness, project, env=[f"DEPLOY_TOKEN={CREATOR_SECRET}"])
     ws = created["id"]
-    _, session = await post(harness, ws, "sessions", {"title": "t"})
+    title = f"about {PULLED_SECRET}"
+    _, session = await post(harness, ws, "sessions", {"title": title})
     ids = {
         "workspace_id": ws,
         "session_id": session["id"],
@@ -441,14 +581,28 @@ async def test_no_route_ever_answers_a_configured_secret(
             path = _fill(rule.rule, ids)
             _, body = await harness.json(method, path, {"scope": 1, "key": "k"})
             bodies.append(json.dumps(body, ensure_ascii=False))
+    # A failing script's stderr comes back in the create's 500 and the log.
+    (config_sources.global_script.parent / "fail").touch()
+    status, failed = await harness.json(
+        "POST", "/v1/workspaces", {"path": str(tmp_path), "client_id": new_id()}
+    )
+    assert status == 500
+    bodies.append(json.dumps(failed, ensure_ascii=False))
     log = harness.registry.get(ws).workspace.log
     bodies.extend(log.read_ws(0).frames)  # type: ignore[attr-defined]
+    bodies.append(log.read_sse(0).data.decode())  # type: ignore[attr-defined]
     bodies.extend(record.getMessage() for record in caplog.records)
+    for handler in logging.getLogger("crushd").handlers:
+        handler.flush()
+    bodies.append(_text(log_file))
     text = "\n".join(bodies)
     for secret in SECRETS:
         assert secret not in text
     assert "••••SEC1" in text  # the key was there, redacted
     assert "DEPLOY_TOKEN=••••SEC5" in text
+    assert "••••SEC6" in text  # the pulled secret: config, session, events, log
+    assert '"title":"about ••••SEC6"' in text  # the session event
+    assert "boom ••••SEC6" in failed["message"]
 
 
 async def test_cancelled_mutation_still_writes_and_publishes_together(
