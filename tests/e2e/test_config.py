@@ -134,3 +134,76 @@ async def test_bad_config_fails_only_that_workspace(
         )
         assert (await client.create_workspace(good)).path == str(good)
         await client.health()
+
+
+PULLED = "sk-pulled-e2e-0123456789-PL42"
+
+
+async def test_no_secret_reaches_an_answer_the_event_stream_or_the_log_file(
+    daemons: DaemonFactory,
+    project: Path,
+    short_tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A daemon secret pulled with ``$VAR`` or printed by a script stays masked.
+
+    Found in issue 11: ``"title_hint": "$OPENAI_API_KEY"`` in a project layer
+    came back in clear. Here it is also a session title (answer and SSE
+    event) and a failing ``crushrc``'s stderr (the 500 and the log file).
+    """
+    monkeypatch.setenv("OPENAI_API_KEY", PULLED)
+    hint = {"options": {"title_hint": "$OPENAI_API_KEY"}}
+    (project / "crush.json").write_text(json.dumps(hint))
+    config_dir = short_tmp / "global-config"
+    config_dir.mkdir()
+    (config_dir / "crushrc").write_text(
+        'if [ -f "$PWD/fail" ]; then echo "boom $OPENAI_API_KEY" >&2; exit 1; fi\n'
+        "echo '{}'\n"
+    )
+    daemon = await daemons.start()
+    other = short_tmp / "other"
+    other.mkdir()
+    async with daemon.client() as client:
+        ws = await client.create_workspace(project)
+        async with open_event_stream(client, ws.id) as stream:
+            session = await client.create_session(ws.id, f"about {PULLED}")
+            event = await next_event(stream, "session")
+        config = await client.config(ws.id)
+        (config_dir / "fail").touch()
+        with pytest.raises(HTTPStatusError) as caught:
+            await client.create_workspace(other)
+    assert config["options"]["title_hint"] == "••••PL42"
+    assert session.title == "about ••••PL42"
+    assert isinstance(event.payload, dict)
+    assert event.payload["title"] == "about ••••PL42"
+    assert caught.value.status == 500
+    assert caught.value.message.endswith("boom ••••PL42")
+    log = daemon.log_text()
+    assert "boom ••••PL42" in log
+    seen = [to_json([ws, session, event.payload, config]).decode(), log]
+    assert PULLED not in "\n".join([*seen, caught.value.message])
+
+
+async def test_deep_config_write_is_refused_and_creates_survive_a_restart(
+    daemons: DaemonFactory, project: Path, short_tmp: Path
+) -> None:
+    """A 500-part global key is a 400; after a restart every create still works.
+
+    Found in issue 11: that write used to land in the global data config, and
+    from then on every create failed with ``internal server error``.
+    """
+    daemon = await daemons.start()
+    async with daemon.client() as client:
+        ws = await client.create_workspace(project)
+        with pytest.raises(HTTPStatusError) as caught:
+            await client.set_config(ws.id, ".".join(["a"] * 500), 1, scope=0)
+        assert caught.value.status == 400
+        assert "more than 64" in caught.value.message
+    daemon.terminate()
+    assert await daemon.wait_exit(PROMPT) == 0
+    again = await daemons.start(socket_name="d2.sock")
+    other = short_tmp / "other"
+    other.mkdir()
+    async with again.client() as client:
+        assert (await client.create_workspace(other)).path == str(other)
+        assert (await client.create_workspace(project)).path == str(project)
