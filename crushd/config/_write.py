@@ -107,7 +107,8 @@ async def update_file(
         ConfigLocked: the lock stayed taken past ``timeout_seconds`` (503).
         ConfigInvalid: the file on disk is invalid (500).
         BadRequest: ``mutate`` rejected the change, or the changed document
-            has a value of the wrong type (400).
+            breaks a write limit (``encode_document``) or has a value of the
+            wrong type (400).
         InternalError: the file cannot be written (500).
 
     Cancellation: the file is either the old one or the new one, never a mix.

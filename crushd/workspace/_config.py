@@ -162,7 +162,9 @@ class ConfigService:
         """Apply ``mutation`` to the scope file under its lock; return the file.
 
         Raises:
-            BadRequest: bad scope, or the result has a wrong type (400).
+            BadRequest: bad scope, a key of more than 64 parts, or a result
+                the daemon could not read back: nested deeper than 64 levels,
+                NaN/Infinity, over 1 MiB, or a wrong type (400).
             ConfigLocked: the file's lock stayed taken for 5 s (503).
             ConfigInvalid, InternalError: the file is broken or unwritable (500).
 
