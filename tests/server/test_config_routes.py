@@ -461,6 +461,25 @@ async def test_a_layer_too_deep_to_load_names_its_file(
     assert harness.registry.workspaces() == []
 
 
+async def test_a_reload_too_deep_to_load_keeps_the_last_good_config(
+    harness: Harness,
+    project: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A layer made too deep after create: the reload keeps the last good config.
+
+    The write itself succeeds and publishes; the warning names the file.
+    """
+    ws = (await create(harness, project))["id"]
+    deep = project / "crush.json"
+    write_json(deep, _nested(500))
+    body = {"scope": 1, "key": "options.debug", "value": True}
+    assert await post(harness, ws, "config/set", body) == (200, None)
+    assert len(events(harness, ws)) == 1
+    assert "debug" not in (await get(harness, ws, "config"))["options"]
+    assert f"{deep}: $: nested deeper than 64 levels" in caplog.text
+
+
 async def test_project_init_flow(harness: Harness, project: Path) -> None:
     """needs-init is true for a project with files; init writes the flag once."""
     (project / "main.py").write_text("")
