@@ -116,11 +116,6 @@ def forget_secrets(source: str) -> None:
     _KNOWN.remember(source, ())
 
 
-def known_secret_count() -> int:
-    """Return how many distinct secret values are known now."""
-    return len(frozenset().union(*_KNOWN.sources.values()))
-
-
 def scrub_known_secrets(text: str) -> str:
     """Return ``text`` with every known secret value replaced by its ``mask``.
 
