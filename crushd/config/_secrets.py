@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterable, Mapping
 
 from ._redact import looks_secret, mask, mask_in_text, secrets_in_text
@@ -79,19 +80,23 @@ class _KnownSecrets:
     def __init__(self) -> None:
         self.sources: dict[str, frozenset[str]] = {}
         self.matcher: _Matcher | None = None
+        # Writers may be the trio thread, a worker thread or a finalizer run
+        # by the garbage collector anywhere: they take turns.
+        self._lock = threading.Lock()
 
     def remember(self, source: str, values: Iterable[str]) -> None:
         kept = frozenset(v for v in values if len(v) >= MIN_SECRET_CHARS)
-        if self.sources.get(source, frozenset()) == kept:
-            return
-        if kept:
-            self.sources[source] = kept
-        else:
-            self.sources.pop(source, None)
-        every = frozenset().union(*self.sources.values())
-        # One swap of one attribute: a reader in another thread sees the old
-        # matcher or the new one, never a half-built one.
-        self.matcher = _Matcher(every) if every else None
+        with self._lock:
+            if self.sources.get(source, frozenset()) == kept:
+                return
+            if kept:
+                self.sources[source] = kept
+            else:
+                self.sources.pop(source, None)
+            every = frozenset().union(*self.sources.values())
+            # One swap of one attribute: a reader sees the old matcher or the
+            # new one, never a half-built one, and takes no lock.
+            self.matcher = _Matcher(every) if every else None
 
 
 _KNOWN = _KnownSecrets()
@@ -101,8 +106,8 @@ def remember_secrets(source: str, values: Iterable[str]) -> None:
     """Make ``values`` the known secrets of ``source``, replacing its old ones.
 
     Values shorter than ``MIN_SECRET_CHARS`` are dropped; an empty set
-    forgets the source. Not async-safe by design: it never awaits, and
-    scrubbing in other threads sees either the old set or the new one.
+    forgets the source. Synchronous and thread-safe; a scrub running
+    meanwhile uses either the old set or the new one.
 
     Args:
         source: who the values belong to (``"environ"``, ``"config:<id>"``).
