@@ -17,6 +17,8 @@ from crushd import __version__
 from crushd.proto import Host, parse_host
 from crushd.settings import (
     DEFAULT_HEARTBEAT_SECONDS,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_UNAUTHENTICATED,
     DEFAULT_REPLAY_WINDOW_FRAMES,
     DEFAULT_SEND_TIMEOUT_SECONDS,
     ENV_SECONDS,
@@ -45,7 +47,7 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
-def _frames(text: str) -> int:
+def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer: {text}")
     return int(text)
@@ -99,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
     serve.add_argument(
         "--replay-window",
-        type=_frames,
+        type=_positive_int,
         metavar="N",
         default=DEFAULT_REPLAY_WINDOW_FRAMES,
         help="events kept per workspace for resume (default %(default)s)",
@@ -118,6 +120,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_SEND_TIMEOUT_SECONDS,
         help="drop a connection whose socket accepts nothing for S "
         "seconds (default %(default)s)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        metavar="N",
+        default=DEFAULT_MAX_CONNECTIONS,
+        help="open connections per tcp listener: when full, the oldest one "
+        "without the token is closed, else a new one gets 503 (default %(default)s)",
+    )
+    serve.add_argument(
+        "--max-unauthenticated",
+        type=_positive_int,
+        metavar="N",
+        default=DEFAULT_MAX_UNAUTHENTICATED,
+        help="of those, connections that have not yet shown the bearer token; "
+        "a new one closes the oldest (default %(default)s)",
     )
     serve.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
@@ -165,6 +183,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         allow_remote=args.allow_remote,
         allowed_hosts=tuple(args.allowed_hosts or ()),
         debug_endpoints=args.debug_endpoints,
+        max_connections=args.max_connections,
+        max_unauthenticated=args.max_unauthenticated,
     )
     hosts = tuple(args.host or ()) or listen_fds_hosts()
     return attrs.evolve(settings, hosts=hosts) if hosts else settings

@@ -231,6 +231,8 @@ async def _serve_http(
         graceful_timeout_seconds=GRACEFUL_TIMEOUT_SECONDS,
         keep_alive_seconds=KEEP_ALIVE_SECONDS,
         send_timeout_seconds=settings.send_timeout_seconds,
+        max_connections=settings.max_connections,
+        max_unauthenticated=settings.max_unauthenticated,
     )
 
 

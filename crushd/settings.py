@@ -20,6 +20,11 @@ DEFAULT_REPLAY_WINDOW_FRAMES = 4096
 #: A socket send that makes no progress for this long drops the connection.
 DEFAULT_SEND_TIMEOUT_SECONDS = 3.0
 
+#: Open connections per TCP listener, and how many of them may not yet have
+#: shown the token (``--max-connections``, ``--max-unauthenticated``).
+DEFAULT_MAX_CONNECTIONS = 512
+DEFAULT_MAX_UNAUTHENTICATED = 64
+
 #: systemd socket activation hands over descriptors from this number on.
 LISTEN_FDS_START = 3
 
@@ -57,6 +62,10 @@ class Settings:
         allowed_hosts: extra names accepted in a tcp request's ``Host`` header
             (for port-forwarded clients), besides loopback and the bound names.
         debug_endpoints: serve ``/v1/debug/...`` (benchmarks only; unix only).
+        max_connections: open connections per TCP listener; when full, the
+            oldest not yet authenticated is closed, else a new one gets 503.
+        max_unauthenticated: of those, connections that have not yet passed
+            the token check; a new one closes the oldest.
     """
 
     hosts: tuple[Host, ...] = attrs.field(factory=lambda: (default_host(),))
@@ -71,6 +80,8 @@ class Settings:
     token_file: Path = attrs.field(factory=default_token_file)
     allowed_hosts: tuple[str, ...] = ()
     debug_endpoints: bool = False
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_unauthenticated: int = DEFAULT_MAX_UNAUTHENTICATED
 
     @property
     def log_file(self) -> Path:

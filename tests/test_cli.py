@@ -170,6 +170,13 @@ def test_settings_from_args_stream_flags() -> None:
     assert settings.log_level == "debug"
 
 
+def test_settings_from_args_connection_caps() -> None:
+    """``--max-connections`` and ``--max-unauthenticated`` (default 512 and 64)."""
+    assert (parse().max_connections, parse().max_unauthenticated) == (512, 64)
+    settings = parse("--max-connections", "9", "--max-unauthenticated", "3")
+    assert (settings.max_connections, settings.max_unauthenticated) == (9, 3)
+
+
 def test_settings_from_args_allow_remote_flag() -> None:
     """``--allow-remote`` is off by default and turned on by the flag."""
     assert not parse().allow_remote
@@ -267,6 +274,8 @@ def test_serve_reports_an_unusable_token_file(
         ["--detach-grace", "x"],
         ["--idle-timeout", "nan"],
         ["--log-level", "loud"],
+        ["--max-connections", "0"],
+        ["--max-unauthenticated", "x"],
     ],
     ids=lambda argv: " ".join(argv),
 )

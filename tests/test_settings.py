@@ -127,6 +127,8 @@ def test_settings_redacted_is_json_data_with_host_urls() -> None:
         "token_file",
         "allowed_hosts",
         "debug_endpoints",
+        "max_connections",
+        "max_unauthenticated",
     }
     assert json.loads(json.dumps(data)) == data
 
@@ -180,3 +182,11 @@ def test_listen_fds_hosts_reads_process_environment_by_default(
     monkeypatch.setenv("LISTEN_FDS", "1")
     monkeypatch.setenv("LISTEN_PID", str(os.getpid()))
     assert [host.url for host in listen_fds_hosts()] == ["fd://3"]
+
+
+def test_connection_caps_defaults_match_the_server() -> None:
+    """Settings (read at startup, no server import) and serve_app share defaults."""
+    from crushd.server import _connections
+
+    assert Settings().max_connections == _connections.DEFAULT_MAX_CONNECTIONS == 512
+    assert Settings().max_unauthenticated == _connections.DEFAULT_MAX_UNAUTHENTICATED

@@ -32,6 +32,7 @@ import trio
 from hypercorn.trio.tcp_server import TCPServer
 
 from ._patching import CHECKED_HYPERCORN_VERSIONS, patch_tcp_server
+from ._ratelimit import RefusalLog
 
 __all__ = [
     "CHECKED_HYPERCORN_VERSIONS",
@@ -49,6 +50,7 @@ logger = logging.getLogger("crushd.server")
 _UCRED = struct.Struct("3i")
 
 _original_run = TCPServer.run
+_refusals = RefusalLog(logger)
 
 
 class _Socket(Protocol):
@@ -100,8 +102,9 @@ def peer_allowed(sock: _Socket, *, uid: int | None = None) -> bool:
 
     Non-unix sockets are always allowed (tcp has its token). A unix peer is
     allowed when its uid equals ``uid``, or when the platform cannot tell.
-    A refusal is logged with the peer's pid and uid; a peer whose credentials
-    cannot be read (it already vanished) is refused.
+    A refusal is logged with the peer's pid and uid (at most once per second,
+    ``RefusalLog``); a peer whose credentials cannot be read (it already
+    vanished) is refused.
 
     Args:
         sock: the accepted socket.
@@ -116,11 +119,16 @@ def peer_allowed(sock: _Socket, *, uid: int | None = None) -> bool:
     try:
         peer = peer_credentials(sock)
     except OSError as error:
-        logger.warning("refused a unix connection: cannot read its peer: %s", error)
+        _refusals.refused(
+            "unreadable peer",
+            "refused a unix connection: cannot read its peer: %s",
+            error,
+        )
         return False
     if peer is None or peer.uid == expected:
         return True
-    logger.warning(
+    _refusals.refused(
+        "other uid",
         "refused a unix connection from uid %d (pid %d): only uid %d may connect",
         peer.uid,
         peer.pid,
@@ -153,9 +161,17 @@ def install_peer_check() -> bool:
 
 
 async def _run_if_peer_allowed(self: TCPServer) -> None:
-    """Close the connection unread if its peer is refused, else serve it."""
+    """Close the connection unread if its peer is refused, else serve it.
+
+    A served connection goes through the config's ``connection_gate`` (the
+    TCP connection caps, ``_connections``) when the config has one.
+    """
     sock = getattr(self.stream, "socket", None)
     if sock is not None and not peer_allowed(sock):
         await trio.aclose_forcefully(self.stream)
         return
-    await _original_run(self)
+    gate = getattr(self.config, "connection_gate", None)
+    if gate is None or sock is None:
+        await _original_run(self)
+        return
+    await gate.serve(self, sock, _original_run)

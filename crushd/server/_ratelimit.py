@@ -9,6 +9,7 @@ budget, so a flood of one kind never hides the first line of another.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import trio
@@ -31,8 +32,9 @@ class RefusalLog:
         logger: where the lines go.
         interval_seconds: the minimum time between two lines of one reason.
         clock: seconds from a monotonic clock; ``None`` means
-            ``trio.current_time`` (so tests drive it with ``MockClock``).
-            A clock that went backwards (a new trio run) counts as elapsed.
+            ``trio.current_time`` inside a trio run (so tests drive it with
+            ``MockClock``), ``time.monotonic`` outside one. A clock that went
+            backwards (a new trio run) counts as elapsed.
     """
 
     def __init__(
@@ -44,7 +46,7 @@ class RefusalLog:
     ) -> None:
         self._logger = logger
         self._interval = interval_seconds
-        self._clock = clock or trio.current_time
+        self._clock = clock or _now
         self._last: dict[str, float] = {}
         self._skipped: dict[str, int] = {}
 
@@ -77,3 +79,10 @@ class RefusalLog:
         )
         self._logger.log(level, message + "%s", *args, suffix)
         return True
+
+
+def _now() -> float:
+    try:
+        return trio.current_time()
+    except RuntimeError:  # not inside a trio run
+        return time.monotonic()

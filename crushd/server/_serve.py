@@ -18,8 +18,16 @@ import hypercorn.trio
 import trio
 from hypercorn.typing import ASGIFramework
 
+from ._connections import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_UNAUTHENTICATED,
+    ConnectionGate,
+    ConnectionLimits,
+)
+from ._http1 import install_http1_only
 from ._hypercorn_fixes import SendTimeoutConfig, ShieldFinalSend, install_send_timeout
 from ._listeners import BoundSocket
+from ._peercred import install_peer_check
 
 __all__ = [
     "DEFAULT_GRACEFUL_TIMEOUT_SECONDS",
@@ -40,6 +48,12 @@ DEFAULT_SEND_TIMEOUT_SECONDS = 10.0
 _FINAL_SEND_SLACK_SECONDS = 1.0
 
 
+class _DaemonConfig(SendTimeoutConfig):
+    """The hypercorn config plus the TCP connection caps ``_peercred`` applies."""
+
+    connection_gate: ConnectionGate | None = None
+
+
 async def serve_app(
     app: ASGIFramework,
     sockets: Sequence[BoundSocket],
@@ -49,6 +63,8 @@ async def serve_app(
     graceful_timeout_seconds: float = DEFAULT_GRACEFUL_TIMEOUT_SECONDS,
     keep_alive_seconds: float = DEFAULT_KEEP_ALIVE_SECONDS,
     send_timeout_seconds: float = DEFAULT_SEND_TIMEOUT_SECONDS,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    max_unauthenticated: int = DEFAULT_MAX_UNAUTHENTICATED,
 ) -> None:
     """Serve ``app`` on ``sockets`` until ``shutdown_trigger`` returns.
 
@@ -56,8 +72,11 @@ async def serve_app(
     ``fd://N``; hypercorn closes them when it returns (socket files are the
     caller's: see ``BoundSocket.remove_if_ours``). Applies both fixes of
     ``_hypercorn_fixes`` (the ``ShieldFinalSend`` middleware and the send
-    timeout). hypercorn's own log lines (``Running on ...``) go to the
-    ``crushd.http`` logger instead of stderr; there is no access log.
+    timeout), speaks HTTP/1.1 only (``_http1``: HTTP/2 would escape the send
+    timeout), checks unix peers' uid (``_peercred``) and caps each TCP
+    listener's connections (``_connections``). hypercorn's own log lines
+    (``Running on ...``) go to the ``crushd.http`` logger instead of stderr;
+    there is no access log.
 
     Args:
         app: the ASGI app (the quart-trio app).
@@ -71,10 +90,15 @@ async def serve_app(
             closed.
         send_timeout_seconds: a peer that accepts no 64 KiB for this long has
             its connection aborted (> 0, finite).
+        max_connections: open connections per TCP listener (>= 1); when
+            full, the oldest unauthenticated one is closed, else a new one is
+            answered 503 (``_connections``).
+        max_unauthenticated: of those, connections that have not yet passed
+            the token check (>= 1); a new one closes the oldest.
 
     Raises:
-        ValueError: no sockets, or a send timeout that is not > 0 and finite
-            (raised before any socket is detached).
+        ValueError: no sockets, a send timeout that is not > 0 and finite, or
+            a cap under 1 (raised before any socket is detached).
 
     Cancellation:
         Cancelling this cancels every connection at once, with no grace and
@@ -85,15 +109,21 @@ async def serve_app(
 
     Source: hypercorn ``trio.serve`` / ``worker_serve``; DESIGN.md 4b.
     """
+    if min(max_connections, max_unauthenticated) < 1:
+        raise ValueError("connection caps must be >= 1")
     install_send_timeout()
+    install_http1_only()
+    install_peer_check()
     config = _make_config(
         sockets,
         graceful_timeout_seconds=graceful_timeout_seconds,
         keep_alive_seconds=keep_alive_seconds,
         send_timeout_seconds=send_timeout_seconds,
     )
+    gate = ConnectionGate(ConnectionLimits(max_connections, max_unauthenticated))
+    config.connection_gate = gate
     shield_seconds = send_timeout_seconds + _FINAL_SEND_SLACK_SECONDS
-    wrapped = ShieldFinalSend(app, shield_seconds=shield_seconds)
+    wrapped = ShieldFinalSend(gate.middleware(app), shield_seconds=shield_seconds)
     serve = partial(
         hypercorn.trio.serve, wrapped, config, shutdown_trigger=shutdown_trigger
     )
@@ -108,13 +138,14 @@ def _make_config(
     graceful_timeout_seconds: float,
     keep_alive_seconds: float,
     send_timeout_seconds: float,
-) -> SendTimeoutConfig:
+) -> _DaemonConfig:
     """Build the hypercorn config; detaches the sockets into ``fd://`` binds."""
     if not sockets:
         raise ValueError("serve_app needs at least one socket")
     if not 0 < send_timeout_seconds < math.inf:
         raise ValueError(f"send timeout must be > 0 and finite: {send_timeout_seconds}")
-    config = SendTimeoutConfig()
+    config = _DaemonConfig()
+    config.alpn_protocols = ["http/1.1"]  # no TLS today; never offer h2 if added
     config.backlog = max(bound.backlog for bound in sockets)
     config.bind = [f"fd://{bound.detach()}" for bound in sockets]
     config.graceful_timeout = graceful_timeout_seconds

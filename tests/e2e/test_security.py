@@ -525,3 +525,32 @@ async def test_weak_token_file_stops_the_daemon_with_a_clear_message(
     stderr = daemons.started[-1].stderr_path.read_bytes()
     assert says in stderr
     assert b"Traceback" not in stderr
+
+
+async def test_daemon_speaks_http1_only_and_caps_tokenless_connections(
+    daemons: DaemonFactory,
+) -> None:
+    """Issue 11 F on a real daemon: an HTTP/2 preface gets GOAWAY and EOF; with
+    ``--max-unauthenticated 2`` a third token-less connection closes the oldest,
+    and a client with the token is still served."""
+    _, base = await serve_tcp(daemons, "--max-unauthenticated", "2")
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes.fromhex("000000040000000000")
+    stream = await trio.open_tcp_stream(host, int(port))
+    async with stream:
+        await stream.send_all(preface)
+        with trio.fail_after(5):
+            reply = b""
+            while chunk := await stream.receive_some():
+                reply += chunk
+    goaway = bytes.fromhex("000008070000000000000000000000000d")
+    assert reply.endswith(goaway)  # HTTP_1_1_REQUIRED
+    idle = [await trio.open_tcp_stream(host, int(port)) for _ in range(3)]
+    try:
+        with trio.fail_after(5):
+            assert await idle[0].receive_some() == b""  # the oldest was closed
+        token = token_file(daemons).read_text().strip()
+        assert (await status(base, {"Authorization": f"Bearer {token}"}))[0] == 200
+    finally:
+        for sock in idle:
+            await sock.aclose()
