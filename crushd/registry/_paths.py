@@ -1,27 +1,66 @@
-"""Input checks shared by registry operations: workspace keys and client ids."""
+"""Input checks shared by registry operations: workspace keys, paths, client ids."""
 
 from __future__ import annotations
 
 import os
 
-from crushd.errors import InvalidClientID, PathNotAbsolute, PathRequired
+from crushd.errors import InvalidClientID, InvalidPath, PathNotAbsolute, PathRequired
 from crushd.proto import parse_client_id
+
+#: Longest path a client may send, in bytes once UTF-8 encoded (Linux PATH_MAX).
+MAX_PATH_BYTES = 4096
+
+
+def check_path(path: str, field: str = "path") -> str:
+    r"""Return ``path`` if it can name a file at all, else raise a 400.
+
+    A client's path reaches ``os`` calls, which raise ``ValueError`` for a
+    NUL byte and ``UnicodeEncodeError`` for a lone surrogate (JSON allows
+    ``"\ud800"``); checking first turns those into a clear 400 instead of a
+    500 with a traceback. Nothing touches the file system.
+
+    Args:
+        path: the path as sent (any spelling, relative or absolute).
+        field: the request field it came from, named in the message.
+
+    Returns:
+        ``path`` unchanged.
+
+    Raises:
+        InvalidPath: ``path`` holds a NUL byte, an unpaired surrogate, or is
+            longer than ``MAX_PATH_BYTES`` bytes as UTF-8 (400).
+    """
+    try:
+        encoded = path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidPath(
+            f"{field} is not valid Unicode (unpaired surrogate)"
+        ) from None
+    if b"\0" in encoded:
+        raise InvalidPath(f"{field} contains a NUL byte")
+    if len(encoded) > MAX_PATH_BYTES:
+        raise InvalidPath(f"{field} is longer than {MAX_PATH_BYTES} bytes")
+    return path
 
 
 def resolve_workspace_key(path: str) -> str:
     """Return the canonical dedupe key for a workspace path.
 
-    The path must be absolute (decision B.16). Symlinks are resolved; when that
-    fails (the path does not exist) the cleaned absolute path is used instead.
+    The path must be absolute (decision B.16) and pass ``check_path``.
+    Symlinks are resolved; when that fails (the path does not exist) the
+    cleaned absolute path is used instead.
 
     Raises:
         PathRequired: ``path`` is empty (400).
+        InvalidPath: a NUL byte, an unpaired surrogate or over
+            ``MAX_PATH_BYTES`` bytes (400).
         PathNotAbsolute: ``path`` is relative (400).
 
     Source: Crush backend.go ``resolveWorkspaceKey`` (Abs + EvalSymlinks fallback).
     """
     if not path:
         raise PathRequired
+    check_path(path)
     if not os.path.isabs(path):
         raise PathNotAbsolute
     try:

@@ -10,6 +10,8 @@ from crushd.config import scrub_known_secret_bytes
 from crushd.errors import BadRequest, DecodeError
 from crushd.proto import from_json, parse_client_id, to_json
 
+from ._input import MAX_EVENT_ID, load_json, parse_event_id
+
 T = TypeVar("T")
 
 JSON_TYPE = "application/json"
@@ -55,19 +57,29 @@ async def decode_body(cls: type[T]) -> T:
 
     Raises:
         DecodeError: empty body, malformed JSON or a type mismatch (400
-            ``failed to decode request``, with the field detail appended for
-            type mismatches).
+            ``failed to decode request``, with the detail appended for type
+            mismatches, nesting deeper than 64 levels and unpaired
+            surrogates).
         RequestEntityTooLarge: from Quart when over ``MAX_CONTENT_LENGTH`` (413).
     """
     return decode_json(await request.get_data(cache=False, as_text=False), cls)
 
 
 def decode_json(data: bytes | str, cls: type[T]) -> T:
-    """Decode a request body into ``cls``; the errors of ``decode_body``."""
+    """Decode a request body into ``cls``; the errors of ``decode_body``.
+
+    The one JSON decode of both request paths (quart routes and ``_hot``):
+    bodies nested deeper than ``MAX_JSON_DEPTH`` or holding an unpaired
+    surrogate are refused here (``load_json``), before any route sees them.
+    ``cls`` is a wire model, so the body must be a JSON object.
+    """
     if not data.strip():
         raise DecodeError
     try:
-        return from_json(data, cls)
+        value = load_json(data)
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a JSON object, got {type(value).__name__}")
+        return from_json(value, cls)
     except ValueError as exc:
         detail = str(exc)
         if detail.startswith("invalid JSON"):
@@ -107,13 +119,17 @@ def last_event_id_from(headers: StringLookup, args: StringLookup) -> int | None:
         The event id, or ``None`` when neither is given (start at the head).
 
     Raises:
-        BadRequest: the value is not a non-negative integer (400).
+        BadRequest: the value is not a decimal integer from 0 to 2^63 - 1
+            (400); ``parse_event_id`` says what is accepted.
 
     Source: PROTOCOL.md C.1 (crushd addition).
     """
     raw = headers.get("Last-Event-ID") or args.get("last_event_id")
     if raw is None or raw == "":
         return None
-    if not raw.strip().isdigit():
-        raise BadRequest("Last-Event-ID must be a non-negative integer")
-    return int(raw)
+    try:
+        return parse_event_id(raw)
+    except ValueError:
+        raise BadRequest(
+            f"Last-Event-ID must be a decimal integer from 0 to {MAX_EVENT_ID}"
+        ) from None

@@ -9,8 +9,6 @@ client drops any frame whose id it has already seen.
 
 from __future__ import annotations
 
-import json
-
 import trio
 from quart import websocket
 from quart_trio import QuartTrio
@@ -21,6 +19,7 @@ from crushd.workspace import EventLog
 from ._cleanup import on_request_end
 from ._context import ServerContext
 from ._http import last_event_id_from, parse_query_client_id
+from ._input import MAX_EVENT_ID, load_json
 from ._live import live_workspace
 
 #: Close code for a normal end (teardown, shutdown, retire).
@@ -61,11 +60,16 @@ async def _read_resume(log: EventLog, cursor: _Cursor) -> None:
 
 
 def _resume_point(message: str | bytes) -> int | None:
+    # A frame that is not {"last_event_id": <id>} is ignored, as is any id
+    # outside 0..MAX_EVENT_ID (bool is an int in Python, never an id here).
     try:
-        value = json.loads(message).get("last_event_id")
-    except (ValueError, AttributeError):
+        value = load_json(message)
+    except ValueError:
         return None
-    return value if isinstance(value, int) and value >= 0 else None
+    resume = value.get("last_event_id") if isinstance(value, dict) else None
+    if type(resume) is int and 0 <= resume <= MAX_EVENT_ID:
+        return resume
+    return None
 
 
 def register_websocket_route(app: QuartTrio, ctx: ServerContext) -> None:

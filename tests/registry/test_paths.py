@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from crushd.errors import InvalidClientID, PathNotAbsolute, PathRequired
+from crushd.errors import InvalidClientID, InvalidPath, PathNotAbsolute, PathRequired
 from crushd.registry import resolve_workspace_key, validate_client_id
+from crushd.registry._paths import MAX_PATH_BYTES, check_path
 
 
 def test_resolve_workspace_key_absolute_and_symlink(tmp_path: Path) -> None:
@@ -42,6 +43,36 @@ def test_resolve_workspace_key_empty_path_rejected() -> None:
     """An empty path is refused with 400 ``path is required``."""
     with pytest.raises(PathRequired):
         resolve_workspace_key("")
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("/tmp/a\0b", "path contains a NUL byte"),
+        ("/tmp/\ud800", "path is not valid Unicode (unpaired surrogate)"),
+        ("/tmp/x\udc80", "path is not valid Unicode (unpaired surrogate)"),
+        ("/" + "a" * MAX_PATH_BYTES, f"path is longer than {MAX_PATH_BYTES} bytes"),
+        ("/" + "é" * 2048, f"path is longer than {MAX_PATH_BYTES} bytes"),
+    ],
+)
+def test_bad_path_is_400_not_a_crash(path: str, problem: str) -> None:
+    """NUL, lone surrogates and over-long paths are a 400, never ``ValueError``.
+
+    Before the check ``os.path.realpath`` raised ``ValueError`` (NUL) or
+    ``UnicodeEncodeError`` (surrogate), which the server answered with a 500
+    and a logged traceback.
+    """
+    with pytest.raises(InvalidPath) as info:
+        resolve_workspace_key(path)
+    assert (info.value.status, info.value.message) == (400, problem)
+
+
+def test_check_path_names_the_field_and_allows_the_limit() -> None:
+    """The message names the field; exactly ``MAX_PATH_BYTES`` bytes is allowed."""
+    longest = "/" + "a" * (MAX_PATH_BYTES - 1)
+    assert check_path(longest, "data_dir") == longest
+    with pytest.raises(InvalidPath, match=r"^data_dir contains a NUL byte$"):
+        check_path("x\0", "data_dir")
 
 
 def test_validate_client_id_rejects_empty_and_malformed() -> None:

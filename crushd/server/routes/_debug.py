@@ -18,7 +18,6 @@ Source: issue 5, "3. Benchmarks" (the event shape other peers' benchmarks use).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +29,7 @@ from crushd.errors import BadRequest, DecodeError, Forbidden
 
 from .._context import ServerContext
 from .._http import json_response
+from .._input import load_json
 from .._live import live_workspace
 
 #: Most events one publish call may ask for.
@@ -100,7 +100,7 @@ def _came_over_tcp(scope: Mapping[str, Any]) -> bool:
 def _parse_publish(data: bytes) -> tuple[int, int]:
     """Return ``(count, payload_bytes)`` from the body, or raise a 400."""
     try:
-        body = json.loads(data)
+        body = load_json(data)
     except ValueError:
         raise DecodeError from None
     if not isinstance(body, dict):

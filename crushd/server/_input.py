@@ -1,0 +1,103 @@
+r"""Bounds on what a client sends: JSON nesting, Unicode, event ids.
+
+Python's ``json`` parser recurses once per nesting level, so a body of
+100,000 ``[`` raises ``RecursionError`` (not ``ValueError``), and a lone
+surrogate (``"\ud800"``) decodes fine but breaks the first ``encode`` that
+meets it (an echoed response, a log line, SQLite). Both are the client's
+mistake, so both are refused here, before any route sees the value, as a
+``ValueError`` the caller turns into a 400.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+__all__ = ["MAX_EVENT_ID", "MAX_JSON_DEPTH", "load_json", "parse_event_id"]
+
+#: Deepest nesting of arrays and objects a request body may have.
+MAX_JSON_DEPTH = 64
+#: Largest event id a client may resume from (a signed 64-bit integer).
+MAX_EVENT_ID = 2**63 - 1
+
+# Escapes go first so that an escaped quote cannot end a string early; what
+# is left of a string is then plain ``"..."``. Both patterns are linear.
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_STRING = re.compile(rb'"[^"]*"')
+_SQUARE = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKET = bytes(set(range(256)) - set(b"[]{}"))
+# A surrogate can arrive escaped or raw (``json`` decodes bytes with
+# ``surrogatepass``); only then is the decoded value worth checking.
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+_DECIMAL = re.compile(r"[0-9]{1,19}")
+
+
+def load_json(data: bytes | str) -> object:
+    """Parse a request body's JSON, refusing what would break the daemon later.
+
+    Args:
+        data: the raw body (UTF-8 bytes, or text).
+
+    Returns:
+        The parsed value (``dict``, ``list``, ``str``, number, bool or None).
+
+    Raises:
+        ValueError: ``invalid JSON: ...`` for malformed text; ``nested deeper
+            than 64 levels``; ``invalid Unicode: unpaired surrogate``.
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if _too_deep(raw):
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"invalid JSON: {exc}") from None
+    if _MAYBE_SURROGATE.search(raw) and _has_lone_surrogate(value):
+        raise ValueError("invalid Unicode: unpaired surrogate")
+    return value
+
+
+def _too_deep(raw: bytes) -> bool:
+    """Whether the arrays/objects in ``raw`` nest deeper than the limit.
+
+    Works on the brackets outside strings. Each pass of ``replace`` removes
+    every innermost ``[]`` pair, so a balanced text of depth d is empty after
+    exactly d passes: text left after ``MAX_JSON_DEPTH`` passes is too deep
+    (or unbalanced, which the parser refuses anyway). Linear passes in C,
+    never a recursion.
+    """
+    brackets = _STRING.sub(b"", _ESCAPE.sub(b"", raw))
+    brackets = brackets.translate(_SQUARE, _NOT_BRACKET)
+    if brackets.count(b"[") <= MAX_JSON_DEPTH:
+        return False
+    if b"[" * (MAX_JSON_DEPTH + 1) in brackets:
+        return True
+    for _ in range(MAX_JSON_DEPTH):
+        brackets = brackets.replace(b"[]", b"")
+    return b"[]" in brackets
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    # json.loads has joined every valid pair already; re-encoding strictly
+    # fails exactly on a lone surrogate, in a key or a value, at any depth.
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def parse_event_id(raw: str) -> int:
+    """Parse a client's event id: decimal digits, at most ``MAX_EVENT_ID``.
+
+    Spaces and tabs around the digits are ignored (header whitespace).
+
+    Raises:
+        ValueError: a sign, any other character (``int`` would also take
+            ``"+1"``, ``"1_0"`` or non-ASCII digits such as ARABIC-INDIC ONE), or a
+            value above ``MAX_EVENT_ID``.
+    """
+    text = raw.strip(" \t")
+    if not _DECIMAL.fullmatch(text) or int(text) > MAX_EVENT_ID:
+        raise ValueError(f"not a decimal integer from 0 to {MAX_EVENT_ID}")
+    return int(text)
