@@ -3,14 +3,16 @@
 A leaf package: it reads files and knows nothing of workspaces, the registry,
 the store, the server or configuration loading (the caller passes
 ``options.skills_paths`` in). Discovery is blocking file I/O; async callers use
-``scan_skills`` (a worker thread).
+``scan_skills`` and ``read_skill`` (worker threads, abandoned on cancel).
 """
 
 from ._catalog import (
+    SKILL_IO_THREADS,
     STATE_ERROR,
     STATE_NORMAL,
     SkillCatalog,
     discover_skills,
+    read_skill,
     scan_skills,
     scan_workspace,
 )
@@ -22,6 +24,7 @@ from ._parse import (
     SKILL_FILE,
     InvalidSkillError,
     Skill,
+    read_skill_bytes,
     read_skill_file,
     split_front_matter,
 )
@@ -45,6 +48,7 @@ __all__ = [
     "PROJECT_SKILL_DIRS",
     "SKILLS_DIR_ENV",
     "SKILL_FILE",
+    "SKILL_IO_THREADS",
     "SOURCE_PROJECT",
     "SOURCE_SYSTEM",
     "SOURCE_USER",
@@ -57,6 +61,8 @@ __all__ = [
     "SkillsEnvironment",
     "discover_skills",
     "global_skill_dirs",
+    "read_skill",
+    "read_skill_bytes",
     "read_skill_file",
     "scan_skills",
     "scan_workspace",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import logging
 import os
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 import trio
@@ -15,20 +16,28 @@ from crushd.errors import InternalError, SkillNotFound
 from crushd.proto import ReadSkillResponse, SkillInfo, SkillResult, SkillState
 
 from ._parse import (
-    MAX_SKILL_FILE_BYTES,
     SKILL_FILE,
     InvalidSkillError,
     Skill,
+    read_skill_bytes,
     read_skill_file,
 )
 from ._roots import SkillRoot, SkillsEnvironment, skill_roots
 
 log = logging.getLogger("crushd.skills")
 
+T = TypeVar("T")
+
 #: ``SkillState.state`` of a skill that loaded.
 STATE_NORMAL = 0
 #: ``SkillState.state`` of a skill that did not (``error`` says why).
 STATE_ERROR = 1
+#: Most skill scans or reads that may run in worker threads at once.
+SKILL_IO_THREADS = 4
+# One limiter per trio run (trio's own default limiter is a RunVar too).
+_LIMITER: trio.lowlevel.RunVar[trio.CapacityLimiter] = trio.lowlevel.RunVar(
+    "skill_io_limiter"
+)
 
 
 @attrs.frozen
@@ -172,13 +181,40 @@ async def scan_skills(
 ) -> SkillCatalog:
     """Run ``scan_workspace`` in a worker thread.
 
+    Skill reads never wait on a FIFO or a device, but a file system that
+    stops answering (a hung network or FUSE mount) can still stall a read,
+    so the wait is cancellable and the caller bounds it with a timeout.
+    At most ``SKILL_IO_THREADS`` skill reads or scans run at once, so stalled
+    threads never take the worker threads the rest of the daemon uses.
+
     Cancellation:
-        Waits for the thread to finish the scan (it only reads files), then
-        raises ``Cancelled``; nothing is left behind.
+        Returns at once; the thread is abandoned and its result dropped
+        (it only reads files, so nothing is left half done).
     """
-    return await trio.to_thread.run_sync(
+    return await _in_thread(
         lambda: scan_workspace(workspace_path, extra_paths=extra_paths, env=env)
     )
+
+
+async def read_skill(catalog: SkillCatalog, skill_id: str) -> ReadSkillResponse:
+    """Run ``catalog.read(skill_id)`` in a worker thread (see ``scan_skills``).
+
+    Raises:
+        SkillNotFound, InternalError: as ``SkillCatalog.read`` (500).
+
+    Cancellation:
+        Returns at once; the thread is abandoned and its result dropped.
+    """
+    return await _in_thread(lambda: catalog.read(skill_id))
+
+
+async def _in_thread(work: Callable[[], T]) -> T:
+    try:
+        limiter = _LIMITER.get()
+    except LookupError:
+        limiter = trio.CapacityLimiter(SKILL_IO_THREADS)
+        _LIMITER.set(limiter)
+    return await trio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=limiter)
 
 
 def _scan_root(root: SkillRoot) -> Iterator[Skill | SkillState]:
@@ -210,15 +246,9 @@ def _error_state(name: str, path: Path, error: str) -> SkillState:
 
 def _read_bytes(skill: Skill) -> bytes:
     try:
-        with skill.skill_file.open("rb") as handle:
-            data = handle.read(MAX_SKILL_FILE_BYTES + 1)
-    except OSError as exc:
-        raise InternalError(f"failed to read skill {skill.id}: {_why(exc)}") from None
-    if len(data) > MAX_SKILL_FILE_BYTES:
-        raise InternalError(
-            f"failed to read skill {skill.id}: larger than {MAX_SKILL_FILE_BYTES} bytes"
-        )
-    return data
+        return read_skill_bytes(skill.skill_file)
+    except InvalidSkillError as exc:
+        raise InternalError(f"failed to read skill {skill.id}: {exc.message}") from None
 
 
 def _why(exc: OSError) -> str:

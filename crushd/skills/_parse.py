@@ -4,11 +4,21 @@ The agentskills.io format is a markdown file that opens with a YAML block
 between two ``---`` lines. ``name`` and ``description`` are required; the rest
 is optional. Every rule that fails is reported, joined by ``"; "``, so a user
 fixes a file in one go rather than one complaint at a time.
+
+A ``SKILL.md`` is read only if it is a regular file of at most
+``MAX_SKILL_FILE_BYTES``: a FIFO, a device or a socket is a skill error, never
+a read that waits for a writer (one FIFO used to wedge workspace creation and
+shutdown). A symlinked ``SKILL.md`` still works, as a symlinked skill folder
+does (dotfile managers such as GNU stow or home-manager link single files): the
+link is resolved first and its target must pass the same checks; the target
+is then opened with ``O_NOFOLLOW`` so a link swapped in meanwhile is refused.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,10 +34,19 @@ MAX_DESCRIPTION_CHARS = 1024
 #: Longest valid ``compatibility``, in characters.
 MAX_COMPATIBILITY_CHARS = 500
 #: A ``SKILL.md`` above this size is refused unread (it is prompt text, not data).
-MAX_SKILL_FILE_BYTES = 1024 * 1024
+MAX_SKILL_FILE_BYTES = 256 * 1024
 
 _NAME = re.compile(r"[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*")
 _FENCE = "---"
+# O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused after).
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
 
 
 class InvalidSkillError(Exception):
@@ -92,8 +111,9 @@ def read_skill_file(skill_file: Path, source: str) -> Skill:
         The valid skill.
 
     Raises:
-        InvalidSkillError: the file is unreadable or too large, has no (or an
-            unclosed) front matter, bad YAML, or breaks a rule of the spec.
+        InvalidSkillError: the file is unreadable, not a regular file or over
+            ``MAX_SKILL_FILE_BYTES``, has no (or an unclosed) front matter, bad
+            YAML, or breaks a rule of the spec.
 
     Source: agentskills.io specification; Crush ``internal/skills`` Parse and
     Validate.
@@ -123,18 +143,71 @@ def split_front_matter(text: str) -> tuple[str, str]:
     raise InvalidSkillError("unclosed YAML front matter (no closing ---)")
 
 
-def _read_text(skill_file: Path) -> str:
+def read_skill_bytes(skill_file: Path) -> bytes:
+    """Read a ``SKILL.md``'s bytes, only if it is a small regular file (blocking).
+
+    Never waits on a FIFO or a device: the target is checked with ``stat``
+    before it is opened (so no device is ever opened), opened with
+    ``O_NOFOLLOW | O_NONBLOCK`` and checked again with ``fstat``.
+
+    Args:
+        skill_file: the ``SKILL.md`` path; a symlink is resolved first.
+
+    Returns:
+        The file's bytes, at most ``MAX_SKILL_FILE_BYTES``.
+
+    Raises:
+        InvalidSkillError: ``cannot read SKILL.md: <why>``, ``SKILL.md is a
+            FIFO, not a regular file`` (or a device, socket, folder) or
+            ``SKILL.md is larger than 262144 bytes``.
+    """
+    target = os.path.realpath(skill_file)
     try:
-        with skill_file.open("rb") as handle:
-            data = handle.read(MAX_SKILL_FILE_BYTES + 1)
+        _check_regular(os.stat(target))
+        fd = os.open(target, _OPEN_FLAGS)
     except OSError as exc:
-        raise InvalidSkillError(
-            f"cannot read {SKILL_FILE}: {exc.strerror or exc}"
-        ) from None
-    if len(data) > MAX_SKILL_FILE_BYTES:
-        raise InvalidSkillError(
-            f"{SKILL_FILE} is larger than {MAX_SKILL_FILE_BYTES} bytes"
-        )
+        raise InvalidSkillError(f"cannot read {SKILL_FILE}: {_why(exc)}") from None
+    try:
+        _check_regular(os.fstat(fd))
+        return _read_at_most(fd, MAX_SKILL_FILE_BYTES)
+    except OSError as exc:
+        raise InvalidSkillError(f"cannot read {SKILL_FILE}: {_why(exc)}") from None
+    finally:
+        os.close(fd)
+
+
+def _check_regular(st: os.stat_result) -> None:
+    if stat.S_ISREG(st.st_mode):
+        if st.st_size > MAX_SKILL_FILE_BYTES:
+            raise _too_large()
+        return
+    kind = next((name for test, name in _KINDS if test(st.st_mode)), "special")
+    raise InvalidSkillError(f"{SKILL_FILE} is {kind}, not a regular file")
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    # The size was checked, but a file may grow between fstat and read.
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := os.read(fd, limit + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise _too_large()
+    return b"".join(chunks)
+
+
+def _too_large() -> InvalidSkillError:
+    limit = MAX_SKILL_FILE_BYTES
+    return InvalidSkillError(f"{SKILL_FILE} is larger than {limit} bytes")
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _read_text(skill_file: Path) -> str:
+    data = read_skill_bytes(skill_file)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -147,6 +220,12 @@ def _load_yaml(front: str) -> dict[object, object]:
     except yaml.YAMLError as exc:
         raise InvalidSkillError(
             f"invalid YAML front matter: {_yaml_problem(exc)}"
+        ) from None
+    except RecursionError:
+        # PyYAML composes nested collections recursively: "[[[[..." in a
+        # file of a few KiB is a bad skill, not a crash of the scan.
+        raise InvalidSkillError(
+            "invalid YAML front matter: nested too deeply"
         ) from None
     if not isinstance(loaded, dict):
         raise InvalidSkillError("YAML front matter must be a mapping of fields")

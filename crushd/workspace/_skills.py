@@ -8,6 +8,7 @@ from pathlib import Path
 
 import trio
 
+from crushd.errors import InternalError
 from crushd.proto import (
     UPDATED,
     ReadSkillResponse,
@@ -15,7 +16,14 @@ from crushd.proto import (
     SkillsEvent,
     SkillState,
 )
-from crushd.skills import STATE_NORMAL, SkillCatalog, SkillsEnvironment, scan_skills
+from crushd.skills import (
+    STATE_ERROR,
+    STATE_NORMAL,
+    SkillCatalog,
+    SkillsEnvironment,
+    read_skill,
+    scan_skills,
+)
 
 from ._eventlog import EventLog
 
@@ -23,6 +31,8 @@ logger = logging.getLogger("crushd.workspace.skills")
 
 #: The outer event type of skill-discovery events.
 SKILLS_EVENT = "skills_event"
+#: Longest a skills scan or a skill read may take before it is given up, seconds.
+SKILL_IO_TIMEOUT_SECONDS = 10.0
 
 
 class SkillsService:
@@ -95,13 +105,19 @@ class SkillsService:
         Raises:
             SkillNotFound: no visible skill has that id, or it is disabled
                 (500, upstream status).
-            InternalError: the file can no longer be read (500).
+            InternalError: the file can no longer be read, or the read took
+                over ``SKILL_IO_TIMEOUT_SECONDS`` (500).
 
         Cancellation:
-            Waits for the read to finish, then raises; nothing changes.
+            Returns at once (the read's thread is abandoned); nothing changes.
         """
         catalog = self._visible
-        return await trio.to_thread.run_sync(catalog.read, skill_id)
+        with trio.move_on_after(SKILL_IO_TIMEOUT_SECONDS):
+            return await read_skill(catalog, skill_id)
+        raise InternalError(
+            f"failed to read skill {skill_id}: timed out after "
+            f"{SKILL_IO_TIMEOUT_SECONDS:g} s"
+        )
 
     async def rescan(
         self,
@@ -111,7 +127,9 @@ class SkillsService:
         """Discover again; publish ``skills_event`` if the states changed.
 
         Scans run one at a time (a lock), so a slow older scan never replaces
-        a newer result. The swap and the publish are one synchronous step.
+        a newer result. The swap and the publish are one synchronous step. A
+        scan over ``SKILL_IO_TIMEOUT_SECONDS`` counts as a catalog with one
+        error state (as in ``open_skills``).
 
         Args:
             extra_paths: new ``options.skills_paths`` (kept for later
@@ -138,7 +156,7 @@ class SkillsService:
 
     async def _scan(self, paths: tuple[str, ...]) -> SkillCatalog:
         env = self._env or SkillsEnvironment.from_process()
-        return await scan_skills(self._path, extra_paths=paths, env=env)
+        return await _bounded_scan(self._path, paths, env)
 
     def _swap(
         self, catalog: SkillCatalog, paths: tuple[str, ...], disabled: tuple[str, ...]
@@ -173,11 +191,15 @@ async def open_skills(
         extra_paths: config ``options.skills_paths``.
         disabled: config ``options.disabled_skills``.
 
+    A scan that takes over ``SKILL_IO_TIMEOUT_SECONDS`` (a stalled file
+    system) gives a catalog with no skills and one error state for the
+    workspace path, so the workspace still opens.
+
     Cancellation:
-        Waits for the scan's thread, then raises; nothing is left open.
+        Returns at once (the scan's thread is abandoned); nothing is left open.
     """
     scan_env = env or SkillsEnvironment.from_process()
-    catalog = await scan_skills(workspace_path, extra_paths=extra_paths, env=scan_env)
+    catalog = await _bounded_scan(workspace_path, tuple(extra_paths), scan_env)
     _warn_new_errors((), catalog.states)
     return SkillsService(
         workspace_path,
@@ -187,6 +209,18 @@ async def open_skills(
         extra_paths=extra_paths,
         disabled=disabled,
     )
+
+
+async def _bounded_scan(
+    path: Path, extra_paths: tuple[str, ...], env: SkillsEnvironment
+) -> SkillCatalog:
+    # A scan stalled by a file system that stopped answering must not hold up
+    # a workspace create (or, through it, shutdown): give up and say so.
+    with trio.move_on_after(SKILL_IO_TIMEOUT_SECONDS):
+        return await scan_skills(path, extra_paths=extra_paths, env=env)
+    error = f"skills scan timed out after {SKILL_IO_TIMEOUT_SECONDS:g} s"
+    state = SkillState(name="", path=str(path), state=STATE_ERROR, error=error)
+    return SkillCatalog(states=(state,))
 
 
 def _warn_new_errors(before: Sequence[SkillState], after: Sequence[SkillState]) -> None:

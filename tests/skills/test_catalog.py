@@ -11,6 +11,7 @@ import pytest
 from crushd.errors import InternalError, SkillNotFound
 from crushd.proto import ReadSkillResponse, SkillInfo, SkillResult, SkillState
 from crushd.skills import (
+    MAX_SKILL_FILE_BYTES,
     SkillRoot,
     SkillsEnvironment,
     discover_skills,
@@ -18,6 +19,7 @@ from crushd.skills import (
     scan_workspace,
 )
 
+from ._fifo import fifo_skill
 from ._support import skill_text, write_skill
 
 
@@ -111,7 +113,41 @@ def test_skill_md_that_is_a_folder_is_a_state(tmp_path: Path) -> None:
     (tmp_path / "a" / "SKILL.md").mkdir(parents=True)
     (state,) = discover_skills([SkillRoot(tmp_path, "user")]).states
     assert state.state == 1
-    assert state.error.startswith("cannot read SKILL.md: ")
+    assert state.error == "SKILL.md is a folder, not a regular file"
+
+
+def test_fifo_skill_md_is_listed_as_an_error(tmp_path: Path) -> None:
+    """A FIFO SKILL.md is a state 1 entry; the other skills still load."""
+    write_skill(tmp_path, "good")
+    with fifo_skill(tmp_path, "stuck") as fifo:
+        catalog = discover_skills([SkillRoot(tmp_path, "project")])
+    assert [s.name for s in catalog.skills] == ["good"]
+    bad = [s for s in catalog.states if s.state == 1]
+    assert [(s.path, s.error) for s in bad] == [
+        (str(fifo), "SKILL.md is a FIFO, not a regular file")
+    ]
+
+
+def test_symlinked_skill_folder_keeps_working(tmp_path: Path) -> None:
+    """A skill folder that is a symlink (a common install) is discovered."""
+    write_skill(tmp_path / "elsewhere", "linked")
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "linked").symlink_to(tmp_path / "elsewhere" / "linked")
+    catalog = discover_skills([SkillRoot(tmp_path / "root", "user")])
+    assert [s.name for s in catalog.skills] == ["linked"]
+
+
+def test_read_of_a_skill_replaced_by_a_fifo_is_an_error(tmp_path: Path) -> None:
+    """POST /skills/read of a file swapped for a FIFO since the scan: 500, no hang."""
+    path = write_skill(tmp_path, "a")
+    catalog = discover_skills([SkillRoot(tmp_path, "user")])
+    path.unlink()
+    path.parent.rmdir()
+    with fifo_skill(tmp_path, "a"), pytest.raises(InternalError) as caught:
+        catalog.read(str(path))
+    assert caught.value.message == (
+        f"failed to read skill {path}: SKILL.md is a FIFO, not a regular file"
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
@@ -275,10 +311,10 @@ def test_read_of_a_vanished_file_is_an_internal_error(tmp_path: Path) -> None:
 
 
 def test_read_of_a_file_grown_too_large_is_refused(tmp_path: Path) -> None:
-    """A skill that grew past 1 MiB since the scan is not sent."""
+    """A skill that grew past 256 KiB since the scan is not sent."""
     path = write_skill(tmp_path, "a")
     catalog = discover_skills([SkillRoot(tmp_path, "user")])
-    path.write_bytes(b"x" * (1024 * 1024 + 1))
+    path.write_bytes(b"x" * (MAX_SKILL_FILE_BYTES + 1))
     with pytest.raises(InternalError, match="larger than"):
         catalog.read(str(path))
 

@@ -17,6 +17,7 @@ from crushd.skills import (
     split_front_matter,
 )
 
+from ._fifo import fifo_skill
 from ._support import skill_text, write_skill
 
 
@@ -223,12 +224,68 @@ def test_length_limits_are_inclusive(tmp_path: Path, field: str, limit: int) -> 
 def test_unreadable_file_is_invalid(tmp_path: Path) -> None:
     """A SKILL.md that is a folder cannot be read; that is a skill error."""
     (tmp_path / "a" / "SKILL.md").mkdir(parents=True)
+    with pytest.raises(InvalidSkillError, match=r"^SKILL\.md is a folder, not a"):
+        read_skill_file(tmp_path / "a" / "SKILL.md", "user")
+
+
+def test_missing_file_is_invalid(tmp_path: Path) -> None:
+    """A SKILL.md that does not exist (a dangling link) cannot be read."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "SKILL.md").symlink_to(tmp_path / "gone")
     with pytest.raises(InvalidSkillError, match=r"^cannot read SKILL\.md: "):
         read_skill_file(tmp_path / "a" / "SKILL.md", "user")
 
 
+def test_fifo_skill_md_is_a_skill_error_not_a_hang(tmp_path: Path) -> None:
+    """A FIFO SKILL.md is refused at once; before, the read waited for a writer."""
+    with (
+        fifo_skill(tmp_path, "a") as path,
+        pytest.raises(InvalidSkillError) as caught,
+    ):
+        read_skill_file(path, "project")
+    assert caught.value.message == "SKILL.md is a FIFO, not a regular file"
+
+
+def test_device_skill_md_is_a_skill_error(tmp_path: Path) -> None:
+    """A SKILL.md linked to a device is refused without opening the device."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "SKILL.md").symlink_to("/dev/null")
+    with pytest.raises(InvalidSkillError) as caught:
+        read_skill_file(tmp_path / "a" / "SKILL.md", "project")
+    assert caught.value.message == "SKILL.md is a device, not a regular file"
+
+
+def test_skill_md_over_256_kib_is_a_skill_error(tmp_path: Path) -> None:
+    """The limit is 256 KiB (it was 1 MiB): one byte more is refused unread."""
+    assert MAX_SKILL_FILE_BYTES == 256 * 1024
+    head = skill_text("a")
+    at_limit = head + "x" * (MAX_SKILL_FILE_BYTES - len(head))
+    assert read_skill_file(write_skill(tmp_path, "a", at_limit), "user").name == "a"
+    message = problem(tmp_path, "a", at_limit + "x").message
+    assert message == "SKILL.md is larger than 262144 bytes"
+
+
+def test_symlinked_skill_md_is_followed_to_a_regular_file(tmp_path: Path) -> None:
+    """A SKILL.md linked to a regular file elsewhere still works (dotfile managers)."""
+    real = tmp_path / "dotfiles" / "a.md"
+    real.parent.mkdir()
+    real.write_text(skill_text("a"))
+    (tmp_path / "skills" / "a").mkdir(parents=True)
+    link = tmp_path / "skills" / "a" / "SKILL.md"
+    link.symlink_to(real)
+    skill = read_skill_file(link, "user")
+    assert (skill.name, skill.skill_file) == ("a", link)
+
+
+def test_deeply_nested_yaml_is_a_skill_error(tmp_path: Path) -> None:
+    """YAML nested deeper than the parser can recurse is a skill error, not a crash."""
+    text = "---\nname: a\ndescription: " + "[" * 5000 + "]" * 5000 + "\n---\n"
+    message = problem(tmp_path, "a", text).message
+    assert message == "invalid YAML front matter: nested too deeply"
+
+
 def test_oversized_file_is_refused(tmp_path: Path) -> None:
-    """A SKILL.md over 1 MiB is refused without being parsed."""
+    """A SKILL.md over the limit is refused without being parsed."""
     text = skill_text("a") + "x" * MAX_SKILL_FILE_BYTES
     assert "larger than" in problem(tmp_path, "a", text).message
 

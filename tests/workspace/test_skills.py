@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +13,10 @@ import pytest
 import trio
 import trio.testing
 
+from crushd.errors import InternalError
 from crushd.proto import SkillState
-from crushd.skills import SkillCatalog, SkillsEnvironment
+from crushd.skills import STATE_ERROR, SkillCatalog, SkillsEnvironment
+from crushd.skills import _catalog as catalog_module
 from crushd.store import StorePool
 from crushd.workspace import (
     EventLog,
@@ -22,6 +26,8 @@ from crushd.workspace import (
     open_skills,
 )
 from crushd.workspace import _skills as skills_module
+from crushd.workspace._skills import SKILL_IO_TIMEOUT_SECONDS
+from tests.skills._fifo import fifo_skill
 from tests.skills._support import write_skill
 
 
@@ -200,3 +206,64 @@ async def test_rescan_with_disabled_names_keeps_them(
     assert [i.name for i in service.list()] == ["b"]
     assert [s.name for s in service.states()] == ["a", "b"]
     assert published(log) == []
+
+
+async def test_open_skills_with_a_fifo_returns_with_an_error_state(
+    project: Path, env: SkillsEnvironment
+) -> None:
+    """A FIFO SKILL.md no longer wedges the workspace's first scan (create)."""
+    write_skill(project / ".agents/skills", "good")
+    with fifo_skill(project / ".agents/skills", "stuck") as fifo:
+        service = await open_skills(project, EventLog("ws"), env=env)
+    assert [i.name for i in service.list()] == ["good"]
+    errors = [(s.path, s.error) for s in service.states() if s.state == STATE_ERROR]
+    assert errors == [(str(fifo), "SKILL.md is a FIFO, not a regular file")]
+
+
+@pytest.fixture
+def stalled_io(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Make every skills scan and read block its thread until the event is set.
+
+    Stands for a file system that stopped answering; set at teardown so the
+    abandoned threads finish.
+    """
+    release = threading.Event()
+
+    def stall(*_: object, **__: object) -> SkillCatalog:
+        release.wait(5.0)  # bounded: code that waits for the thread fails, not hangs
+        return SkillCatalog()
+
+    monkeypatch.setattr(catalog_module, "scan_workspace", stall)
+    monkeypatch.setattr(SkillCatalog, "read", stall)
+    yield release
+    release.set()
+
+
+async def test_stalled_scan_times_out_into_an_error_state(
+    project: Path,
+    env: SkillsEnvironment,
+    stalled_io: threading.Event,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A scan stuck in its thread gives up after the timeout; the create goes on."""
+    start = trio.current_time()
+    service = await open_skills(project, EventLog("ws"), env=env)
+    assert trio.current_time() - start == SKILL_IO_TIMEOUT_SECONDS
+    (state,) = service.states()
+    assert (state.path, state.state) == (str(project), STATE_ERROR)
+    assert state.error == "skills scan timed out after 10 s"
+    with pytest.raises(InternalError, match=r"^failed to read skill x: timed out"):
+        await service.read("x")
+
+
+async def test_cancelling_a_stalled_scan_does_not_wait_for_its_thread(
+    project: Path,
+    env: SkillsEnvironment,
+    stalled_io: threading.Event,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Shutdown cancels a create mid-scan: it returns at once, thread abandoned."""
+    with trio.move_on_after(1) as scope:
+        await open_skills(project, EventLog("ws"), env=env)
+    assert scope.cancelled_caught
+    assert not stalled_io.is_set()
