@@ -135,8 +135,10 @@ async def _read_body(scope: Any, receive: Any, limit: int) -> bytes:
         RequestTimeout: the body took over ``BODY_TIMEOUT_SECONDS`` (408).
         _DisconnectedError: the client closed the connection first.
     """
-    declared = _Headers(scope.get("headers", [])).get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = _Headers(scope.get("headers", [])).get("content-length") or ""
+    # ASCII digits only: str.isdigit() also takes "\xb2" (superscript two),
+    # which int() refuses. A bad value is h11's to reject; here it is ignored.
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge
     chunks: list[bytes] = []
     size = 0

@@ -158,6 +158,18 @@ async def test_declared_content_length_over_limit_is_413_unread(
     assert answer(sent) == (413, {"message": "request body too large"})
 
 
+async def test_non_ascii_digit_content_length_is_not_a_crash(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Content-Length of "\xb2" (isdigit, yet not int) is ignored, not a 500."""
+    scope = http_scope("POST", "/v1/workspaces")
+    scope["headers"].append((b"content-length", b"\xb2"))
+    body = {"type": "http.request", "body": b"{}", "more_body": False}
+    sent = await call(harness, scope, scripted(body))
+    assert answer(sent) == (400, {"message": "path is required"})
+    assert "Traceback" not in caplog.text
+
+
 async def test_streamed_body_over_limit_is_413(harness: Harness) -> None:
     """A chunked body that grows past the limit answers 413 and builds nothing."""
     chunk = {"type": "http.request", "body": b"x" * (1 << 20), "more_body": True}
