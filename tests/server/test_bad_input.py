@@ -214,6 +214,10 @@ def test_load_json_limits() -> None:
     """64 levels parse; 65 do not; paired surrogates are fine, lone ones are not."""
     assert load_json(nested(MAX_JSON_DEPTH)) is not None
     assert load_json('"[[[[\\"' + "[" * 100 + '"') == '[[[["' + "[" * 100
+    # An escaped backslash ends a string's escapes: the brackets after the
+    # next quote are inside the second string, not nesting.
+    text = r'["\\", "\\\"' + "[" * 100 + '"]'
+    assert load_json(text) == ["\\", '\\"' + "[" * 100]
     assert load_json('"\\ud83d\\ude00"') == "\U0001f600"
     for bad in (nested(MAX_JSON_DEPTH + 1), '{"\\ud800":1}', b'"\xed\xa0\x80"'):
         with pytest.raises(ValueError, match=r"nested deeper|unpaired surrogate"):
