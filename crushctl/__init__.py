@@ -22,6 +22,7 @@ from ._exceptions import (
     RequestError,
     ServerUnavailable,
     ShuttingDownError,
+    UntrustedServerError,
     error_for_status,
 )
 from ._http import (
@@ -90,6 +91,7 @@ __all__ = [
     "ServerUnavailable",
     "ShuttingDownError",
     "Stuck",
+    "UntrustedServerError",
     "WatchItem",
     "WorkspaceSpec",
     "base_url",

@@ -20,7 +20,7 @@ import attrs
 import trio
 
 from crushd import __version__
-from crushd.config import ConfigSources
+from crushd.config import ConfigSources, remember_environ
 from crushd.proto import Host
 from crushd.registry import Registry, RegistrySettings
 from crushd.server import (
@@ -169,6 +169,7 @@ async def run(settings: Settings, listeners: Listeners) -> None:
         log.warning("unix connections are not checked for the peer's uid")
     sockets = listeners.sockets
     shutdown = trio.Event()
+    remember_environ()  # masked everywhere from the first answer on
     pool = StorePool(__version__)
     config_sources = ConfigSources.from_environ()
     registry = Registry(

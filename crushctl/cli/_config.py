@@ -6,7 +6,7 @@ import argparse
 import json
 
 from crushctl import CrushctlError
-from crushd.proto import SCOPE_GLOBAL, SCOPE_WORKSPACE
+from crushd.proto import SCOPE_GLOBAL, SCOPE_WORKSPACE, redact
 
 from ._common import Context, joined_workspace
 from ._output import print_json
@@ -73,6 +73,7 @@ async def cmd_config_unset(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def _report(ctx: Context, action: str, key: str, scope: int, *value: object) -> None:
+    value = tuple(_as_shown(key, v) for v in value)
     if ctx.json:
         result: dict[str, object] = {"action": action, "key": key, "scope": scope}
         if value:
@@ -81,6 +82,19 @@ def _report(ctx: Context, action: str, key: str, scope: int, *value: object) -> 
         return
     shown = f" = {json.dumps(value[0], ensure_ascii=False)}" if value else ""
     print(f"{action} {key}{shown} ({_SCOPE_NAMES[scope]})")
+
+
+def _as_shown(key: str, value: object) -> object:
+    """Return ``value`` as the daemon would show it at ``key``: secrets masked."""
+    parts = key.split(".")
+    nested = value
+    for part in reversed(parts):
+        nested = {part: nested}
+    masked = redact(nested)
+    for part in parts:
+        assert isinstance(masked, dict)
+        masked = masked[part]
+    return masked
 
 
 def add_config_commands(

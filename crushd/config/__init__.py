@@ -7,9 +7,7 @@ workspaces, the registry or HTTP (PROTOCOL.md 7.1-7.2, decisions B.17, B.22).
 from typing import TYPE_CHECKING
 
 from crushd import _lazy
-from crushd.trust import project_boundary, project_dirs
-
-from ._redact import (
+from crushd.proto import (
     MASK,
     MASK_TAIL_MIN_CHARS,
     looks_secret,
@@ -18,6 +16,8 @@ from ._redact import (
     redact,
     redact_env_list,
 )
+from crushd.trust import project_boundary, project_dirs
+
 from ._secrets import (
     MIN_SECRET_CHARS,
     forget_secrets,
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
         MAX_CONFIG_NESTING,
         MAX_KEY_PARTS,
         document_problem,
-        text_nesting,
     )
     from ._load import LoadedConfig, load_config, load_global_config
     from ._model import (
@@ -96,7 +95,6 @@ _LAZY = _lazy.exports(
             "MAX_CONFIG_NESTING",
             "MAX_KEY_PARTS",
             "document_problem",
-            "text_nesting",
         ),
         "._load": ("LoadedConfig", "load_config", "load_global_config"),
         "._model": (
@@ -188,7 +186,6 @@ __all__ = [
     "set_key",
     "split_key",
     "structure_config",
-    "text_nesting",
     "update_file",
     "write_atomic",
 ]

@@ -25,9 +25,12 @@ import cattrs
 import trio
 
 from crushd.errors import ConfigInvalid
+from crushd.proto import MAX_JSON_DEPTH, json_too_deep
 from crushd.trust import TrustListError, read_script, script_sha256, script_trusted
 
+from ._limits import document_problem
 from ._model import JSONObject, structure_config
+from ._secrets import scrub_secrets
 from ._sources import Layer
 
 #: A ``crushrc`` script must print its JSON within this many seconds.
@@ -46,16 +49,26 @@ def config_error(path: Path, where: str, problem: str) -> ConfigInvalid:
 def parse_document(path: Path, text: str) -> JSONObject:
     """Parse and validate one layer's JSON text.
 
+    The same bounds as a config write apply (``document_problem``), so a file
+    edited by hand into a shape the daemon cannot use names itself in the
+    error instead of failing somewhere later.
+
     Raises:
-        ConfigInvalid: not JSON (``line:col``), not an object (``$``), or a
-            value of the wrong type (its JSON path) (500).
+        ConfigInvalid: not JSON (``line:col``), nested deeper than 64 levels,
+            not an object (``$``), or a value of the wrong kind or type (its
+            JSON path) (500).
     """
+    if json_too_deep(text.encode("utf-8", "surrogatepass")):
+        raise config_error(path, "$", f"nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         document = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as exc:
         raise config_error(path, f"{exc.lineno}:{exc.colno}", exc.msg) from None
     if not isinstance(document, dict):
         raise config_error(path, "$", "expected a JSON object")
+    if problem := document_problem(document):
+        where, _, why = problem.rpartition(": ")
+        raise config_error(path, where, why)
     validate(path, document)
     return document
 
@@ -173,7 +186,10 @@ async def _run(path: Path, command: Sequence[str | bytes]) -> JSONObject | None:
     if scope.cancelled_caught:
         raise config_error(path, "run", f"timed out after {SCRIPT_TIMEOUT_SECONDS:g} s")
     if result.returncode != 0:
-        lines = result.stderr.decode(errors="replace").strip().splitlines()
+        # stderr may echo a secret (a key in a failing curl line): masked
+        # before it reaches the 500 and the log.
+        stderr = scrub_secrets(result.stderr.decode(errors="replace"))
+        lines = stderr.strip().splitlines()
         detail = f"exit status {result.returncode}"
         raise config_error(path, "run", f"{detail}: {lines[-1]}" if lines else detail)
     return parse_document(path, result.stdout.decode(errors="replace"))

@@ -122,26 +122,3 @@ def _first_problem(entries: list[tuple[str, object]], kind: object) -> str | Non
 def _model_fields(model: type) -> tuple[tuple[str, object], ...]:
     hints = typing.get_type_hints(model)
     return tuple((field.name, hints[field.name]) for field in attrs.fields(model))
-
-
-def text_nesting(text: str) -> int:
-    """Return how deep the arrays and objects of JSON ``text`` nest.
-
-    A plain scan of brackets outside strings: it never parses (so it never
-    recurses) and is meant for telling which file is too deep to load.
-    """
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if escaped:
-            escaped = False
-        elif in_string:
-            escaped, in_string = char == "\\", char != '"'
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest

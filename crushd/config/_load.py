@@ -10,12 +10,12 @@ from pathlib import Path
 import attrs
 import trio
 
+from crushd.proto import redact
 from crushd.trust import check_trusted_file
 
 from ._document import deep_merge, resolve_variables
 from ._layers import read_layer
 from ._model import Config, JSONObject, structure_config
-from ._redact import redact
 from ._sources import CONFIG_FILE_NAME, ConfigSources, Layer, project_layers
 from ._sources import resolve_data_dir as _resolve_data_dir
 

@@ -34,7 +34,7 @@ import os
 import threading
 from collections.abc import Iterable, Mapping
 
-from ._redact import looks_secret, mask, mask_in_text, secrets_in_text
+from crushd.proto import looks_secret, mask, mask_in_text, secrets_in_text
 
 #: Shorter values are never treated as known secrets.
 MIN_SECRET_CHARS = 8

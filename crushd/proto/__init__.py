@@ -30,7 +30,25 @@ from ._hosts import (
     server_dir,
 )
 from ._ids import parse_client_id
+from ._input import (
+    MAX_EVENT_ID,
+    MAX_JSON_DEPTH,
+    json_too_deep,
+    load_json,
+    parse_event_id,
+)
 from ._json import OMITEMPTY, converter, from_json, to_json
+from ._redact import (
+    MASK,
+    MASK_TAIL_MIN_CHARS,
+    looks_secret,
+    mask,
+    mask_in_text,
+    redact,
+    redact_env_list,
+    secret_key,
+    secrets_in_text,
+)
 from ._session import (
     TODO_STATUSES,
     HistoryFile,
@@ -47,6 +65,10 @@ from ._workspace import CurrentSessionRequest, SkillState, Workspace
 __all__ = [
     "CREATED",
     "DELETED",
+    "MASK",
+    "MASK_TAIL_MIN_CHARS",
+    "MAX_EVENT_ID",
+    "MAX_JSON_DEPTH",
     "MAX_SOCKET_PATH_BYTES",
     "OMITEMPTY",
     "SCOPE_GLOBAL",
@@ -88,8 +110,18 @@ __all__ = [
     "default_host",
     "default_socket_path",
     "from_json",
+    "json_too_deep",
+    "load_json",
+    "looks_secret",
+    "mask",
+    "mask_in_text",
     "parse_client_id",
+    "parse_event_id",
     "parse_host",
+    "redact",
+    "redact_env_list",
+    "secret_key",
+    "secrets_in_text",
     "server_dir",
     "to_json",
 ]

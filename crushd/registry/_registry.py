@@ -33,7 +33,7 @@ from crushd.workspace import WorkspaceSpec
 
 from ._claims import Claim, arm_timer
 from ._hosted import Build, Hosted, WorkspaceFactory
-from ._paths import resolve_workspace_key, validate_client_id
+from ._paths import check_path, resolve_workspace_key, validate_client_id
 from ._retired import RetiredClients
 
 log = logging.getLogger("crushd.registry")
@@ -245,7 +245,8 @@ class Registry:
             The live workspace (with the caller's claim).
 
         Raises:
-            PathRequired, InvalidClientID, PathNotAbsolute: bad input (400).
+            PathRequired, InvalidClientID, PathNotAbsolute, InvalidPath: bad
+                input, in ``path`` or ``data_dir`` (400).
             ShuttingDown: the closing latch is set (503).
             ClientRetired: the client retired itself (409).
             Conflict: joining with a different ``channels`` list (409,
@@ -262,6 +263,8 @@ class Registry:
             raise PathRequired
         client_id = validate_client_id(request.client_id)
         key = resolve_workspace_key(request.path)
+        if request.data_dir:
+            check_path(request.data_dir, "data_dir")
         self._admit(client_id)
         self._pending_creates += 1
         self._disarm_idle()

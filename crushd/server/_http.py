@@ -8,9 +8,14 @@ from quart import Response, request
 
 from crushd.config import scrub_known_secret_bytes
 from crushd.errors import BadRequest, DecodeError
-from crushd.proto import from_json, parse_client_id, to_json
-
-from ._input import MAX_EVENT_ID, load_json, parse_event_id
+from crushd.proto import (
+    MAX_EVENT_ID,
+    from_json,
+    load_json,
+    parse_client_id,
+    parse_event_id,
+    to_json,
+)
 
 T = TypeVar("T")
 

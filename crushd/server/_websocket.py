@@ -13,13 +13,13 @@ import trio
 from quart import websocket
 from quart_trio import QuartTrio
 
+from crushd.proto import MAX_EVENT_ID, load_json
 from crushd.registry import StreamTicket
 from crushd.workspace import EventLog
 
 from ._cleanup import on_request_end
 from ._context import ServerContext
 from ._http import last_event_id_from, parse_query_client_id
-from ._input import MAX_EVENT_ID, load_json
 from ._live import live_workspace
 
 #: Close code for a normal end (teardown, shutdown, retire).

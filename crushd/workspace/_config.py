@@ -9,35 +9,27 @@ workspaces (``Workspace.reload_config``).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
-import trio
-
 from crushd.config import (
-    MAX_CONFIG_NESTING,
     ConfigSources,
     LoadedConfig,
     Mutation,
-    config_error,
     forget_secrets,
     load_config,
-    project_layers,
     redact,
     remember_environ,
     remember_secrets,
     remove_key,
-    resolve_data_dir,
     secrets_in_document,
     set_key,
-    text_nesting,
     update_file,
 )
-from crushd.errors import BadRequest, ConfigInvalid, CrushdError
+from crushd.errors import BadRequest, CrushdError
 from crushd.proto import SCOPE_GLOBAL, SCOPE_WORKSPACE
 
 log = logging.getLogger("crushd.workspace.config")
@@ -221,32 +213,13 @@ class ConfigService:
 async def _load(
     sources: ConfigSources, path: Path, data_dir: str, environ: Mapping[str, str]
 ) -> LoadedConfig:
-    """``load_config``, with a file too deep to load named in a ``ConfigInvalid``.
+    """``load_config``, after remembering the environment's secrets.
 
-    The environment's secrets are remembered first: a failing script's error
-    may quote them, and that error goes to the client and the log.
+    A failing script's error may quote them, and that error goes to the
+    client and the log.
     """
     remember_environ(environ)
-    try:
-        return await load_config(sources, path, data_dir=data_dir, environ=environ)
-    except RecursionError:
-        # Merging recurses once per level: a layer nested hundreds deep (one
-        # written before writes were bounded, or by hand) fails here. Name it.
-        pass
-    raise await trio.to_thread.run_sync(_too_deep, sources, path, data_dir)
-
-
-def _too_deep(sources: ConfigSources, path: Path, data_dir: str) -> ConfigInvalid:
-    """Return the error naming the first JSON layer nested too deeply."""
-    layers = [*sources.global_layers(), *project_layers(path)]
-    files = [layer.path for layer in layers if not layer.script]
-    files.append(resolve_data_dir(data_dir, "", path) / "crush.json")
-    problem = f"nested deeper than {MAX_CONFIG_NESTING} levels"
-    for file in files:
-        with contextlib.suppress(OSError, UnicodeDecodeError):
-            if text_nesting(file.read_text(encoding="utf-8")) > MAX_CONFIG_NESTING:
-                return config_error(file, "$", problem)
-    return config_error(path, "$", f"a configuration layer is {problem}")
+    return await load_config(sources, path, data_dir=data_dir, environ=environ)
 
 
 def _remove(document: dict[str, object], key: str) -> None:

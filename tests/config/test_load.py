@@ -340,3 +340,44 @@ async def test_load_skips_untrusted_layer_of_another_uid(
     assert loaded.read == ()
     assert not marker.exists()
     assert f"skipping untrusted {paths[layer]}: owned by uid {NOBODY}" in caplog.text
+
+
+async def test_load_failing_script_stderr_is_masked(machine: Machine) -> None:
+    """A crushrc echoing a URL password or a token on stderr fails with them masked."""
+    path = machine.layer_paths()["global_script"]
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "echo 'curl https://bob:hunter2-very-long-pw@example.com?token=abcdef123456"
+        "7890abcdef failed' >&2\nexit 7\n"
+    )
+    with pytest.raises(ConfigInvalid) as caught:
+        await load_config(machine.sources, machine.workspace, environ={})
+    message = caught.value.message
+    assert message.startswith(
+        f"failed to initialize config: {path}: run: exit status 7"
+    )
+    assert "hunter2" not in message
+    assert "abcdef1234567890" not in message
+    assert "••••" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "problem"),
+    [
+        ("[" * 10_000 + "]" * 10_000, "$", "nested deeper than 64 levels"),
+        ('{"options": "x"}', "$.options", "expected a JSON object, got a string"),
+        ('{"options": {"debug": NaN}}', "$.options.debug", "NaN and Infinity"),
+    ],
+)
+async def test_hand_edited_layer_out_of_bounds_names_its_file(
+    machine: Machine, text: str, where: str, problem: str
+) -> None:
+    """A layer edited by hand past what a write allows fails naming file and spot."""
+    path = machine.layer_paths()["global"]
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    with pytest.raises(ConfigInvalid) as caught:
+        await load_config(machine.sources, machine.workspace, environ={})
+    prefix = f"failed to initialize config: {path}: {where}: "
+    assert caught.value.message.startswith(prefix)
+    assert problem in caught.value.message

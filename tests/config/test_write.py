@@ -23,11 +23,11 @@ from crushd.config import (
     lock_path,
     locked,
     set_key,
-    text_nesting,
     update_file,
     write_atomic,
 )
 from crushd.errors import BadRequest, ConfigInvalid, ConfigLocked, InternalError
+from crushd.proto import json_too_deep
 
 OLD = {"options": {"debug": False}, "unknown": {"kept": [1, 2]}}
 
@@ -130,7 +130,9 @@ async def test_deep_write_is_refused_with_a_400(config_file: Path) -> None:
 async def test_write_nesting_limit_counts_the_whole_document(config_file: Path) -> None:
     """64 levels in all is written; one more is refused."""
     await update_file(config_file, _set("x", _nested(MAX_CONFIG_NESTING - 1)))
-    assert text_nesting(_bytes(config_file).decode()) == MAX_CONFIG_NESTING
+    written = _bytes(config_file)
+    assert not json_too_deep(written)
+    assert json_too_deep(b"[" + written + b"]")  # exactly 64 levels
     with pytest.raises(BadRequest, match="nested deeper than 64 levels"):
         await update_file(config_file, _set("x", _nested(MAX_CONFIG_NESTING)))
 

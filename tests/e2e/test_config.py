@@ -184,6 +184,27 @@ async def test_no_secret_reaches_an_answer_the_event_stream_or_the_log_file(
     assert PULLED not in "\n".join([*seen, caught.value.message])
 
 
+async def test_server_config_masks_an_env_secret_before_any_workspace(
+    daemons: DaemonFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``GET /v1/config`` on a fresh daemon already knows the environment's secrets.
+
+    The global data config pulls ``$OPENAI_API_KEY`` into a plain field; no
+    workspace has loaded a config yet, so only the daemon's start-up can have
+    remembered the value.
+    """
+    monkeypatch.setenv("OPENAI_API_KEY", PULLED)
+    global_data = daemons.root / "global-data"
+    global_data.mkdir(parents=True, exist_ok=True)
+    hint = {"options": {"title_hint": "$OPENAI_API_KEY"}}
+    (global_data / "crush.json").write_text(json.dumps(hint))
+    daemon = await daemons.start()
+    async with daemon.client() as client:
+        config = await client.server_config()
+    assert config["options"]["title_hint"] == "••••PL42"
+    assert PULLED not in json.dumps(config)
+
+
 async def test_deep_config_write_is_refused_and_creates_survive_a_restart(
     daemons: DaemonFactory, project: Path, short_tmp: Path
 ) -> None:

@@ -16,7 +16,7 @@ import pytest
 import trio
 from quart.testing import WebsocketResponseError
 
-from crushd.server._input import MAX_EVENT_ID, MAX_JSON_DEPTH, load_json
+from crushd.proto import MAX_EVENT_ID, MAX_JSON_DEPTH, load_json
 
 from .conftest import Harness
 
@@ -78,10 +78,6 @@ async def test_create_with_a_bad_path_is_400(
     assert_quiet_log(no_tracebacks)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs Registry.create to call registry check_path(data_dir, 'data_dir')",
-)
 async def test_create_with_a_nul_data_dir_is_400(
     harness: Harness,
     project: Path,
@@ -226,7 +222,7 @@ def test_load_json_limits() -> None:
 
 def test_event_id_upper_bound_is_accepted() -> None:
     """``2^63 - 1`` is the largest id a client may send."""
-    from crushd.server._input import parse_event_id
+    from crushd.proto import parse_event_id
 
     assert parse_event_id(str(MAX_EVENT_ID)) == MAX_EVENT_ID
     assert parse_event_id(" 7\t") == 7

@@ -26,10 +26,10 @@ from quart import Response, request
 from quart_trio import QuartTrio
 
 from crushd.errors import BadRequest, DecodeError, Forbidden
+from crushd.proto import load_json
 
 from .._context import ServerContext
 from .._http import json_response
-from .._input import load_json
 from .._live import live_workspace
 
 #: Most events one publish call may ask for.

@@ -115,3 +115,18 @@ def test_watch_line_for_config_changed() -> None:
     assert event_line(event) == (
         "#7 config_changed updated workspace=w1 (crushctl config get)"
     )
+
+
+async def test_set_never_echoes_a_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    """``config set`` prints a key's value masked, as the daemon would show it."""
+    fake = Fake()
+    key = "sk-echoed-0123456789-abcd"
+    assert await run(fake, "config", "set", "providers.x.api_key", key) == 0
+    assert await run(fake, "--json", "config", "set", "providers.x.api_key", key) == 0
+    headers = '{"Authorization": "Bearer 0123456789abcdef-xyz"}'
+    assert await run(fake, "config", "set", "providers.x.extra_headers", headers) == 0
+    out = capsys.readouterr().out
+    assert key not in out
+    assert "0123456789abcdef" not in out
+    assert 'set providers.x.api_key = "••••abcd" (workspace config)' in out
+    assert fake.posts[0][1]["value"] == key  # the daemon gets the real value

@@ -5,7 +5,8 @@ Python's ``json`` parser recurses once per nesting level, so a body of
 surrogate (``"\ud800"``) decodes fine but breaks the first ``encode`` that
 meets it (an echoed response, a log line, SQLite). Both are the client's
 mistake, so both are refused here, before any route sees the value, as a
-``ValueError`` the caller turns into a 400.
+``ValueError`` the caller turns into a 400. The config loader uses the same
+depth check on the files it reads.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from __future__ import annotations
 import json
 import re
 
-__all__ = ["MAX_EVENT_ID", "MAX_JSON_DEPTH", "load_json", "parse_event_id"]
+__all__ = [
+    "MAX_EVENT_ID",
+    "MAX_JSON_DEPTH",
+    "json_too_deep",
+    "load_json",
+    "parse_event_id",
+]
 
 #: Deepest nesting of arrays and objects a request body may have.
 MAX_JSON_DEPTH = 64
@@ -58,7 +65,7 @@ def load_json(data: bytes | str) -> object:
             than 64 levels``; ``invalid Unicode: unpaired surrogate``.
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if _too_deep(raw):
+    if json_too_deep(raw):
         raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         value = json.loads(raw)
@@ -69,8 +76,8 @@ def load_json(data: bytes | str) -> object:
     return value
 
 
-def _too_deep(raw: bytes) -> bool:
-    """Whether the arrays/objects in ``raw`` nest deeper than the limit.
+def json_too_deep(raw: bytes) -> bool:
+    """Whether the arrays/objects in JSON text ``raw`` nest deeper than the limit.
 
     Looks only at the brackets outside strings; never recurses. Unbalanced
     brackets (invalid JSON anyway) count as too deep once there are more

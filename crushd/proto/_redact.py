@@ -1,5 +1,7 @@
 """Secrets never leave the daemon: redacted copies of config data and text.
 
+Shared with crushctl, which masks what it echoes the same way.
+
 What ``redact`` masks in a JSON value (decision B.22, widened by issue 11):
 
 - the whole value under a key whose name looks secret (``api_key``,
@@ -21,6 +23,18 @@ The real values stay on disk and in memory.
 from __future__ import annotations
 
 import re
+
+__all__ = [
+    "MASK",
+    "MASK_TAIL_MIN_CHARS",
+    "looks_secret",
+    "mask",
+    "mask_in_text",
+    "redact",
+    "redact_env_list",
+    "secret_key",
+    "secrets_in_text",
+]
 
 #: What a redacted value starts with.
 MASK = "••••"
