@@ -27,7 +27,7 @@ class Backoff:
             Tests pass a seeded one (or one whose ``random()`` returns 1.0 to
             see the nominal delays).
 
-    Source: PROTOCOL.md 5.7 step 2 (250 ms doubling to 10 s); the jitter is
+    Source: docs/protocol.md 5.7 step 2 (250 ms doubling to 10 s); the jitter is
     crushd's (issue 4).
     """
 

@@ -28,7 +28,7 @@ from ._sessions import SessionRoutes, segment
 from ._skills import SkillRoutes
 
 #: This process's client id: one per process, shared by every ``Client``
-#: (PROTOCOL.md 5.1).
+#: (docs/protocol.md 5.1).
 CLIENT_ID = str(uuid.uuid4())
 #: Environment variable holding the bearer token; it wins over the token file.
 TOKEN_ENV = "CRUSH_TOKEN"  # noqa: S105 - a variable name, not a secret
@@ -46,7 +46,7 @@ def read_token(host: Host, environ: Mapping[str, str] | None = None) -> str | No
         host: the daemon's host.
         environ: the environment; ``None`` means ``os.environ``.
 
-    Source: PROTOCOL.md C.6.
+    Source: docs/protocol.md C.6.
     """
     if host.scheme != "tcp":
         return None
@@ -76,7 +76,7 @@ class Client(SessionRoutes, SkillRoutes, ConfigRoutes):
         transport: an httpx transport to use instead of the host's (tests pass
             an ``httpx.MockTransport``).
         token: a bearer token sent as ``Authorization`` (tcp listeners,
-            PROTOCOL.md C.6); ``None`` means ``read_token(host)``
+            docs/protocol.md C.6); ``None`` means ``read_token(host)``
             (``$CRUSH_TOKEN`` or the token file, tcp hosts only); ``""``
             sends none.
 
@@ -88,7 +88,7 @@ class Client(SessionRoutes, SkillRoutes, ConfigRoutes):
     Raises:
         ValueError: an ``fd://`` host.
 
-    Source: PROTOCOL.md 0.1 (transport), 5.1 (client_id), Crush
+    Source: docs/protocol.md 0.1 (transport), 5.1 (client_id), Crush
     ``internal/client``.
     """
 
@@ -134,7 +134,7 @@ class Client(SessionRoutes, SkillRoutes, ConfigRoutes):
         Cancellation:
             Safe; nothing changes on the daemon.
 
-        Source: PROTOCOL.md 2.1 (the readiness probe).
+        Source: docs/protocol.md 2.1 (the readiness probe).
         """
         await self._http.send("GET", "/health")
 
@@ -144,7 +144,7 @@ class Client(SessionRoutes, SkillRoutes, ConfigRoutes):
         Cancellation:
             Safe; nothing changes on the daemon.
 
-        Source: PROTOCOL.md 2.1, decision B.20.
+        Source: docs/protocol.md 2.1, decision B.20.
         """
         return decode(await self._http.send("GET", "/version"), VersionInfo)
 
@@ -161,7 +161,7 @@ class Client(SessionRoutes, SkillRoutes, ConfigRoutes):
         Cancellation:
             If cancelled after sending, the daemon may still shut down.
 
-        Source: PROTOCOL.md 2.1 ``POST /v1/control``.
+        Source: docs/protocol.md 2.1 ``POST /v1/control``.
         """
         await self._http.send("POST", "/control", body=ControlRequest(command=command))
 
@@ -178,7 +178,7 @@ class Client(SessionRoutes, SkillRoutes, ConfigRoutes):
         Cancellation:
             As ``control``.
 
-        Source: PROTOCOL.md 2.1 ``POST /v1/control``.
+        Source: docs/protocol.md 2.1 ``POST /v1/control``.
         """
         await self.control("shutdown_if_idle" if if_idle else "shutdown")
 
@@ -195,7 +195,7 @@ class Client(SessionRoutes, SkillRoutes, ConfigRoutes):
         Cancellation:
             If cancelled after sending, the client may be retired anyway.
 
-        Source: PROTOCOL.md 2.1 ``DELETE /v1/clients/{client_id}``, 5.7 step 4.
+        Source: docs/protocol.md 2.1 ``DELETE /v1/clients/{client_id}``, 5.7 step 4.
         """
         await self._http.send("DELETE", f"/clients/{segment(self.client_id)}")
 
@@ -245,7 +245,7 @@ class Client(SessionRoutes, SkillRoutes, ConfigRoutes):
             If cancelled after sending, the hold may exist; it expires with the
             create grace.
 
-        Source: PROTOCOL.md 2.2 ``POST /v1/workspaces``, 5.2 create hold.
+        Source: docs/protocol.md 2.2 ``POST /v1/workspaces``, 5.2 create hold.
         """
         body = Workspace(
             path=str(path),
@@ -285,7 +285,7 @@ class Client(SessionRoutes, SkillRoutes, ConfigRoutes):
         Cancellation:
             If cancelled after sending, the hold may be released anyway.
 
-        Source: PROTOCOL.md 2.2 ``DELETE /v1/workspaces/{id}``, 5.2.
+        Source: docs/protocol.md 2.2 ``DELETE /v1/workspaces/{id}``, 5.2.
         """
         path = f"/workspaces/{segment(workspace_id)}"
         await self._http.send("DELETE", path, params=self._identity())
@@ -300,7 +300,7 @@ class Client(SessionRoutes, SkillRoutes, ConfigRoutes):
         Cancellation:
             If cancelled after sending, the presence may be set anyway.
 
-        Source: PROTOCOL.md 2.2 ``current-session``, 5.6.
+        Source: docs/protocol.md 2.2 ``current-session``, 5.6.
         """
         path = f"/workspaces/{segment(workspace_id)}/current-session"
         body = CurrentSessionRequest(session_id=session_id)
@@ -315,7 +315,7 @@ class Client(SessionRoutes, SkillRoutes, ConfigRoutes):
         Cancellation:
             Safe; nothing changes on the daemon.
 
-        Source: PROTOCOL.md C.5 (roster).
+        Source: docs/protocol.md C.5 (roster).
         """
         path = f"/workspaces/{segment(workspace_id)}/clients"
         return decode_list(await self._http.send("GET", path), ClientInfo)

@@ -1,4 +1,4 @@
-"""Config, providers and project routes of ``Client`` (PROTOCOL.md 2.9, 2.10)."""
+"""Config, providers and project routes of ``Client`` (docs/protocol.md 2.9, 2.10)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class ConfigRoutes:
         Cancellation:
             Safe; nothing changes on the daemon.
 
-        Source: PROTOCOL.md 2.2 ``GET /workspaces/{id}/config``, 7.2, B.22.
+        Source: docs/protocol.md 2.2 ``GET /workspaces/{id}/config``, 7.2, B.22.
         """
         response = await self._http.send("GET", self._workspace(workspace_id, "config"))
         return decode(response, dict)
@@ -50,7 +50,7 @@ class ConfigRoutes:
         Cancellation:
             Safe; nothing changes on the daemon.
 
-        Source: PROTOCOL.md 2.1, decision B.1.
+        Source: docs/protocol.md 2.1, decision B.1.
         """
         return decode(await self._http.send("GET", "/config"), dict)
 
@@ -63,7 +63,7 @@ class ConfigRoutes:
         Cancellation:
             Safe; nothing changes on the daemon.
 
-        Source: PROTOCOL.md 2.2 ``GET /providers`` (no remote catalog).
+        Source: docs/protocol.md 2.2 ``GET /providers`` (no remote catalog).
         """
         path = self._workspace(workspace_id, "providers")
         return decode(await self._http.send("GET", path), list)
@@ -88,7 +88,7 @@ class ConfigRoutes:
         Cancellation:
             If cancelled after sending, the change may be made anyway.
 
-        Source: PROTOCOL.md 2.10 ``config/set``.
+        Source: docs/protocol.md 2.10 ``config/set``.
         """
         body = ConfigSetRequest(scope=scope, key=key, value=value)
         await self._post(workspace_id, "config/set", body)
@@ -98,7 +98,7 @@ class ConfigRoutes:
     ) -> None:
         """Delete the dotted ``key`` from the scope file; errors as ``set_config``.
 
-        Source: PROTOCOL.md 2.10 ``config/remove``.
+        Source: docs/protocol.md 2.10 ``config/remove``.
         """
         body = ConfigRemoveRequest(scope=scope, key=key)
         await self._post(workspace_id, "config/remove", body)
@@ -116,7 +116,7 @@ class ConfigRoutes:
         Also moves it to the front of ``recent_models.<type>``. Errors as
         ``set_config`` (an unknown ``model_type`` is a 400).
 
-        Source: PROTOCOL.md 2.10 ``config/model``.
+        Source: docs/protocol.md 2.10 ``config/model``.
         """
         body = ConfigModelRequest(scope=scope, model_type=model_type, model=model)
         await self._post(workspace_id, "config/model", body)
@@ -126,7 +126,7 @@ class ConfigRoutes:
     ) -> None:
         """Write ``options.tui.compact_mode``; errors as ``set_config``.
 
-        Source: PROTOCOL.md 2.10 ``config/compact``.
+        Source: docs/protocol.md 2.10 ``config/compact``.
         """
         body = ConfigCompactRequest(scope=scope, enabled=enabled)
         await self._post(workspace_id, "config/compact", body)
@@ -154,7 +154,7 @@ class ConfigRoutes:
             BadRequestError: 400, unknown kind or a payload of the wrong shape;
                 as ``set_config`` otherwise.
 
-        Source: PROTOCOL.md 2.10 ``config/provider-key``.
+        Source: docs/protocol.md 2.10 ``config/provider-key``.
         """
         body = ConfigProviderKeyRequest(
             scope=scope, provider_id=provider_id, kind=kind, api_key=api_key
@@ -164,7 +164,7 @@ class ConfigRoutes:
     async def needs_init(self, workspace_id: str) -> bool:
         """Return whether the project still needs ``init_project``.
 
-        Source: PROTOCOL.md 2.9 ``project/needs-init``.
+        Source: docs/protocol.md 2.9 ``project/needs-init``.
         """
         path = self._workspace(workspace_id, "project/needs-init")
         return decode(await self._http.send("GET", path), NeedsInit).needs_init
@@ -172,14 +172,14 @@ class ConfigRoutes:
     async def init_project(self, workspace_id: str) -> None:
         """Mark the project initialised (``<data_dir>/init``); ``config_changed``.
 
-        Source: PROTOCOL.md 2.9 ``project/init``.
+        Source: docs/protocol.md 2.9 ``project/init``.
         """
         await self._http.send("POST", self._workspace(workspace_id, "project/init"))
 
     async def init_prompt(self, workspace_id: str) -> str:
         """Return the prompt that asks the agent to write AGENTS.md.
 
-        Source: PROTOCOL.md 2.9 ``project/init-prompt``.
+        Source: docs/protocol.md 2.9 ``project/init-prompt``.
         """
         path = self._workspace(workspace_id, "project/init-prompt")
         return decode(await self._http.send("GET", path), InitPrompt).prompt

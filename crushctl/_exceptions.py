@@ -58,7 +58,7 @@ class ServerUnavailable(CrushctlError):  # noqa: N818 - reads as a state, like t
     Attributes:
         host: the ``--host`` URL that could not be reached.
 
-    Source: PROTOCOL.md 8.3 "stale" classification (refused or file-not-found).
+    Source: docs/protocol.md 8.3 "stale" classification (refused or file-not-found).
     """
 
     def __init__(self, host: str, *, method: str = "", route: str = "") -> None:
@@ -107,7 +107,7 @@ class HTTPStatusError(CrushctlError):
         message: the ``message`` of the ``{"message": ...}`` error body (or the
             body text when it is not JSON).
 
-    Source: PROTOCOL.md 0.5 (error body and status mapping).
+    Source: docs/protocol.md 0.5 (error body and status mapping).
     """
 
     def __init__(

@@ -183,7 +183,7 @@ def decode_list(response: httpx.Response, cls: type[T]) -> list[T]:
     """
     try:
         data = json.loads(response.content)
-        # Go encodes a nil slice as null (PROTOCOL.md 0.3).
+        # Go encodes a nil slice as null (docs/protocol.md 0.3).
         items = [] if data is None else data
         if not isinstance(items, list):
             raise ValueError(f"expected a JSON array, got {type(items).__name__}")

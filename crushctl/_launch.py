@@ -1,6 +1,6 @@
 """Start ``crushd serve`` detached, one spawner at a time, and wait until it answers.
 
-The process side of ``ensure_server`` (PROTOCOL.md 8.4 steps 3 and 4): the
+The process side of ``ensure_server`` (docs/protocol.md 8.4 steps 3 and 4): the
 cross-process spawn lock, the detached child, the readiness poll and
 ``CRUSH_SERVER_READY_TIMEOUT``.
 """
@@ -66,7 +66,7 @@ class ServerStartError(CrushctlError):
             status 1`` or ``GET /v1/health: no answer within 0.1 s``.
         log_dir: ``<cache>/server-<safeHost>``, the spawned daemon's folder.
 
-    Source: PROTOCOL.md 8.4 step 4 (the upstream message).
+    Source: docs/protocol.md 8.4 step 4 (the upstream message).
     """
 
     def __init__(self, reason: str, log_dir: Path) -> None:

@@ -39,7 +39,7 @@ class WorkspaceSpec:
         debug: debug logging for the workspace.
         env: ``KEY=VALUE`` entries for tool and shell environments.
 
-    Source: PROTOCOL.md 5.7 step 2 (the Go client's cached create snapshot).
+    Source: docs/protocol.md 5.7 step 2 (the Go client's cached create snapshot).
     """
 
     path: str = attrs.field(converter=_path_text)
@@ -110,7 +110,7 @@ async def retire_or_release(client: Client, workspace_id: str) -> None:
         If cancelled after sending, the client may be retired anyway; run it
         under a bounded shielded scope on exit paths.
 
-    Source: PROTOCOL.md 5.7 step 4.
+    Source: docs/protocol.md 5.7 step 4.
     """
     try:
         await client.retire()

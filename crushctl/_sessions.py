@@ -1,4 +1,4 @@
-"""Session, message and history routes of ``Client`` (PROTOCOL.md 2.3)."""
+"""Session, message and history routes of ``Client`` (docs/protocol.md 2.3)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class SessionRoutes:
         Cancellation:
             Safe; nothing changes on the daemon.
 
-        Source: PROTOCOL.md 2.3 ``GET /sessions``.
+        Source: docs/protocol.md 2.3 ``GET /sessions``.
         """
         path = self._sessions(workspace_id)
         return decode_list(await self._http.send("GET", path), Session)
@@ -61,7 +61,7 @@ class SessionRoutes:
         Cancellation:
             If cancelled after sending, the session may exist anyway.
 
-        Source: PROTOCOL.md 2.3 ``POST /sessions``, decision B.2.
+        Source: docs/protocol.md 2.3 ``POST /sessions``, decision B.2.
         """
         body = SessionCreate(title=title, parent_session_id=parent_session_id)
         path = self._sessions(workspace_id)
@@ -103,7 +103,7 @@ class SessionRoutes:
         Cancellation:
             If cancelled after sending, the update may be applied anyway.
 
-        Source: PROTOCOL.md 2.3 ``PUT /sessions/{sid}``, decision B.2.
+        Source: docs/protocol.md 2.3 ``PUT /sessions/{sid}``, decision B.2.
         """
         update = SessionUpdate(
             title=title,
@@ -137,7 +137,7 @@ class SessionRoutes:
         Cancellation:
             Safe; nothing changes on the daemon.
 
-        Source: PROTOCOL.md 2.3 ``GET /sessions/{sid}/messages``.
+        Source: docs/protocol.md 2.3 ``GET /sessions/{sid}/messages``.
         """
         path = f"{self._sessions(workspace_id, session_id)}/messages"
         return decode_list(await self._http.send("GET", path), Message)
@@ -157,7 +157,7 @@ class SessionRoutes:
         Cancellation:
             Safe; nothing changes on the daemon.
 
-        Source: PROTOCOL.md 2.3 ``messages/user`` (both routes).
+        Source: docs/protocol.md 2.3 ``messages/user`` (both routes).
         """
         if session_id is None:
             path = f"/workspaces/{segment(workspace_id)}/messages/user"
@@ -174,7 +174,7 @@ class SessionRoutes:
         Cancellation:
             Safe; nothing changes on the daemon.
 
-        Source: PROTOCOL.md 2.3 ``history``, decision B.3 (snake_case keys).
+        Source: docs/protocol.md 2.3 ``history``, decision B.3 (snake_case keys).
         """
         path = f"{self._sessions(workspace_id, session_id)}/history"
         return decode_list(await self._http.send("GET", path), HistoryFile)

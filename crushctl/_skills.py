@@ -1,4 +1,4 @@
-"""Skills routes of ``Client`` (PROTOCOL.md 2.11)."""
+"""Skills routes of ``Client`` (docs/protocol.md 2.11)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class SkillRoutes:
         Cancellation:
             Safe; at most a rescan happened on the daemon.
 
-        Source: PROTOCOL.md 2.11 ``GET /skills``.
+        Source: docs/protocol.md 2.11 ``GET /skills``.
         """
         path = f"/workspaces/{segment(workspace_id)}/skills"
         return decode_list(await self._http.send("GET", path), SkillInfo)
@@ -47,7 +47,7 @@ class SkillRoutes:
         Cancellation:
             Safe; nothing changes on the daemon.
 
-        Source: PROTOCOL.md 2.11 ``POST /skills/read``.
+        Source: docs/protocol.md 2.11 ``POST /skills/read``.
         """
         path = f"/workspaces/{segment(workspace_id)}/skills/read"
         body = ReadSkillRequest(skill_id=skill_id)

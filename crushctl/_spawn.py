@@ -1,6 +1,6 @@
 """Make sure a compatible crushd listens on a unix host, starting one if needed.
 
-``ensure_server`` is PROTOCOL.md 8.4 in Python:
+``ensure_server`` is docs/protocol.md 8.4 in Python:
 
 1. stat the socket; dial it (``PROBE_TIMEOUT_SECONDS``). Missing, or refused
    (stale) -> spawn. A timeout is never stale.
@@ -101,7 +101,7 @@ async def ensure_server(
         Safe at any point. If cancelled after the spawn, the daemon keeps
         starting on its own; the spawn lock is always released.
 
-    Source: PROTOCOL.md 8.4 (Crush ``ensureServer``, ``restartIfStale``,
+    Source: docs/protocol.md 8.4 (Crush ``ensureServer``, ``restartIfStale``,
     ``spawnAndWaitReady``; seed 003's spawn-race fix).
     """
     host = host or default_host()
@@ -151,7 +151,7 @@ async def create_workspace_respawning(
     Cancellation:
         As ``Client.create_workspace`` and ``ensure_server``.
 
-    Source: PROTOCOL.md 8.4 step 5 and 5.7 step 1 (retry <= 3 times on 503).
+    Source: docs/protocol.md 8.4 step 5 and 5.7 step 1 (retry <= 3 times on 503).
     """
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
@@ -213,7 +213,7 @@ async def _dial(path: Path) -> str:
         except (ConnectionRefusedError, FileNotFoundError):
             return _STALE
         except OSError:
-            return _PRESENT  # only refused or missing is stale (PROTOCOL.md 8.3)
+            return _PRESENT  # only refused or missing is stale (docs/protocol.md 8.3)
         await stream.aclose()
     return _PRESENT  # answered, or a timeout: never stale
 

@@ -44,7 +44,7 @@ class SSEDecoder:
         retry_ms: the last valid ``retry`` field, in milliseconds, or ``None``.
 
     Source: WHATWG HTML "Server-sent events", event stream interpretation;
-    PROTOCOL.md 3.2 framing and C.1-C.2 (``id:`` lines, ``: ping`` comments).
+    docs/protocol.md 3.2 framing and C.1-C.2 (``id:`` lines, ``: ping`` comments).
     """
 
     def __init__(self) -> None:

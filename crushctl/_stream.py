@@ -45,7 +45,7 @@ def decode_event(sse: ServerSentEvent) -> Event | None:
         data is not such an envelope (logged at warning and skipped, as the Go
         client does).
 
-    Source: PROTOCOL.md 3.3 (envelope), C.1 (``id:``).
+    Source: docs/protocol.md 3.3 (envelope), C.1 (``id:``).
     """
     try:
         outer = json.loads(sse.data)
@@ -143,7 +143,7 @@ async def open_event_stream(
         client: the client whose ``client_id`` attaches.
         workspace_id: the workspace to follow.
         last_event_id: resume after this id; ``None`` starts with live events
-            (plus pending prompts, PROTOCOL.md C.4). A daemon that no longer
+            (plus pending prompts, docs/protocol.md C.4). A daemon that no longer
             holds that id answers with a ``resync`` event first.
         read_timeout_seconds: the longest silence to accept between chunks;
             ``None`` waits forever. Must exceed the daemon's heartbeat (15 s).
@@ -162,7 +162,7 @@ async def open_event_stream(
         Safe at any point; the reader task is cancelled and the response
         closed (bounded, shielded), which detaches the stream on the daemon.
 
-    Source: PROTOCOL.md 3 (SSE stream), C.1 (ids and resume), C.2 (heartbeat).
+    Source: docs/protocol.md 3 (SSE stream), C.1 (ids and resume), C.2 (heartbeat).
     """
     headers = dict(_STREAM_HEADERS)
     if last_event_id is not None:

@@ -128,7 +128,7 @@ class EventWatcher:
         CrushctlError: from iteration, ``ensure_server`` found something that
             is not a socket at the socket path.
 
-    Source: PROTOCOL.md 5.7 step 2 (the Go client's reconnect loop, 250 ms
+    Source: docs/protocol.md 5.7 step 2 (the Go client's reconnect loop, 250 ms
     doubling to 10 s, re-create on 404, re-assert current-session, "stuck"
     after 20 failures), 8.4 (ensure_server), C.1 (resume and resync).
     """
@@ -185,7 +185,7 @@ class EventWatcher:
         Cancellation:
             The selection is remembered even if cancelled.
 
-        Source: PROTOCOL.md 2.2 ``current-session``, 5.7 step 2.
+        Source: docs/protocol.md 2.2 ``current-session``, 5.7 step 2.
         """
         self._session_id = session_id
         await self._client.set_current_session(self._workspace.id, session_id)
@@ -349,7 +349,7 @@ async def open_watch(
         the daemon. Unless ``retire_on_exit``, the workspace is not released:
         call ``Client.delete_workspace`` or ``Client.retire`` for that.
 
-    Source: PROTOCOL.md 5.7 steps 2 and 4 (Go client reconnect loop and exit).
+    Source: docs/protocol.md 5.7 steps 2 and 4 (Go client reconnect loop and exit).
     """
     watcher = EventWatcher(
         client,

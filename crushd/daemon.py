@@ -1,6 +1,6 @@
 """The daemon's root: listeners, registry, store pool, signals, shutdown.
 
-Task tree (DESIGN.md 2): the root nursery holds the signal watcher and the
+Task tree (docs/architecture.md 2): the root nursery holds the signal watcher and the
 registry (which owns one task per workspace); the HTTP server runs in the
 foreground. Shutdown (signal, idle linger, ``POST /v1/control``) closes every
 workspace's event log first so streams end on their own, then stops
@@ -101,7 +101,7 @@ def bind_all(
         OSError: a host cannot be bound (address in use, live daemon, bad dir).
         ListenerError: without ``allow_remote``, a tcp host (checked by name
             before binding) or an adopted tcp socket (checked by its address)
-            is not loopback (PROTOCOL.md C.6); a tcp host has no port.
+            is not loopback (docs/protocol.md C.6); a tcp host has no port.
     """
     if not allow_remote:
         for host in hosts:

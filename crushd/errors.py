@@ -2,7 +2,7 @@
 
 The server maps these to ``{"message": ...}`` JSON in exactly one place
 (``crushd.server``); anything that is not a ``CrushdError`` becomes a logged 500
-``internal server error``. Messages are the upstream Crush texts (PROTOCOL.md 0.5).
+``internal server error``. Messages are the upstream Crush texts (docs/protocol.md 0.5).
 
 Hierarchy, split by fault::
 
@@ -242,7 +242,7 @@ class InternalError(ServerError):
 
 
 class DataDirLocked(InternalError):
-    """500: another process holds ``<data_dir>/crush.lock`` (PROTOCOL.md 7.5).
+    """500: another process holds ``<data_dir>/crush.lock`` (docs/protocol.md 7.5).
 
     The message is ``data directory already in use by another crush process:
     <dir> (owner pid=N version=V started_at=T)``; the owner part is shortened
@@ -275,7 +275,7 @@ class ShuttingDown(ServerError):
 
 
 class ConfigInvalid(InternalError):
-    """500: a configuration file cannot be loaded (issue 3, PROTOCOL.md 7.1).
+    """500: a configuration file cannot be loaded (issue 3, docs/protocol.md 7.1).
 
     The message is ``failed to initialize config: <file>: <where>: <problem>``
     where ``<where>`` is a JSON path (``$.options.debug``) for a wrong type or

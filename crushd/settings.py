@@ -1,4 +1,7 @@
-"""Daemon settings: flags over environment over defaults (PROTOCOL.md B.21, 8.5)."""
+"""Daemon settings: flags over environment over defaults.
+
+Source: docs/protocol.md B.21, 8.5.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ def default_token_file() -> Path:
     """Return ``<user state>/crushd/token`` (``$XDG_STATE_HOME/crushd/token``).
 
     On Linux that is ``~/.local/state/crushd/token`` unless ``$XDG_STATE_HOME``
-    is set; crushctl reads the same file (PROTOCOL.md C.6).
+    is set; crushctl reads the same file (docs/protocol.md C.6).
     """
     return Path(platformdirs.user_state_dir("crushd", appauthor=False)) / "token"
 
@@ -108,7 +111,7 @@ def seconds_from_env(
 ) -> float:
     """Read a seconds value from the environment; floats allowed, 0 = immediate.
 
-    Invalid or negative values fall back to ``default`` (PROTOCOL.md 8.5).
+    Invalid or negative values fall back to ``default`` (docs/protocol.md 8.5).
     """
     raw = (os.environ if environ is None else environ).get(name, "").strip()
     try:
@@ -134,7 +137,7 @@ def listen_fds_hosts(
         The ``fd://`` hosts, or ``()`` when nothing was passed to this process
         (variables missing, malformed, or meant for another pid).
 
-    Source: PROTOCOL.md C.8; systemd ``sd_listen_fds(3)``.
+    Source: docs/protocol.md C.8; systemd ``sd_listen_fds(3)``.
     """
     env = os.environ if environ is None else environ
     count, owner = env.get("LISTEN_FDS", ""), env.get("LISTEN_PID", "")

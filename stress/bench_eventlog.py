@@ -3,7 +3,7 @@
 Each reader follows the log by cursor exactly as an SSE stream does (read all
 pending as one chunk, then ``wait_after``) and hands the chunk to a sink that
 costs one checkpoint, standing in for one socket write. The ``per-event`` mode
-writes each frame separately, to show what coalescing buys (DESIGN.md 4).
+writes each frame separately, to show what coalescing buys (docs/architecture.md 4).
 
 Run: ``.venv/bin/python stress/bench_eventlog.py [--events M] [--readers 1,10,50]``.
 The whole run stops starting new scenarios after ``--budget`` seconds

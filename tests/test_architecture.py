@@ -1,4 +1,4 @@
-"""Architecture guards (STYLE.md rule 2): dependency arrows and exported API.
+"""Architecture guards (CONTRIBUTING.md rule 2): dependency arrows and exported API.
 
 The arrows are read from the source with ``ast`` (every ``import``, including
 those inside functions and ``TYPE_CHECKING`` blocks), so a forbidden import is
@@ -180,7 +180,7 @@ def _violations(module: str) -> list[str]:
 
 
 def _private_reach(module: str) -> list[str]:
-    """List imports of another package's private ``_module``s (STYLE.md rule 1)."""
+    """List imports of another package's private ``_module``s (CONTRIBUTING rule 1)."""
     bad = []
     for line, target in imports_of(module):
         head, _, last = target.rpartition(".")

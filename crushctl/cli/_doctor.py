@@ -3,7 +3,7 @@
 Each check prints one line ``ok|warn|FAIL  <what>  <detail>``; the command exits 1
 when any check fails. Nothing is started, stopped or removed: a stale socket or
 an old daemon is only reported, with what the next ordinary command would do
-about it (``ensure_server``, PROTOCOL.md 8.4). With ``--cwd DIR`` it also
+about it (``ensure_server``, docs/protocol.md 8.4). With ``--cwd DIR`` it also
 reports what crushd skips for that project: files and folders another uid
 controls, and project scripts the user has not trusted (``crushctl trust``).
 """

@@ -1,7 +1,7 @@
 """Layered ``crush.json`` configuration: loading, merging, redaction, writes.
 
 A leaf package: files in, a configuration out. It knows nothing of
-workspaces, the registry or HTTP (PROTOCOL.md 7.1-7.2, decisions B.17, B.22).
+workspaces, the registry or HTTP (docs/protocol.md 7.1-7.2, decisions B.17, B.22).
 """
 
 from typing import TYPE_CHECKING

@@ -19,7 +19,7 @@ def deep_merge(base: JSONObject, top: JSONObject) -> JSONObject:
 
     Arrays are replaced, never concatenated; neither input is changed.
 
-    Source: Crush config merge order (PROTOCOL.md 7.1).
+    Source: Crush config merge order (docs/protocol.md 7.1).
     """
     merged = dict(base)
     for key, value in top.items():

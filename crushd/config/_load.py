@@ -97,7 +97,7 @@ async def load_config(
 
     Cancellation: nothing is left behind (a running script is killed).
 
-    Source: Crush ``config.Load`` (PROTOCOL.md 7.1).
+    Source: Crush ``config.Load`` (docs/protocol.md 7.1).
     """
     env = os.environ if environ is None else environ
     layers = sources.global_layers() + project_layers(path)

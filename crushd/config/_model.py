@@ -1,4 +1,4 @@
-"""The typed view of a configuration document (PROTOCOL.md 7.2).
+"""The typed view of a configuration document (docs/protocol.md 7.2).
 
 The model validates each layer's shape and gives typed access to the values
 the daemon uses. It is not what the daemon sends or writes: responses are the
@@ -124,7 +124,7 @@ class Config:
         tools: per-tool limits.
         env: extra environment for tools (``K`` -> ``V``).
 
-    Source: Crush ``internal/config`` Config (PROTOCOL.md 7.2).
+    Source: Crush ``internal/config`` Config (docs/protocol.md 7.2).
     """
 
     models: dict[str, SelectedModel] = attrs.field(factory=dict)

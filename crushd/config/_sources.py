@@ -1,6 +1,6 @@
 """Where configuration comes from: the layer files, lowest priority first.
 
-PROTOCOL.md 7.1: ``/etc/crush/crush.json``; the global user config and the
+docs/protocol.md 7.1: ``/etc/crush/crush.json``; the global user config and the
 ``crushrc`` script beside it; the global data config (scope 0); the project
 files from the git worktree root down to the workspace path; the workspace
 config ``<data_dir>/crush.json`` (scope 1).
@@ -65,7 +65,7 @@ class ConfigSources:
         trust_file: the user's trust list of project scripts
             (``trusted.json`` beside ``global_data_file``).
 
-    Source: Crush ``config.GlobalConfig``/``GlobalConfigData`` (PROTOCOL.md 7.1).
+    Source: Crush ``config.GlobalConfig``/``GlobalConfigData`` (docs/protocol.md 7.1).
     """
 
     system_file: Path
@@ -143,7 +143,7 @@ def resolve_data_dir(explicit: str, configured: str, path: Path) -> Path:
     another uid controls is skipped with a warning (the store then refuses
     ``<path>/.crush`` if that one is untrusted). Blocking (a few ``stat``).
 
-    Source: Crush ``config.Load`` data directory (PROTOCOL.md 7.1); the trust
+    Source: Crush ``config.Load`` data directory (docs/protocol.md 7.1); the trust
     check is crushd's own.
     """
     for value in (explicit, configured):

@@ -113,7 +113,7 @@ async def update_file(
 
     Cancellation: the file is either the old one or the new one, never a mix.
 
-    Source: Crush config store ``SetConfigField`` (PROTOCOL.md 7.1 writes).
+    Source: Crush config store ``SetConfigField`` (docs/protocol.md 7.1 writes).
     """
     if timeout_seconds is None:
         timeout_seconds = LOCK_TIMEOUT_SECONDS

@@ -1,6 +1,6 @@
 """Wire models shared by crushd and crushctl, and their one JSON converter.
 
-Names follow PROTOCOL.md. Everything here is safe for clients to import.
+Names follow docs/protocol.md. Everything here is safe for clients to import.
 """
 
 from ._config import (

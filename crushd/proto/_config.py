@@ -1,4 +1,4 @@
-"""Config mutation, project and skills wire models (PROTOCOL.md 2.9-2.11).
+"""Config mutation, project and skills wire models (docs/protocol.md 2.9-2.11).
 
 ``scope`` is an integer on the wire: ``SCOPE_GLOBAL`` (0) is the global data
 config, ``SCOPE_WORKSPACE`` (1) the workspace's ``<data_dir>/crush.json``; a

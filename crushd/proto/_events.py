@@ -1,4 +1,4 @@
-"""Event envelopes (PROTOCOL.md 3.3) and crushd's own event payloads (C.1)."""
+"""Event envelopes (docs/protocol.md 3.3) and crushd's own event payloads (C.1)."""
 
 from __future__ import annotations
 

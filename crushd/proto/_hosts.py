@@ -1,4 +1,4 @@
-"""``--host`` URLs, the default socket path and per-host folders (PROTOCOL.md 8).
+"""``--host`` URLs, the default socket path and per-host folders (docs/protocol.md 8).
 
 Shared by the daemon and crushctl, so both agree on where a server lives.
 """
@@ -78,7 +78,7 @@ def parse_host(value: str) -> Host:
 
 
 def default_socket_path() -> Path:
-    """Return the default unix socket path (PROTOCOL.md 8.2, hardened).
+    """Return the default unix socket path (docs/protocol.md 8.2, hardened).
 
     ``$XDG_RUNTIME_DIR/crush-<uid>.sock`` when that variable is set (a folder
     only the user may enter); else ``<temp dir>/crush-<uid>/crush-<uid>.sock``,

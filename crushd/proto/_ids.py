@@ -14,7 +14,7 @@ def parse_client_id(raw: str) -> str:
 
     Accepts the canonical 36-character form, 32 hex digits without dashes, the
     ``{...}`` braced form and the ``urn:uuid:`` prefix; any UUID version
-    (PROTOCOL.md 0.6).
+    (docs/protocol.md 0.6).
 
     Args:
         raw: the client id as sent.

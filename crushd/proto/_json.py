@@ -4,7 +4,7 @@ Wire models are frozen attrs classes. Fields whose metadata has ``omitempty``
 are left out of the JSON when they equal their default (Go's ``omitempty``).
 Structuring is strict about scalar types (``"5"`` is not an ``int``) so a type
 mismatch becomes a 400 ``failed to decode request`` as upstream
-(PROTOCOL.md 0.4); unknown keys are ignored.
+(docs/protocol.md 0.4); unknown keys are ignored.
 """
 
 from __future__ import annotations

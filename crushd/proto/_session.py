@@ -1,4 +1,4 @@
-"""Session, message and history wire models (PROTOCOL.md 2.3, 3.3, 4)."""
+"""Session, message and history wire models (docs/protocol.md 2.3, 3.3, 4)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ class SessionUpdate:
 
 @attrs.frozen
 class Part:
-    """One message part: ``{"type": kind, "data": {...}}`` (PROTOCOL.md 4.2)."""
+    """One message part: ``{"type": kind, "data": {...}}`` (docs/protocol.md 4.2)."""
 
     type: str
     data: dict[str, object] = attrs.field(factory=dict)
@@ -76,7 +76,7 @@ class Part:
 
 @attrs.frozen
 class Message:
-    """A message; ``is_summary_message`` is omitted when false (PROTOCOL.md 4.1)."""
+    """A message; ``is_summary_message`` omitted when false (docs/protocol.md 4.1)."""
 
     id: str
     role: str

@@ -1,4 +1,4 @@
-"""System wire models: version info, errors, control, roster (PROTOCOL.md 2.1, C.5)."""
+"""System wire models: version, errors, control, roster (docs/protocol.md 2.1, C.5)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class VersionInfo:
 
 @attrs.frozen
 class ErrorBody:
-    """Every error response: ``{"message": "<text>"}`` (PROTOCOL.md 0.5)."""
+    """Every error response: ``{"message": "<text>"}`` (docs/protocol.md 0.5)."""
 
     message: str
 
@@ -37,7 +37,7 @@ class ControlRequest:
 
 @attrs.frozen
 class ClientInfo:
-    """One row of ``GET /v1/workspaces/{id}/clients`` (PROTOCOL.md C.5).
+    """One row of ``GET /v1/workspaces/{id}/clients`` (docs/protocol.md C.5).
 
     ``attached_at``/``last_seen`` are Unix seconds (0 when never streamed);
     ``held`` is true while a create or detach grace timer is armed.

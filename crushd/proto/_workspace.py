@@ -1,4 +1,4 @@
-"""Workspace wire model (PROTOCOL.md 2.2): the create body and the response."""
+"""Workspace wire model (docs/protocol.md 2.2): the create body and the response."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The workspace registry: workspaces by id and path, client claims, idle linger.
 
-No HTTP and no SQL here; see DESIGN.md section 3 and seeds 001/004.
+No HTTP and no SQL here; see docs/architecture.md section 3 and seeds 001/004.
 """
 
 from ._claims import Claim, arm_timer

@@ -2,7 +2,7 @@
 
 A claim is what keeps a workspace alive for a client: live streams, or a hold
 timer (create grace after a create, detach grace after the last stream left).
-The workspace's refcount is the number of claims. See DESIGN.md section 3.
+The workspace's refcount is the number of claims. See docs/architecture.md section 3.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ CHANNELS_MISMATCH = (
 class RegistrySettings:
     """Timings of the registry, all in seconds (0 = immediate).
 
-    Source: PROTOCOL.md decision B.21 (defaults 30 / 10 / 60).
+    Source: docs/protocol.md decision B.21 (defaults 30 / 10 / 60).
     """
 
     create_grace_seconds: float = 30.0
@@ -146,7 +146,7 @@ class Registry:
         Later creates get 503 ``server is shutting down``; every stream ends
         because each torn-down workspace's log closes. Idempotent.
 
-        Source: PROTOCOL.md decision B.19.
+        Source: docs/protocol.md decision B.19.
         """
         self._closing = True
         self._disarm_idle()
@@ -196,7 +196,7 @@ class Registry:
         return list(self._by_id.values())
 
     def roster(self, workspace_id: str) -> list[ClientInfo]:
-        """Return the workspace's claims as roster rows (PROTOCOL.md C.5).
+        """Return the workspace's claims as roster rows (docs/protocol.md C.5).
 
         Raises:
             WorkspaceNotFound: unknown workspace (404).
@@ -547,7 +547,7 @@ class Registry:
                 nursery.cancel_scope.cancel()
         except Exception:
             # Supervisor at the workspace boundary: a failing workspace task
-            # takes down its own workspace only (STYLE.md rule 17).
+            # takes down its own workspace only (CONTRIBUTING.md rule 17).
             log.exception("workspace %s failed; tearing it down", hosted.id)
             hosted.claims.clear()
             if not hosted.torn_down:

@@ -18,7 +18,7 @@ class RetiredClients:
     is synchronous and amortised O(1); times come from ``trio.current_time()``
     so they follow a test's ``MockClock``.
 
-    Source: PROTOCOL.md decision B.8 (upstream keeps the set forever).
+    Source: docs/protocol.md decision B.8 (upstream keeps the set forever).
     """
 
     def __init__(self) -> None:

@@ -30,7 +30,7 @@ Which listener a request came on: hypercorn fills ``scope["server"]`` with
 So a request is a unix request exactly when ``scope["server"]`` is missing,
 ``None`` or has no port.
 
-Source: PROTOCOL.md C.6.
+Source: docs/protocol.md C.6.
 """
 
 from __future__ import annotations
@@ -268,7 +268,7 @@ def load_token(path: Path) -> str:
             ``chmod 700`` it) or owned by another user; the file is not a
             regular file, or holds fewer than ``MIN_TOKEN_CHARS`` characters.
 
-    Source: PROTOCOL.md C.6 (token file ``$XDG_STATE_HOME/crushd/token``).
+    Source: docs/protocol.md C.6 (token file ``$XDG_STATE_HOME/crushd/token``).
     """
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

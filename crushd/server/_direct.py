@@ -22,7 +22,7 @@ write is partial, the rest is kept on the connection and sent by the patched
 ``protocol_send`` before anything else (``_hypercorn_fixes``), and the task is
 woken to push it out.
 
-Source: DESIGN.md 4 (readers by cursor, coalesced writes) with the publish-
+Source: docs/architecture.md 4 (readers by cursor, coalesced writes) with the publish-
 time fast path added for parked streams; hypercorn 0.18 / h11 0.16 internals
 (version-guarded by the send-timeout patch).
 """

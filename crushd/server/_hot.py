@@ -16,9 +16,9 @@ Their quart views are never reached: ``match_hot_route`` accepts exactly the
 paths the router sends to them (tests/server/test_hot_routes.py checks both
 directions with hypothesis); were one reached anyway, it answers 500.
 
-Source: PROTOCOL.md 2.2 and 3.1 (shapes, handshake order), quart's request
+Source: docs/protocol.md 2.2 and 3.1 (shapes, handshake order), quart's request
 body rules (``MAX_CONTENT_LENGTH`` -> 413, ``BODY_TIMEOUT`` 60 s -> 408);
-a departure from DESIGN.md 1 ("routes/ per area" as quart views), for speed.
+a departure from docs/architecture.md 1 ("routes/ per area" as quart views), for speed.
 """
 
 from __future__ import annotations
@@ -256,7 +256,7 @@ class HotRoutes:
     async def _events(
         self, scope: Any, receive: Any, send: Any, workspace_id: str
     ) -> None:
-        """``GET /v1/workspaces/{id}/events``: the SSE stream (PROTOCOL.md 3.1).
+        """``GET /v1/workspaces/{id}/events``: the SSE stream (docs/protocol.md 3.1).
 
         Validates the client id and resume point, finds the workspace and
         attaches the claim before the 200 goes out (hypercorn writes the

@@ -53,7 +53,7 @@ class _EmptyResponse(Response):
 
 
 def empty_response(status: int = 200) -> Response:
-    """Return an empty success body with no Content-Type (PROTOCOL.md 0.3)."""
+    """Return an empty success body with no Content-Type (docs/protocol.md 0.3)."""
     return _EmptyResponse(b"", status=status)
 
 
@@ -127,7 +127,7 @@ def last_event_id_from(headers: StringLookup, args: StringLookup) -> int | None:
         BadRequest: the value is not a decimal integer from 0 to 2^63 - 1
             (400); ``parse_event_id`` says what is accepted.
 
-    Source: PROTOCOL.md C.1 (crushd addition).
+    Source: docs/protocol.md C.1 (crushd addition).
     """
     raw = headers.get("Last-Event-ID") or args.get("last_event_id")
     if raw is None or raw == "":

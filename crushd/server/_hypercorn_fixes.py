@@ -21,7 +21,8 @@
    deadline scope plus trio's ``send_all`` were most of their cost
    (issue 5 benchmarks, stress/RESULTS.md).
 
-Source: STYLE.md "Pitfalls" (spike items 1 and 10); DESIGN.md 4 and 4b.
+Source: CONTRIBUTING.md "Pitfalls" (spike items 1 and 10);
+docs/architecture.md 4 and 4b.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ crushd never lets hypercorn bind: hypercorn's ``unix:`` bind deletes whatever
 socket file is at the path (a live daemon included) and swaps the process umask.
 Instead the daemon binds here and hands hypercorn ``fd://N`` (see ``serve_app``).
 
-Source: DESIGN.md 4b; PROTOCOL.md 8.3 (stale-socket probe) and C.6 (socket mode),
+Source: docs/architecture.md 4b; docs/protocol.md 8.3 (stale-socket probe) and
+C.6 (socket mode),
 C.8 (socket activation).
 """
 
@@ -36,7 +37,7 @@ __all__ = [
 
 logger = logging.getLogger("crushd.server")
 
-#: How long the stale-socket probe waits for its connect (PROTOCOL.md 8.3).
+#: How long the stale-socket probe waits for its connect (docs/protocol.md 8.3).
 PROBE_TIMEOUT_SECONDS = 0.2
 #: The listen backlog used unless the caller passes another. As large as
 #: Linux's default ``somaxconn`` (the kernel caps it there; Go listens with
@@ -108,7 +109,8 @@ class BoundSocket:
             ``True`` when the file was removed, ``False`` when there was nothing
             of ours to remove.
 
-        Source: DESIGN.md 4b, "unlinks the socket only if its inode is still ours".
+        Source: docs/architecture.md 4b, "unlinks the socket only if its inode is
+        still ours".
         """
         if self.path is None or self.identity is None:
             return False
@@ -159,7 +161,7 @@ def bind_unix(path: Path, *, backlog: int = DEFAULT_BACKLOG) -> BoundSocket:
             at ``path``; the probe failed in a way that is not "stale"; the
             stale file could not be removed; the bind failed.
 
-    Source: PROTOCOL.md 8.3 (probe and stale classification, as upstream's
+    Source: docs/protocol.md 8.3 (probe and stale classification, as upstream's
     server listen) and C.6 (0600 socket in a private directory).
     """
     path = path.absolute()
@@ -198,7 +200,7 @@ def bind_tcp(host: str, port: int, *, backlog: int = DEFAULT_BACKLOG) -> BoundSo
         AddressInUseError: the port is taken.
         ListenerError: the bind failed for another reason.
 
-    Source: PROTOCOL.md 8.1 (``tcp://host:port`` hosts).
+    Source: docs/protocol.md 8.1 (``tcp://host:port`` hosts).
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -232,7 +234,7 @@ def adopt_fd(fd: int, *, backlog: int = DEFAULT_BACKLOG) -> BoundSocket:
         ListenerError: ``fd`` is not open, not a stream socket, or not
             listening; the fd is left open for its owner.
 
-    Source: PROTOCOL.md C.8 (``crushd serve --host fd://3``).
+    Source: docs/protocol.md C.8 (``crushd serve --host fd://3``).
     """
     try:
         sock = socket.socket(fileno=fd)

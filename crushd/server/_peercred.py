@@ -16,7 +16,7 @@ TCP connections are not checked here (their guard is the bearer token,
 ``_auth``). Where the platform has no ``SO_PEERCRED`` (not Linux) the check
 cannot tell the peer and lets it through: the file mode is then the only guard.
 
-Source: PROTOCOL.md C.6; hypercorn ``trio/run.py`` and ``trio/tcp_server.py``.
+Source: docs/protocol.md C.6; hypercorn ``trio/run.py`` and ``trio/tcp_server.py``.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def install_peer_check() -> bool:
     Returns:
         ``True`` when the check is in place, ``False`` when skipped.
 
-    Source: module docstring; PROTOCOL.md C.6.
+    Source: module docstring; docs/protocol.md C.6.
     """
     return patch_tcp_server(
         "run",

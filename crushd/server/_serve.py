@@ -1,9 +1,9 @@
 """Serve the ASGI app with hypercorn's trio worker on sockets the daemon bound.
 
 One ``serve_app`` call can serve several listeners (they then share one graceful
-shutdown), or the daemon can run one call per listener (DESIGN.md 2).
+shutdown), or the daemon can run one call per listener (docs/architecture.md 2).
 
-Source: DESIGN.md 2 and 4b; STYLE.md pitfalls on ``fd://`` adoption,
+Source: docs/architecture.md 2 and 4b; CONTRIBUTING.md pitfalls on ``fd://`` adoption,
 ``task_status`` and hypercorn's logging.
 """
 
@@ -107,7 +107,7 @@ async def serve_app(
         to ``send_timeout_seconds``. A cancel before hypercorn has adopted the
         fds (during app startup) leaves them open until the process exits.
 
-    Source: hypercorn ``trio.serve`` / ``worker_serve``; DESIGN.md 4b.
+    Source: hypercorn ``trio.serve`` / ``worker_serve``; docs/architecture.md 4b.
     """
     if min(max_connections, max_unauthenticated) < 1:
         raise ValueError("connection caps must be >= 1")

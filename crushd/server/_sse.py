@@ -1,7 +1,7 @@
 """The SSE stream's frames over a workspace's event log (the route is in ``_hot``).
 
 Each wake-up writes everything between the cursor
-and the head as one chunk (DESIGN.md 4); while the stream is parked, new
+and the head as one chunk (docs/architecture.md 4); while the stream is parked, new
 events are written at publish without waking it (``_direct``); idle streams
 get ``: ping``.
 """

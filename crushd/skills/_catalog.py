@@ -59,7 +59,7 @@ class SkillCatalog:
     states: tuple[SkillState, ...] = ()
 
     def infos(self) -> list[SkillInfo]:
-        """Return the ``GET /skills`` entries (PROTOCOL.md 2.11)."""
+        """Return the ``GET /skills`` entries (docs/protocol.md 2.11)."""
         return [
             SkillInfo(
                 id=skill.id,
@@ -114,7 +114,7 @@ class SkillCatalog:
             InternalError: the file went away or became unreadable or too
                 large since the scan (500, ``failed to read skill <id>: ...``).
 
-        Source: Crush ``skills.ReadContent``; PROTOCOL.md 2.11.
+        Source: Crush ``skills.ReadContent``; docs/protocol.md 2.11.
         """
         skill = self.find(skill_id)
         data = _read_bytes(skill)

@@ -111,7 +111,7 @@ def global_skill_dirs(env: SkillsEnvironment) -> list[Path]:
     ``~/.agents/skills``, ``~/.claude/skills``, where ``<config home>`` is an
     absolute ``$XDG_CONFIG_HOME``, else ``~/.config``.
 
-    Source: Crush ``config.GlobalSkillsDirs``; PROTOCOL.md 7.1, 8.5.
+    Source: Crush ``config.GlobalSkillsDirs``; docs/protocol.md 7.1, 8.5.
     """
     override = env.environ.get(SKILLS_DIR_ENV, "")
     if override:

@@ -2,8 +2,8 @@
 
 ``StorePool`` hands out one ``Database`` per data directory (reference counted,
 guarded by ``crush.lock``); ``SessionStore``, ``MessageStore`` and ``FileStore``
-read and write its tables as ``crushd.proto`` models. See DESIGN.md section 5
-and PROTOCOL.md 7.3-7.5.
+read and write its tables as ``crushd.proto`` models. See docs/architecture.md section 5
+and docs/protocol.md 7.3-7.5.
 """
 
 from typing import TYPE_CHECKING

@@ -40,7 +40,7 @@ SIDE_FILE_SUFFIXES = ("-wal", "-shm")
 #: Above ``busy_timeout`` so a query stuck on a busy database can still finish.
 CLOSE_TIMEOUT_SECONDS = 40.0
 
-#: The connection pragmas, in order (PROTOCOL.md 7.4).
+#: The connection pragmas, in order (docs/protocol.md 7.4).
 PRAGMAS = (
     ("foreign_keys", "ON"),
     ("journal_mode", "WAL"),
@@ -151,7 +151,7 @@ class Database:
     Attributes:
         path: the database file.
 
-    Source: DESIGN.md section 5; Crush ``internal/db/connect.go`` (one
+    Source: docs/architecture.md section 5; Crush ``internal/db/connect.go`` (one
     connection per file, WAL, the upstream pragmas, migrations on every open).
     """
 
@@ -162,7 +162,7 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path) -> Database:
-        """Open, configure (PROTOCOL.md 7.4 pragmas) and migrate ``path``.
+        """Open, configure (docs/protocol.md 7.4 pragmas) and migrate ``path``.
 
         Args:
             path: the database file; its directory must exist.

@@ -1,6 +1,6 @@
 """The ``files`` table (file history) as ``proto.HistoryFile`` values.
 
-PROTOCOL.md 2.3 (``GET /sessions/{sid}/history``) and 7.4; decision B.3 (the
+docs/protocol.md 2.3 (``GET /sessions/{sid}/history``) and 7.4; decision B.3 (the
 snake_case shape of the ``file`` event).
 """
 

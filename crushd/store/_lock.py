@@ -152,7 +152,7 @@ class DataDirLock:
         path: the lock file.
 
     Source: Crush ``internal/db/datadirlock.go`` and ``datadirlock_unix.go``;
-    PROTOCOL.md 7.5.
+    docs/protocol.md 7.5.
     """
 
     def __init__(self, path: Path, fd: int) -> None:

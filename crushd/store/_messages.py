@@ -1,4 +1,4 @@
-"""The ``messages`` table as ``proto.Message`` values (PROTOCOL.md 2.3, 4, 7.4)."""
+"""The ``messages`` table as ``proto.Message`` values (docs/protocol.md 2.3, 4, 7.4)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ which also lets crushd adopt a ``crush.db`` that upstream Crush created (upstrea
 bookkeeps with goose and leaves ``user_version`` at 0). Never edit a released
 step; append a new one.
 
-The schema after all steps is upstream's (PROTOCOL.md 7.4), timestamps in Unix
+The schema after all steps is upstream's (docs/protocol.md 7.4), timestamps in Unix
 seconds.
 """
 

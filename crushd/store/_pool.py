@@ -143,7 +143,8 @@ class StorePool:
             ``CRUSH_SKIP_DATADIR_LOCK`` at each first acquire.
 
     Source: Crush ``internal/db/connect.go`` ``Connect``/``Release``/
-    ``ResetPool`` with ``WithDataDirLock(true)`` (the server path); DESIGN.md 5.
+    ``ResetPool`` with ``WithDataDirLock(true)`` (the server path);
+    docs/architecture.md 5.
     """
 
     def __init__(self, version: str, *, skip_lock: bool | None = None) -> None:

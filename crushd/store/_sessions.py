@@ -1,4 +1,4 @@
-"""The ``sessions`` table as ``proto.Session`` values (PROTOCOL.md 2.3, 7.4)."""
+"""The ``sessions`` table as ``proto.Session`` values (docs/protocol.md 2.3, 7.4)."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ class SessionStore:
     """Sessions of one database; every method runs one worker-thread call.
 
     ``is_busy`` and ``attached_clients`` of the returned sessions are always
-    ``False``/``0``: the caller computes them (PROTOCOL.md 5.6).
+    ``False``/``0``: the caller computes them (docs/protocol.md 5.6).
 
     Args:
         db: the workspace's database.

@@ -20,7 +20,7 @@ import trio
 from crushd.config import scrub_known_secrets
 from crushd.proto import UPDATED, Resync, converter
 
-#: An SSE comment frame; the stream writes it when idle (PROTOCOL.md C.2).
+#: An SSE comment frame; the stream writes it when idle (docs/protocol.md C.2).
 PING_FRAME = b": ping\n\n"
 
 _RESYNC = "resync"
@@ -164,7 +164,7 @@ class EventLog:
     Raises:
         ValueError: ``capacity_frames`` is less than 1.
 
-    Source: PROTOCOL.md 3.2-3.3 (SSE framing and envelope), C.1-C.3 (ids,
+    Source: docs/protocol.md 3.2-3.3 (SSE framing and envelope), C.1-C.3 (ids,
     resume, heartbeat, slow consumers), C.9 (WebSocket frames); Crush's
     per-subscriber 4096-event buffer, made lossless within the window.
     """
@@ -218,7 +218,7 @@ class EventLog:
             TypeError: ``payload`` holds something that is neither JSON data nor
                 an attrs wire model (a bug in the caller); nothing is published.
 
-        Source: PROTOCOL.md 3.3 envelope, C.1 ids.
+        Source: docs/protocol.md 3.3 envelope, C.1 ids.
         """
         if self._closed:
             return self._head
@@ -253,7 +253,7 @@ class EventLog:
         Returns:
             A ``WsBatch`` whose ``cursor`` is the current head.
 
-        Source: PROTOCOL.md C.9 (the SSE envelope with ``"id"`` first).
+        Source: docs/protocol.md C.9 (the SSE envelope with ``"id"`` first).
         """
         first, resync = self._start(cursor)
         frames = self._slice(self._ws, first)

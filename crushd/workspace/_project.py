@@ -58,7 +58,7 @@ def needs_init(path: Path, data_dir: Path) -> bool:
     Raises:
         InternalError: ``path`` cannot be listed (500).
 
-    Source: Crush ``config.ProjectNeedsInitialization`` (PROTOCOL.md 2.9).
+    Source: Crush ``config.ProjectNeedsInitialization`` (docs/protocol.md 2.9).
     """
     if (data_dir / INIT_FLAG).exists():
         return False

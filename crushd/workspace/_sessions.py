@@ -38,7 +38,7 @@ class SessionService:
         store: the workspace database's session table.
         log: the workspace's event log.
 
-    Source: Crush session service + server handlers (PROTOCOL.md 2.3, B.2).
+    Source: Crush session service + server handlers (docs/protocol.md 2.3, B.2).
     """
 
     def __init__(self, store: SessionStore, log: EventLog) -> None:

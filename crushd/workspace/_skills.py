@@ -54,7 +54,7 @@ class SkillsService:
             ``list`` and ``read`` (their states stay in ``states``).
 
     Source: Crush ``skills.Manager`` per workspace (seed 000,
-    TestBackend_WorkspaceSkillsIsolation); PROTOCOL.md 2.11, 3.3.
+    TestBackend_WorkspaceSkillsIsolation); docs/protocol.md 2.11, 3.3.
     """
 
     def __init__(
@@ -144,7 +144,7 @@ class SkillsService:
             If cancelled, the catalog and ``extra_paths`` are unchanged and
             nothing is published.
 
-        Source: PROTOCOL.md 3.3 ``skills_event`` (inner type ``updated``,
+        Source: docs/protocol.md 3.3 ``skills_event`` (inner type ``updated``,
         ``"states": null`` when empty); issue 3 (rescan on ``config_changed``
         and on demand).
         """

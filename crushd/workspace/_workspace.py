@@ -112,7 +112,7 @@ class Workspace:
         await self.skills.rescan(options.skills_paths, options.disabled_skills)
 
     async def needs_init(self) -> bool:
-        """Return whether the project needs initialising (PROTOCOL.md 2.9)."""
+        """Return whether the project needs initialising (docs/protocol.md 2.9)."""
         path = Path(self.spec.key)
         return await trio.to_thread.run_sync(needs_init, path, self.data_dir)
 
@@ -122,7 +122,7 @@ class Workspace:
         await self.reload_config()
 
     def to_wire(self) -> WireWorkspace:
-        """Return the workspace as the wire model (PROTOCOL.md 2.2)."""
+        """Return the workspace as the wire model (docs/protocol.md 2.2)."""
         return WireWorkspace(
             id=self.id,
             path=self.spec.path,
@@ -163,7 +163,8 @@ class WorkspaceOpener:
         environ: resolves ``$VAR`` config values; ``None`` means
             ``os.environ`` (decision B.17).
 
-    Source: Crush backend.go ``CreateWorkspace`` slow path (PROTOCOL.md 2.2 step 6).
+    Source: Crush backend.go ``CreateWorkspace`` slow path (docs/protocol.md 2.2
+    step 6).
     """
 
     def __init__(

@@ -1,7 +1,7 @@
 """The pure claim model both state machines are checked against.
 
 One client id holds at most one claim per workspace. ``ClaimModel`` holds the
-transitions of DESIGN.md section 3 and PROTOCOL.md 5.2-5.4 that the
+transitions of docs/architecture.md section 3 and docs/protocol.md 5.2-5.4 that the
 registry-level machine (``stress.registry_model``, a real ``Registry`` on a
 ``MockClock``) and the HTTP-level machine (``stress.statemachine``, a real
 daemon over its unix socket) have in common: a create's claim and its create

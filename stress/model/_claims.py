@@ -11,7 +11,7 @@ class Refusal(enum.Enum):
     """Why a claim operation is refused; each machine maps it to its own answer.
 
     The registry-level model raises the registry's error for it, the
-    HTTP-level model the status the daemon must answer (PROTOCOL.md 5.2-5.6).
+    HTTP-level model the status the daemon must answer (docs/protocol.md 5.2-5.6).
     """
 
     #: The workspace id is unknown, or its workspace was torn down (404).
@@ -73,7 +73,7 @@ class ClaimedWorkspace:
     def attached(self, session: str) -> int:
         """``attached_clients`` of ``session``: streaming claims whose current it is.
 
-        Source: PROTOCOL.md 5.6 (presence counts clients, not streams).
+        Source: docs/protocol.md 5.6 (presence counts clients, not streams).
         """
         claims = self.claims.values()
         return sum(1 for c in claims if c.streams > 0 and c.current == session)

@@ -1,6 +1,6 @@
 """``ClaimModel``: the claim transitions, the idle linger and model time.
 
-The rules (DESIGN.md section 3, PROTOCOL.md 5.2-5.4):
+The rules (docs/architecture.md section 3, docs/protocol.md 5.2-5.4):
 
 - a create claims the workspace for its client, clears a ``released`` flag,
   and holds the claim for the create grace unless the client streams;

@@ -10,7 +10,7 @@ streams). An operation names its (workspace, client) by path and client
 process, or by index among open streams, live claims or in-flight builders.
 The operations run against a real ``Registry`` inside one ``trio.run`` on
 ``MockClock(autojump_threshold=0)`` with ``wait_all_tasks_blocked()`` after
-each one, and drive a pure model of DESIGN.md section 3 and PROTOCOL.md
+each one, and drive a pure model of docs/architecture.md section 3 and docs/protocol.md
 5.2-5.4 in lockstep: the claim rules shared with the HTTP-level machine
 (``stress.model``) plus the registry's builds, cleanups and waiting creates
 (``_model``). After every step the two must agree (``_checks``).

@@ -1,7 +1,7 @@
 """The registry model: the shared claim model plus builds, cleanups and creates.
 
 ``stress.model.ClaimModel`` holds the claim rules. This model adds what only
-the registry has (DESIGN.md section 3): a create that joins a live workspace,
+the registry has (docs/architecture.md section 3): a create that joins a live workspace,
 waits for a cleanup of its path, shares an in-flight build or starts one; a
 build that fails or whose builder was retired or cancelled meanwhile; the
 cleanup after a teardown (cut off at ``CLEANUP_SECONDS``); the closing latch,

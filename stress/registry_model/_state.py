@@ -1,8 +1,8 @@
 """The registry model's own state: workspaces with builds and cleanups, creates.
 
 Claims and their rules are ``stress.model``'s. The two ``BUG_*`` flags make
-the model predict a registry behaviour that deviated from DESIGN.md /
-PROTOCOL.md (both fixed); setting one to True predicts the old behaviour.
+the model predict a registry behaviour that deviated from docs/architecture.md /
+docs/protocol.md (both fixed); setting one to True predicts the old behaviour.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ..model import Claim, ClaimedWorkspace
 from ._world import FactoryCall
 
 #: BUG 1 (``Registry._join``, fixed in 1b021e8): a channels mismatch on a
-#: duplicate create was a 500 ``InternalError``; PROTOCOL.md decision B.5 says
+#: duplicate create was a 500 ``InternalError``; docs/protocol.md decision B.5 says
 #: 409. False expects a ``Conflict`` (409) with the ``CHANNELS_MISMATCH`` text.
 BUG_CHANNELS_MISMATCH_IS_500 = False
 

@@ -25,14 +25,14 @@ harness waits until every task is blocked and no worker thread (SQLite, data
 directory set-up) is busy, and the order in which trio runs tasks that are
 ready together is seeded from a drawn ``schedule`` integer. That makes each
 run a function of its example (timings, schedule, script), which is what
-lets hypothesis shrink failures (DESIGN.md section 8) and explore
+lets hypothesis shrink failures (docs/architecture.md section 8) and explore
 interleavings. The one thing left to real time is which of two worker
 threads finishes first; only pair creates and a SIGTERM mid-create have two
 in flight, and their checks accept either order. A
 ``crushd serve`` subprocess with 0.05-0.3 s graces would be timing-dependent
 on a loaded two-core machine and could not be shrunk reliably; the chaos soak
 (``python -m stress soak``) covers real processes, real time and signals.
-DESIGN.md 8's autojump clock is not used because autojump would move time
+docs/architecture.md 8's autojump clock is not used because autojump would move time
 while SQLite work runs in threads. Restarts use a real SIGTERM sent to this
 process, caught by the daemon's own signal watcher.
 

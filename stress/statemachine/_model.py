@@ -3,10 +3,10 @@
 The claim rules (create and detach graces, release, retire, teardown, the idle
 linger, time) are ``stress.model.ClaimModel``'s. This module adds what only
 the daemon seen over HTTP has: its life (start, SIGTERM, ``shutdown_if_idle``,
-the idle linger's exit), the event log of each workspace (DESIGN.md section
+the idle linger's exit), the event log of each workspace (docs/architecture.md section
 4: ids, replay window, resync), each SSE or WebSocket stream and the events it
 must receive (C.1: resume with ``Last-Event-ID``; B.8: retire ends streams),
-and the sessions of each project (PROTOCOL.md 5.6). A refused call raises
+and the sessions of each project (docs/protocol.md 5.6). A refused call raises
 ``Refused`` with the HTTP status the daemon must answer.
 
 Workspace and session ids are minted by the daemon, so the harness passes the
@@ -27,7 +27,7 @@ from ..model import ClaimedWorkspace, ClaimModel, Refusal
 #: it, so float sums stay exact and equal the MockClock's.
 TICK = 1.0 / 64
 
-#: The status the daemon answers for each refusal (PROTOCOL.md 5.2-5.6).
+#: The status the daemon answers for each refusal (docs/protocol.md 5.2-5.6).
 STATUS = {Refusal.NO_WORKSPACE: 404, Refusal.RETIRED: 409, Refusal.NOT_STREAMING: 409}
 
 

@@ -1,4 +1,7 @@
-"""Session operations: current session, create, rename, delete (PROTOCOL.md 2.3)."""
+"""Session operations: current session, create, rename, delete.
+
+Source: docs/protocol.md 2.3.
+"""
 
 from __future__ import annotations
 
@@ -70,7 +73,7 @@ class Rename:
 
 
 def _check_presence(h: Harness, ws: MWorkspace | None, session: object) -> None:
-    """A session in a response carries its ``attached_clients`` (PROTOCOL.md 5.6)."""
+    """A session in a response carries ``attached_clients`` (docs/protocol.md 5.6)."""
     if ws is None or session is None:
         return
     sid, attached = getattr(session, "id", ""), getattr(session, "attached_clients", -1)

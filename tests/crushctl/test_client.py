@@ -438,7 +438,7 @@ async def test_refused_socket_is_server_unavailable() -> None:
         stale.close()
 
 
-# -- bearer token (PROTOCOL.md C.6) -------------------------------------------
+# -- bearer token (docs/protocol.md C.6) -------------------------------------------
 
 
 def test_read_token_prefers_env_then_file_tcp_only(

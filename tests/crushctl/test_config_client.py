@@ -48,7 +48,7 @@ async def test_reads_decode_plain_json() -> None:
 
 
 async def test_mutations_send_the_protocol_bodies() -> None:
-    """Each mutation POSTs its route with the PROTOCOL.md 2.10 body."""
+    """Each mutation POSTs its route with the docs/protocol.md 2.10 body."""
     recorder = Recorder()
     async with client(recorder) as c:
         await c.set_config("w1", "options.debug", True)

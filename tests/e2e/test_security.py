@@ -1,4 +1,4 @@
-"""A real daemon lets no one else in (PROTOCOL.md C.6) and adopts passed sockets (C.8).
+"""A real daemon lets no one else in (docs/protocol.md C.6); passed sockets (C.8).
 
 TCP daemons get a free port picked first (the CLI needs a fixed one) and an
 isolated ``$XDG_STATE_HOME`` for the token file. The other-uid test runs a

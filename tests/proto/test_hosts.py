@@ -1,4 +1,4 @@
-"""Tests for ``--host`` parsing and per-host paths (PROTOCOL.md 8.1-8.3)."""
+"""Tests for ``--host`` parsing and per-host paths (docs/protocol.md 8.1-8.3)."""
 
 from __future__ import annotations
 

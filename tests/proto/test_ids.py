@@ -1,4 +1,4 @@
-"""Tests for ``crushd.proto.parse_client_id`` (PROTOCOL.md 0.6)."""
+"""Tests for ``crushd.proto.parse_client_id`` (docs/protocol.md 0.6)."""
 
 from __future__ import annotations
 

@@ -130,10 +130,10 @@ def test_extra_paths_resolve_against_the_workspace(home: Path, tmp_path: Path) -
     """Relative extras are under the workspace (project); ``..`` leaves it (user)."""
     ws = tmp_path / "ws"
     env = SkillsEnvironment(home, {"CRUSH_SKILLS_DIR": str(home / "g")})
-    roots = skill_roots(ws, extra_paths=["tools/skills", "../shared", "~/s"], env=env)
+    roots = skill_roots(ws, extra_paths=["tools/skills", "../common", "~/s"], env=env)
     assert roots[4:7] == [
         SkillRoot(ws / "tools/skills", "project"),
-        SkillRoot(tmp_path / "shared", "user"),
+        SkillRoot(tmp_path / "common", "user"),
         SkillRoot(home / "s", "user"),
     ]
 

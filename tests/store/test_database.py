@@ -35,7 +35,7 @@ async def _pragma(db: Database, name: str) -> object:
 async def test_database_open_applies_pragmas(
     db: Database, name: str, value: object
 ) -> None:
-    """Opening applies each PROTOCOL.md 7.4 pragma to the connection."""
+    """Opening applies each docs/protocol.md 7.4 pragma to the connection."""
     assert await _pragma(db, name) == value
 
 

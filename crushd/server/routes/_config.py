@@ -1,4 +1,4 @@
-"""Config and project routes (PROTOCOL.md 2.2 providers, 2.9, 2.10).
+"""Config and project routes (docs/protocol.md 2.2 providers, 2.9, 2.10).
 
 Every successful mutation writes one scope file, then every live workspace
 whose effective config read that file reloads and publishes exactly one

@@ -1,4 +1,7 @@
-"""Session routes: CRUD, messages, user messages, history (PROTOCOL.md 2.3, B.2-B.4)."""
+"""Session routes: CRUD, messages, user messages, history.
+
+Source: docs/protocol.md 2.3, B.2-B.4.
+"""
 
 from __future__ import annotations
 

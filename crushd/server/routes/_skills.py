@@ -1,4 +1,4 @@
-"""Skills routes: list and read a workspace's skills (PROTOCOL.md 2.11)."""
+"""Skills routes: list and read a workspace's skills (docs/protocol.md 2.11)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def register_skill_routes(app: QuartTrio, ctx: ServerContext) -> None:
 
     Both rescan first (as upstream re-discovers on each call), so a skill
     added or fixed on disk shows at once, and a change of the states also
-    reaches every stream as ``skills_event``. PROTOCOL.md has no separate
+    reaches every stream as ``skills_event``. docs/protocol.md has no separate
     rescan route, so none is invented.
 
     Errors: 404 unknown workspace; 400 ``failed to decode request`` for a

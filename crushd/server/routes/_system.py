@@ -1,4 +1,7 @@
-"""System routes: health, version, config, control, retirement (PROTOCOL.md 2.1)."""
+"""System routes: health, version, config, control, retirement.
+
+Source: docs/protocol.md 2.1.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from crushd.proto import ControlRequest
 from .._context import ServerContext
 from .._http import decode_body, empty_response, json_response
 
-#: ``POST /v1/control`` commands; both are idle-gated (PROTOCOL.md 2.1).
+#: ``POST /v1/control`` commands; both are idle-gated (docs/protocol.md 2.1).
 SHUTDOWN_COMMANDS = ("shutdown", "shutdown_if_idle")
 
 

@@ -1,6 +1,6 @@
 """Routes in the protocol that crushd does not serve yet: 501, never a bare 404.
 
-PROTOCOL.md part A keeps LSP, MCP, ``config/import-copilot`` and
+docs/protocol.md part A keeps LSP, MCP, ``config/import-copilot`` and
 ``config/refresh-oauth`` out of scope for good; the rest (agent, permissions,
 questions, filetracker) are later issues. Every one answers
 ``501 {"message": "not supported by crushd"}`` (with the reason in the
