@@ -103,6 +103,16 @@ RULES = (
         why="proto is shared with crushctl and depends on nothing in crushd",
     ),
     Rule(
+        "crushd.agent",
+        forbidden=(
+            "crushd.registry",
+            "crushd.server",
+            "crushd.workspace",
+            "crushd.store",
+        ),
+        why="the agent reaches the workspace only through its ports",
+    ),
+    Rule(
         "crushd.trust",
         forbidden=("crushd",),
         allowed=("crushd.trust", "crushd.proto"),
