@@ -1,0 +1,113 @@
+"""The shapes every tool shares: a call, its result, its context, the protocol.
+
+The engine hands a tool a ``ToolCall`` (the model's JSON text, unparsed) and a
+``ToolContext`` (the session, the workspace root and the ports a tool may
+write through); the tool answers with a ``ToolResult`` and never raises for
+bad input (docs/agent.md 2.2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import attrs
+
+if TYPE_CHECKING:
+    from crushd.config import Config
+    from crushd.proto import Todo
+
+
+@attrs.frozen
+class ToolCall:
+    """One tool call as the model sent it.
+
+    Attributes:
+        id: the model's call id (``call_...``).
+        name: the tool's name (``view``, ``ls``, ...).
+        input: the arguments as JSON text, exactly as sent (may be invalid).
+    """
+
+    id: str
+    name: str
+    input: str
+
+
+@attrs.frozen
+class ToolResult:
+    """What a tool answers; sent back to the model as a ``tool`` message.
+
+    Attributes:
+        content: the text the model reads.
+        is_error: True when the call failed (bad input, missing file, ...).
+        metadata: JSON text for user interfaces, ``""`` when none.
+        media: ``(mime, data)`` for an image the model should see, else None.
+        stop_turn: True when the turn should end after this result.
+    """
+
+    content: str
+    is_error: bool = False
+    metadata: str = ""
+    media: tuple[str, bytes] | None = None
+    stop_turn: bool = False
+
+
+class ReadTracker(Protocol):
+    """The file tracker: which files a session has read, and when."""
+
+    async def record_read(self, session_id: str, path: Path) -> None:
+        """Remember that ``session_id`` read ``path`` now."""
+
+    async def last_read(self, session_id: str, path: Path) -> float:
+        """When ``session_id`` last read ``path`` (Unix seconds; 0 if never)."""
+
+
+class TodoSink(Protocol):
+    """Where the ``todos`` tool stores a session's list."""
+
+    async def set_todos(self, session_id: str, todos: list[Todo]) -> None:
+        """Replace the todo list of ``session_id`` (and publish the change)."""
+
+
+@attrs.frozen
+class ToolContext:
+    """Everything a tool run may use besides its input.
+
+    Attributes:
+        session_id: the session the call belongs to.
+        message_id: the assistant message holding the call.
+        tool_call_id: the call's id.
+        root: the workspace folder, absolute and canonical (symlinks resolved).
+        reads: the file tracker.
+        todos: the session's todo store.
+        supports_images: True when the model accepts image attachments.
+        config: the workspace configuration (tool limits, options), if any.
+    """
+
+    session_id: str
+    message_id: str
+    tool_call_id: str
+    root: Path
+    reads: ReadTracker
+    todos: TodoSink
+    supports_images: bool = False
+    config: Config | None = None
+
+
+class Tool(Protocol):
+    """A tool the model may call.
+
+    Attributes:
+        name: upstream's tool name (recorded model traffic uses it).
+        description: what the tool does, shown to the model.
+        parameters: a JSON schema object with upstream's property names.
+        parallel: True when calls may run at the same time as other calls.
+    """
+
+    name: str
+    description: str
+    parameters: dict[str, object]
+    parallel: bool
+
+    async def run(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
+        """Run ``call``; bad input gives an error result, never an exception."""
