@@ -4,6 +4,7 @@ Importing this package is cheap: the ``openai`` SDK is imported only by
 ``open_provider``, in a worker thread.
 """
 
+from ._fake import FakeProvider, ScriptItem, ScriptTurn, text_turn, tool_turn
 from ._types import (
     ChatMessage,
     Finish,
@@ -23,10 +24,13 @@ from ._types import (
 
 __all__ = [
     "ChatMessage",
+    "FakeProvider",
     "Finish",
     "Provider",
     "ProviderError",
     "ReasoningDelta",
+    "ScriptItem",
+    "ScriptTurn",
     "StreamEvent",
     "StreamRequest",
     "TextDelta",
@@ -36,4 +40,6 @@ __all__ = [
     "ToolCallStart",
     "ToolSpec",
     "Usage",
+    "text_turn",
+    "tool_turn",
 ]
