@@ -31,7 +31,8 @@ Hierarchy, split by fault::
         │   ├── DataDirLocked         500 data directory already in use ...
         │   ├── DataDirUntrusted      500 data directory <dir> is not owned by you ...
         │   ├── ConfigInvalid         500 failed to initialize config: <file>: ...
-        │   └── SkillNotFound         500 skill not found: <id> (upstream status)
+        │   ├── SkillNotFound         500 skill not found: <id> (upstream status)
+        │   └── ModelUnavailable      500 large model not selected, ...
         ├── NotSupported              501 not supported by crushd
         ├── ShuttingDown              503 server is shutting down
         └── ConfigLocked              503 timed out locking <file>.lock
@@ -57,6 +58,7 @@ __all__ = [
     "InternalError",
     "InvalidClientID",
     "InvalidPath",
+    "ModelUnavailable",
     "NotFound",
     "NotSupported",
     "PathNotAbsolute",
@@ -294,3 +296,12 @@ class ConfigLocked(ServerError):
     """
 
     status = 503
+
+
+class ModelUnavailable(InternalError):
+    """500: the selected model cannot be used, so the agent cannot start.
+
+    Messages are upstream's: ``large model not selected``, ``large model
+    provider not configured``, ``large model not found in provider config``
+    and the same three for ``small``; ``agent/init`` answers with them.
+    """
