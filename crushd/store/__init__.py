@@ -2,7 +2,8 @@
 
 ``StorePool`` hands out one ``Database`` per data directory (reference counted,
 guarded by ``crush.lock``); ``SessionStore``, ``MessageStore`` and ``FileStore``
-read and write its tables as ``crushd.proto`` models. See docs/architecture.md section 5
+read and write its tables as ``crushd.proto`` models; ``ReadFileStore`` keeps
+the file tracker's ``read_files``. See docs/architecture.md section 5
 and docs/protocol.md 7.3-7.5.
 """
 
@@ -33,8 +34,9 @@ if TYPE_CHECKING:
         transaction,
     )
     from ._files import INITIAL_VERSION, FileStore
-    from ._messages import MessageStore
+    from ._messages import MESSAGE_NOT_FOUND, MessageStore
     from ._migrations import MIGRATIONS, SCHEMA_VERSION, migrate, user_version
+    from ._read_files import ReadFileStore
     from ._sessions import SessionStore
 
 # sqlite3 and the table stores are imported when the first database opens.
@@ -52,8 +54,9 @@ _LAZY = _lazy.exports(
             "transaction",
         ),
         "._files": ("INITIAL_VERSION", "FileStore"),
-        "._messages": ("MessageStore",),
+        "._messages": ("MESSAGE_NOT_FOUND", "MessageStore"),
         "._migrations": ("MIGRATIONS", "SCHEMA_VERSION", "migrate", "user_version"),
+        "._read_files": ("ReadFileStore",),
         "._sessions": ("SessionStore",),
     }
 )
@@ -70,6 +73,7 @@ __all__ = [
     "DATA_DIR_MODE",
     "INITIAL_VERSION",
     "LOCK_FILE_NAME",
+    "MESSAGE_NOT_FOUND",
     "MIGRATIONS",
     "PRAGMAS",
     "PRIVATE_FILE_MODE",
@@ -82,6 +86,7 @@ __all__ = [
     "MessageStore",
     "OwnerInfo",
     "PoolStatistics",
+    "ReadFileStore",
     "SessionStore",
     "StorePool",
     "migrate",

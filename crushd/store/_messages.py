@@ -6,8 +6,10 @@ import json
 import sqlite3
 import time
 
+import attrs
+
 from crushd import proto
-from crushd.errors import SessionNotFound
+from crushd.errors import NotFound, SessionNotFound
 
 from ._database import Database, transaction
 
@@ -45,6 +47,16 @@ _INSERT = """
 """
 
 
+_UPDATE = """
+    UPDATE messages SET parts = ?, finished_at = ?, updated_at = ? WHERE id = ?
+"""
+
+_DELETE = "DELETE FROM messages WHERE id = ?"
+
+#: The text of the 404 for an unknown message id (decision B.4).
+MESSAGE_NOT_FOUND = "message not found"
+
+
 def parts_to_db(parts: list[proto.Part]) -> str:
     """Encode parts as the stored JSON array of ``{"type", "data"}`` objects."""
     return json.dumps(proto.converter.unstructure(parts), ensure_ascii=False)
@@ -68,6 +80,39 @@ def message_from_row(row: sqlite3.Row) -> proto.Message:
         updated_at=row["updated_at"],
         is_summary_message=bool(row["is_summary_message"]),
     )
+
+
+def finished_at(parts: list[proto.Part]) -> int | None:
+    """Return the ``time`` of the first ``finish`` part (Unix seconds), else None.
+
+    This is the ``finished_at`` column upstream writes on every update; a
+    finish part whose ``time`` is not an integer counts as no time (None).
+    """
+    for part in parts:
+        if part.type == "finish":
+            at = part.data.get("time")
+            return at if isinstance(at, int) and not isinstance(at, bool) else None
+    return None
+
+
+def _get(connection: sqlite3.Connection, message_id: str) -> proto.Message:
+    row = connection.execute(_SELECT_ONE, (message_id,)).fetchone()
+    if row is None:
+        raise NotFound(MESSAGE_NOT_FOUND)
+    return message_from_row(row)
+
+
+def _update_all(
+    connection: sqlite3.Connection, messages: list[proto.Message], now: int
+) -> list[proto.Message]:
+    written = []
+    with transaction(connection):
+        for message in messages:
+            params = (parts_to_db(message.parts), finished_at(message.parts))
+            cursor = connection.execute(_UPDATE, (*params, now, message.id))
+            if cursor.rowcount:
+                written.append(attrs.evolve(message, updated_at=now))
+    return written
 
 
 def _insert_params(message: proto.Message, now: int) -> tuple[object, ...]:
@@ -183,3 +228,64 @@ class MessageStore:
             )
 
         return await self.db.run(insert)
+
+    async def get(self, message_id: str) -> proto.Message:
+        """Return one message as stored.
+
+        Raises:
+            NotFound: no message has that id (404 ``message not found``).
+            InternalError: the database failed (500).
+
+        Cancellation:
+            See ``Database.run``.
+        """
+        return await self.db.run(lambda connection: _get(connection, message_id))
+
+    async def update_many(self, messages: list[proto.Message]) -> list[proto.Message]:
+        """Write the parts of several messages in one transaction.
+
+        Per message: ``parts``, ``finished_at`` (the finish part's ``time``,
+        else NULL) and ``updated_at`` (now, Unix seconds) are written, as
+        upstream's ``UpdateMessage``; role, model and the rest never change.
+        A message whose row is gone (deleted meanwhile) is skipped.
+
+        Args:
+            messages: the snapshots to write, in write order; one id should
+                appear once (a later snapshot of the same id wins anyway).
+
+        Returns:
+            The messages written, in order, ``updated_at`` set to the time
+            written; the skipped ones are left out.
+
+        Raises:
+            InternalError: the database failed (500); nothing is written.
+
+        Cancellation:
+            See ``Database.run``; the transaction is never left half-done.
+        """
+        batch, now = list(messages), int(time.time())
+        if not batch:
+            return []
+        return await self.db.run(lambda c: _update_all(c, batch, now))
+
+    async def delete(self, message_id: str) -> proto.Message:
+        """Delete one message; the delete trigger lowers the session's count.
+
+        Returns:
+            The message as it was stored (the ``message``/``deleted`` payload).
+
+        Raises:
+            NotFound: no message has that id (404 ``message not found``).
+            InternalError: the database failed (500).
+
+        Cancellation:
+            See ``Database.run``.
+        """
+
+        def remove(connection: sqlite3.Connection) -> proto.Message:
+            with transaction(connection):
+                message = _get(connection, message_id)
+                connection.execute(_DELETE, (message_id,))
+            return message
+
+        return await self.db.run(remove)

@@ -44,6 +44,16 @@ _UPDATE = """
     WHERE id = :id
 """
 
+# Targeted column updates for the agent (docs/agent.md 7.5): no read-modify-
+# write of the whole row, so a title job and a turn's usage never overwrite
+# each other. The update trigger sets updated_at.
+_SET_USAGE = """
+    UPDATE sessions SET prompt_tokens = ?, completion_tokens = ?, cost = cost + ?
+    WHERE id = ?
+"""
+_SET_TITLE = "UPDATE sessions SET title = ?, cost = cost + ? WHERE id = ?"
+_SET_TODOS = "UPDATE sessions SET todos = ? WHERE id = ?"
+
 
 def _todos_from_db(text: str | None) -> list[proto.Todo]:
     if not text:
@@ -92,6 +102,15 @@ def _update_params(session_id: str, update: proto.SessionUpdate) -> dict[str, ob
         "set_todos": update.todos is not None,
         "todos": _todos_to_db(update.todos or []),
     }
+
+
+def _set(
+    connection: sqlite3.Connection, sql: str, params: tuple[object, ...], sid: str
+) -> proto.Session:
+    with transaction(connection):
+        if connection.execute(sql, params).rowcount == 0:
+            raise SessionNotFound
+        return _get(connection, sid)
 
 
 class SessionStore:
@@ -221,3 +240,72 @@ class SessionStore:
                 connection.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
         await self.db.run(remove)
+
+    async def _set_columns(
+        self, sql: str, params: tuple[object, ...], session_id: str
+    ) -> proto.Session:
+        return await self.db.run(lambda c: _set(c, sql, params, session_id))
+
+    async def set_usage(
+        self,
+        session_id: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        add_cost: float,
+    ) -> proto.Session:
+        """Set the token counts and add to the cost, one column update.
+
+        Args:
+            session_id: the session.
+            prompt_tokens: the new ``prompt_tokens`` (replaces the old value).
+            completion_tokens: the new ``completion_tokens`` (replaces it).
+            add_cost: US dollars added to ``cost``.
+
+        Returns:
+            The session as stored afterwards (``updated_at`` now).
+
+        Raises:
+            SessionNotFound: no session has that id (404).
+            InternalError: the database failed, e.g. a negative count (500).
+
+        Cancellation:
+            See ``Database.run``.
+        """
+        params = (prompt_tokens, completion_tokens, add_cost, session_id)
+        return await self._set_columns(_SET_USAGE, params, session_id)
+
+    async def set_title(
+        self, session_id: str, title: str, add_cost: float = 0.0
+    ) -> proto.Session:
+        """Set the title and add the title call's cost (US dollars).
+
+        Returns:
+            The session as stored afterwards.
+
+        Raises:
+            SessionNotFound: no session has that id (404).
+            InternalError: the database failed (500).
+
+        Cancellation:
+            See ``Database.run``.
+        """
+        params = (title, add_cost, session_id)
+        return await self._set_columns(_SET_TITLE, params, session_id)
+
+    async def set_todos(
+        self, session_id: str, todos: list[proto.Todo]
+    ) -> proto.Session:
+        """Replace the todo list; ``[]`` clears it (NULL).
+
+        Returns:
+            The session as stored afterwards.
+
+        Raises:
+            SessionNotFound: no session has that id (404).
+            InternalError: the database failed (500).
+
+        Cancellation:
+            See ``Database.run``.
+        """
+        params = (_todos_to_db(todos), session_id)
+        return await self._set_columns(_SET_TODOS, params, session_id)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import time
 
+import attrs
 import pytest
 
 from crushd import proto
-from crushd.errors import InternalError, SessionNotFound
+from crushd.errors import InternalError, NotFound, SessionNotFound
 from crushd.store import Database, MessageStore, SessionStore
+from crushd.store._messages import finished_at
 
 
 def _message(mid: str, sid: str, role: str = "user", at: int = 0) -> proto.Message:
@@ -161,3 +163,91 @@ async def test_message_updated_at_trigger(
     (message,) = await messages.list_for_session(session.id)
     assert message.created_at == 100
     assert message.updated_at >= before
+
+
+def _finish(at: object) -> proto.Part:
+    return proto.Part(type="finish", data={"reason": "end_turn", "time": at})
+
+
+async def _finished_at(db: Database, mid: str) -> object:
+    query = "SELECT finished_at FROM messages WHERE id = ?"
+    return (await db.run(lambda c: c.execute(query, (mid,)).fetchone()))[0]
+
+
+async def test_message_store_update_many_writes_parts_and_finished_at(
+    db: Database, sessions: SessionStore, messages: MessageStore
+) -> None:
+    """Each message's parts land; finished_at is the finish part's time, else NULL."""
+    session = await sessions.create("s")
+    first = await messages.create(_message("a", session.id, role="assistant", at=1))
+    second = await messages.create(_message("b", session.id, role="assistant", at=2))
+    before = int(time.time())
+    done = attrs.evolve(first, parts=[*first.parts, _finish(77)])
+    streaming = attrs.evolve(second, parts=[proto.Part("text", {"text": "partial"})])
+    written = await messages.update_many([done, streaming])
+    assert [m.id for m in written] == ["a", "b"]
+    assert all(m.updated_at >= before for m in written)
+    assert await messages.get("a") == attrs.evolve(
+        done, updated_at=written[0].updated_at
+    )
+    assert (await messages.get("b")).parts == streaming.parts
+    assert await _finished_at(db, "a") == 77
+    assert await _finished_at(db, "b") is None
+
+
+async def test_message_store_update_many_skips_deleted_rows(
+    sessions: SessionStore, messages: MessageStore
+) -> None:
+    """A snapshot of a message deleted meanwhile is not written nor returned."""
+    session = await sessions.create("s")
+    kept = await messages.create(_message("kept", session.id))
+    gone = await messages.create(_message("gone", session.id))
+    await messages.delete(gone.id)
+    written = await messages.update_many([gone, kept])
+    assert [m.id for m in written] == ["kept"]
+    assert await messages.update_many([]) == []
+
+
+async def test_message_store_update_many_is_one_transaction(
+    sessions: SessionStore, messages: MessageStore
+) -> None:
+    """A failing row rolls back the rows written before it in the same call."""
+    session = await sessions.create("s")
+    first = await messages.create(_message("a", session.id))
+    second = await messages.create(_message("b", session.id))
+    bad_text = "\ud800"  # a lone surrogate cannot be encoded for SQLite
+    changed = attrs.evolve(first, parts=[proto.Part("text", {"text": "new"})])
+    broken = attrs.evolve(second, parts=[proto.Part("text", {"text": bad_text})])
+    with pytest.raises((InternalError, UnicodeEncodeError)):
+        await messages.update_many([changed, broken])
+    assert (await messages.get("a")).parts == first.parts
+
+
+async def test_message_store_get_and_delete_unknown_are_404(
+    messages: MessageStore,
+) -> None:
+    """An unknown message id is NotFound ``message not found``, for get and delete."""
+    for call in (messages.get, messages.delete):
+        with pytest.raises(NotFound, match="message not found"):
+            await call("nope")
+
+
+async def test_message_store_delete_returns_old_message_and_lowers_count(
+    sessions: SessionStore, messages: MessageStore
+) -> None:
+    """Delete answers the stored message (the event payload); the count drops."""
+    session = await sessions.create("s")
+    created = await messages.create(_message("m", session.id))
+    assert await messages.delete("m") == created
+    assert (await sessions.get(session.id)).message_count == 0
+    assert await messages.list_for_session(session.id) == []
+
+
+def test_finished_at_reads_the_finish_part_time() -> None:
+    """Only an integer time of a finish part counts; anything else is None."""
+    text = proto.Part("text", {"text": "x"})
+    assert finished_at([text, _finish(5)]) == 5
+    assert finished_at([_finish(0)]) == 0
+    assert finished_at([text]) is None
+    assert finished_at([_finish("5")]) is None
+    assert finished_at([_finish(True)]) is None

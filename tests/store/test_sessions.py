@@ -186,3 +186,58 @@ async def test_session_store_delete_keeps_children(sessions: SessionStore) -> No
     child = await sessions.create("child", parent.id)
     await sessions.delete(parent.id)
     assert (await sessions.get(child.id)).parent_session_id == parent.id
+
+
+async def test_session_store_set_usage_sets_tokens_and_adds_cost(
+    db: Database, sessions: SessionStore
+) -> None:
+    """Token counts are replaced, the cost grows; the re-read row is returned."""
+    await _insert(db, "s", created_at=100, updated_at=100)
+    first = await sessions.set_usage("s", 10, 5, 0.25)
+    second = await sessions.set_usage("s", 30, 7, 0.5)
+    assert (first.prompt_tokens, first.completion_tokens, first.cost) == (10, 5, 0.25)
+    assert (second.prompt_tokens, second.completion_tokens) == (30, 7)
+    assert second.cost == pytest.approx(0.75)
+    assert second.updated_at >= int(time.time()) - 1
+    assert await sessions.get("s") == second
+
+
+async def test_session_store_set_title_keeps_usage_written_meanwhile(
+    sessions: SessionStore,
+) -> None:
+    """Column updates: a title write does not undo a usage write (no full-row save)."""
+    session = await sessions.create("old")
+    await sessions.set_usage(session.id, 10, 5, 1.0)
+    titled = await sessions.set_title(session.id, "New title", 0.5)
+    assert (titled.title, titled.prompt_tokens, titled.completion_tokens) == (
+        "New title",
+        10,
+        5,
+    )
+    assert titled.cost == pytest.approx(1.5)
+
+
+async def test_session_store_set_todos_replaces_and_clears(
+    db: Database, sessions: SessionStore
+) -> None:
+    """set_todos stores the list; [] clears the column to NULL."""
+    session = await sessions.create("s")
+    todo = proto.Todo(content="c", status="pending", active_form="doing c")
+    assert (await sessions.set_todos(session.id, [todo])).todos == [todo]
+    assert (await sessions.set_todos(session.id, [])).todos == []
+    row = await db.run(lambda c: c.execute("SELECT todos FROM sessions").fetchone())
+    assert row[0] is None
+
+
+@pytest.mark.parametrize("method", ["set_usage", "set_title", "set_todos"])
+async def test_session_store_column_updates_unknown_session_raise(
+    sessions: SessionStore, method: str
+) -> None:
+    """Each column update of an unknown session is SessionNotFound (404)."""
+    args: dict[str, tuple[object, ...]] = {
+        "set_usage": (1, 1, 0.0),
+        "set_title": ("t", 0.0),
+        "set_todos": ([],),
+    }
+    with pytest.raises(SessionNotFound):
+        await getattr(sessions, method)("nope", *args[method])
