@@ -4,7 +4,25 @@ Importing this package is cheap: the ``openai`` SDK is imported only by
 ``open_provider``, in a worker thread.
 """
 
+from ._catalog import (
+    CATWALK_MODEL_DEFAULTS,
+    Catalog,
+    CatalogProvider,
+    ModelInfo,
+    load_catalog,
+    model_from_json,
+    model_to_json,
+    with_catwalk_keys,
+)
 from ._fake import FakeProvider, ScriptItem, ScriptTurn, text_turn, tool_turn
+from ._merge import ProviderInfo, catalog_provider_entries, enabled_providers
+from ._models import (
+    Models,
+    ResolvedModel,
+    default_small_model,
+    resolve_models,
+    select_models,
+)
 from ._types import (
     ChatMessage,
     Finish,
@@ -23,12 +41,19 @@ from ._types import (
 )
 
 __all__ = [
+    "CATWALK_MODEL_DEFAULTS",
+    "Catalog",
+    "CatalogProvider",
     "ChatMessage",
     "FakeProvider",
     "Finish",
+    "ModelInfo",
+    "Models",
     "Provider",
     "ProviderError",
+    "ProviderInfo",
     "ReasoningDelta",
+    "ResolvedModel",
     "ScriptItem",
     "ScriptTurn",
     "StreamEvent",
@@ -40,6 +65,15 @@ __all__ = [
     "ToolCallStart",
     "ToolSpec",
     "Usage",
+    "catalog_provider_entries",
+    "default_small_model",
+    "enabled_providers",
+    "load_catalog",
+    "model_from_json",
+    "model_to_json",
+    "resolve_models",
+    "select_models",
     "text_turn",
     "tool_turn",
+    "with_catwalk_keys",
 ]
