@@ -69,6 +69,9 @@ class Turn:
             is never folded and always gets its own ``run_complete``.
         client_id: the client that sent the prompt, ``""`` when unknown.
         attachments: decoded attachments, in the order sent.
+        delivery: ``"steer"`` folds the prompt into the running turn even
+            with a ``run_id``; ``"queue"`` never folds it; ``""`` folds it
+            only without a ``run_id`` (upstream's rule).
         seq: accept order, unique per ``Lanes`` (set by ``Lanes.submit``).
         scope: the turn's cancel scope, made at accept; the lane task enters
             it around the turn.
@@ -82,6 +85,7 @@ class Turn:
     run_id: str = ""
     client_id: str = ""
     attachments: tuple[PromptAttachment, ...] = ()
+    delivery: str = ""
     seq: int = 0
     scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
     outcome: RunOutcome | None = None
@@ -95,6 +99,8 @@ class Turn:
     @property
     def foldable(self) -> bool:
         """Whether a running turn may take this prompt at a step boundary."""
+        if self.delivery:
+            return self.delivery == "steer"
         return not self.run_id
 
 
@@ -174,13 +180,14 @@ class Lanes:
     def take_folds(self, turn: Turn) -> list[Turn]:
         """Remove and return the queued prompts ``turn`` folds in at a step.
 
-        Atomic, no await. Only prompts without a ``run_id`` are taken; the
-        others stay queued and run as their own turns later. A cancelled or
+        Atomic, no await. Only ``foldable`` prompts are taken; the others
+        stay queued and run as their own turns later. A cancelled or
         inactive ``turn`` takes nothing.
 
         Returns:
             The folded turns, oldest first; each becomes a user message of
-            ``turn`` and gets no ``run_complete`` of its own.
+            ``turn``; one with a ``run_id`` (steered) shares ``turn``'s
+            ``run_complete`` under its own ``run_id``.
         """
         lane = self._lanes.get(turn.session_id)
         if lane is None or lane.active is not turn or turn.cancelled:

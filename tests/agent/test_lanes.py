@@ -124,6 +124,18 @@ def test_take_folds_keeps_run_id_prompts_queued() -> None:
     assert lanes.finish(first, DONE) is keep
 
 
+def test_take_folds_follows_delivery() -> None:
+    """delivery "steer" folds even with a run_id; "queue" never folds."""
+    lanes = Lanes()
+    first = turn("a")
+    steer = Turn(session_id="s", prompt="b", run_id="r", delivery="steer")
+    keep = Turn(session_id="s", prompt="c", delivery="queue")
+    for t in (first, steer, keep):
+        lanes.submit(t)
+    assert lanes.take_folds(first) == [steer]
+    assert lanes.queued("s") == ["c"]
+
+
 def test_take_folds_of_cancelled_or_inactive_turn_is_empty() -> None:
     """A cancelled turn folds nothing; neither does a turn that is not active."""
     lanes = Lanes()
