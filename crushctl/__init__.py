@@ -38,7 +38,17 @@ from ._launch import (
     ServerStartError,
     ready_timeout_seconds,
 )
+from ._parts import (
+    finish_error,
+    finish_part,
+    message_text,
+    parts_of,
+    plain_parts,
+    reasoning_text,
+    text_field,
+)
 from ._recovery import WorkspaceSpec, retire_or_release
+from ._run import RunFollower, RunOutput, RunResult, Step, TextChunk, ToolCallSeen
 from ._spawn import (
     CREATE_ATTEMPTS,
     SOCKET_GONE_SECONDS,
@@ -85,12 +95,18 @@ __all__ = [
     "PayloadTooLargeError",
     "RequestError",
     "Retrying",
+    "RunFollower",
+    "RunOutput",
+    "RunResult",
     "SSEDecoder",
     "ServerSentEvent",
     "ServerStartError",
     "ServerUnavailable",
     "ShuttingDownError",
+    "Step",
     "Stuck",
+    "TextChunk",
+    "ToolCallSeen",
     "UntrustedServerError",
     "WatchItem",
     "WorkspaceSpec",
@@ -100,9 +116,16 @@ __all__ = [
     "decode_event",
     "ensure_server",
     "error_for_status",
+    "finish_error",
+    "finish_part",
+    "message_text",
     "open_event_stream",
     "open_watch",
     "parse_event_id",
+    "parts_of",
+    "plain_parts",
     "ready_timeout_seconds",
+    "reasoning_text",
     "retire_or_release",
+    "text_field",
 ]

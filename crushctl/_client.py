@@ -22,6 +22,7 @@ from crushd.proto import (
     default_host,
 )
 
+from ._agent import AgentRoutes
 from ._config import ConfigRoutes
 from ._http import HTTPSession, client_version, decode, decode_list
 from ._sessions import SessionRoutes, segment
@@ -60,7 +61,7 @@ def read_token(host: Host, environ: Mapping[str, str] | None = None) -> str | No
         return None
 
 
-class Client(SessionRoutes, SkillRoutes, ConfigRoutes):
+class Client(SessionRoutes, SkillRoutes, ConfigRoutes, AgentRoutes):
     """An async client for one crushd daemon.
 
     Wraps an ``httpx.AsyncClient`` on the host's transport (a unix socket or
