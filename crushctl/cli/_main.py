@@ -14,6 +14,7 @@ import trio
 from crushctl import Client, CrushctlError, ensure_server
 from crushd.proto import default_host, parse_host
 
+from ._cancel import cmd_cancel
 from ._commands import (
     cmd_clients,
     cmd_session_new,
@@ -27,7 +28,9 @@ from ._common import Context
 from ._config import add_config_commands
 from ._doctor import cmd_doctor
 from ._output import notice
+from ._run import cmd_run
 from ._skills import cmd_skills
+from ._transcript import cmd_messages
 from ._trust import cmd_trust
 from ._watch import cmd_watch
 
@@ -38,6 +41,7 @@ EXIT_BROKEN_PIPE = 141
 
 _DESCRIPTION = "Inspect and control a crushd daemon."
 _CWD_HELP = "project directory (default: the current directory)"
+_RUN_HELP = "send a prompt to the workspace's agent and print the answer live"
 _TRUST_HELP = "trust the project's crushrc scripts so crushd runs them (local files)"
 
 
@@ -103,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cwd(command("clients", cmd_clients, "list the clients of the workspace"))
     _add_cwd(command("skills", cmd_skills, "list the workspace's skills and errors"))
     _add_cwd(command("watch", cmd_watch, "print the workspace's events live"))
+    _add_run(command("run", cmd_run, _RUN_HELP))
+    cancel = command("cancel", cmd_cancel, "cancel the running prompts")
+    cancel.set_defaults(spawns=False)  # no daemon, nothing to cancel
+    _add_cwd(cancel)
+    _add_session(cancel, "the session (default: every busy session)")
+    messages = command("messages", cmd_messages, "print a session's messages")
+    _add_cwd(messages)
+    _add_session(messages, "the session (default: the latest)")
     cwd_option = argparse.ArgumentParser(add_help=False)
     _add_cwd(cwd_option)
     add_config_commands(commands, common, cwd_option)
@@ -118,6 +130,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-idle", action="store_true", help="send shutdown_if_idle instead"
     )
     return parser
+
+
+def _add_session(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--session", metavar="ID", default="", help=text)
+
+
+def _add_run(run: argparse.ArgumentParser) -> None:
+    _add_cwd(run)
+    which = run.add_mutually_exclusive_group()
+    which.add_argument(
+        "--session", metavar="ID", default="", help="prompt this session"
+    )
+    which.add_argument(
+        "--continue",
+        dest="latest",
+        action="store_true",
+        help="prompt the most recently updated session",
+    )
+    run.add_argument(
+        "--model",
+        metavar="PROVIDER/MODEL",
+        default="",
+        help="select the large model first (written to the workspace config)",
+    )
+    run.add_argument("--quiet", action="store_true", help="print only the final answer")
+    run.add_argument(
+        "prompt", metavar="PROMPT", nargs="*", help="the prompt (default: stdin)"
+    )
 
 
 def _add_trust(trust: argparse.ArgumentParser) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from crushctl import (
     Connected,
@@ -16,11 +15,8 @@ from crushctl import (
 from crushd.proto import Event, Resync
 
 from ._common import Context, workspace_path
+from ._event_lines import EventLines
 from ._output import notice, print_json_line
-from ._skills import skills_summary
-
-_PREVIEW_CHARS = 60
-_PAYLOAD_CHARS = 120
 
 
 async def cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
@@ -36,15 +32,16 @@ async def cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
     async with open_watch(
         client, workspace, spec=spec, spawn=ctx.spawn, retire_on_exit=True
     ) as watcher:
+        lines = EventLines()
         async for item in watcher:
-            _show(item, as_json=ctx.json)
+            _show(item, lines, as_json=ctx.json)
 
 
-def _show(item: WatchItem, *, as_json: bool) -> None:
+def _show(item: WatchItem, lines: EventLines, *, as_json: bool) -> None:
     if as_json:
         print_json_line(item_json(item))
     elif isinstance(item, Event):
-        print(event_line(item), flush=True)
+        print(lines.line(item), flush=True)
     else:
         notice(item_notice(item))
 
@@ -109,50 +106,12 @@ def _connected_notice(item: Connected) -> str:
     return f"reconnected; resuming after event #{item.resumed_after}"
 
 
-def event_line(event: Event) -> str:
-    """Return ``#<id> <type> <event_type> <summary>`` for one event."""
-    return f"#{event.id} {event.type} {event.event_type} {_summary(event)}".rstrip()
+def event_line(event: Event, lines: EventLines | None = None) -> str:
+    """Return ``#<id> <type> <event_type> <summary>`` for one event.
 
-
-def _summary(event: Event) -> str:
-    payload = event.payload
-    if isinstance(payload, dict) and event.type == "message":
-        return _message_summary(payload)
-    if isinstance(payload, dict) and event.type == "session":
-        return f"id={payload.get('id', '')} title={_quoted(payload.get('title', ''))}"
-    if event.type == "skills_event":
-        return _clip(skills_summary(payload))
-    if isinstance(payload, dict) and event.type == "config_changed":
-        return f"workspace={payload.get('workspace_id', '')} (crushctl config get)"
-    return _clip(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
-
-
-def _message_summary(message: dict[str, object]) -> str:
-    fields = [f"{key}={message.get(key, '')}" for key in ("id", "role", "session_id")]
-    text = _message_text(message.get("parts"))
-    if text:
-        fields.append(_quoted(text))
-    return " ".join(fields)
-
-
-def _message_text(parts: object) -> str:
-    for part in parts if isinstance(parts, list) else []:
-        if not isinstance(part, dict) or part.get("type") != "text":
-            continue
-        data = part.get("data")
-        if isinstance(data, dict):
-            return str(data.get("text", ""))
-    return ""
-
-
-def _quoted(value: object) -> str:
-    text = str(value)
-    if len(text) > _PREVIEW_CHARS:
-        text = text[: _PREVIEW_CHARS - 1] + "…"
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _clip(text: str) -> str:
-    if len(text) <= _PAYLOAD_CHARS:
-        return text
-    return text[: _PAYLOAD_CHARS - 1] + "…"
+    Args:
+        event: the event.
+        lines: the formatter that remembers earlier messages (a message update
+            then shows only what changed); ``None`` formats ``event`` alone.
+    """
+    return (lines or EventLines()).line(event)

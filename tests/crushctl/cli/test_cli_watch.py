@@ -115,9 +115,9 @@ async def test_watch_human_lines_and_notices(
     assert await watch(daemon) == 1
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [
-        '#1 message updated id=m1 role=assistant session_id=s1 "Hi\\nthere"',
+        '#1 message updated m1 assistant: +8 chars "Hi\\nthere"',
         '#2 session created id=s1 title="hello"',
-        '#5 agent_event created {"type":"agent_finished","session_id":"s1"}',
+        "#5 agent_event created agent_finished s1",
     ]
     assert captured.err.splitlines() == [
         "crushctl: watching workspace w1 (/proj)",

@@ -1,0 +1,267 @@
+"""``crushctl run``: send a prompt to the workspace's agent and follow the run live."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+
+import attrs
+import trio
+
+from crushctl import (
+    CLEANUP_SECONDS,
+    Client,
+    Connected,
+    CrushctlError,
+    EventWatcher,
+    HTTPStatusError,
+    Retrying,
+    RunFollower,
+    RunResult,
+    Stuck,
+    open_watch,
+)
+from crushd.proto import Event, Resync
+
+from ._common import Context, joined_workspace
+from ._output import notice, print_json_line
+from ._render import clip
+from ._run_output import RunPrinter
+from ._watch import item_json, item_notice
+
+#: The longest session title made from a prompt, in characters.
+TITLE_CHARS = 100
+
+
+@attrs.frozen
+class RunOptions:
+    """What ``crushctl run`` was asked for.
+
+    Attributes:
+        prompt: the prompt text.
+        session_id: the session to use; ``""`` means create one.
+        latest: use the most recently updated session (``--continue``).
+        model: ``PROVIDER/MODEL`` to select as the large model, or ``""``.
+        quiet: print only the final text.
+        json: print the run's events as JSON lines.
+    """
+
+    prompt: str
+    session_id: str = ""
+    latest: bool = False
+    model: str = ""
+    quiet: bool = False
+    json: bool = False
+
+
+async def cmd_run(ctx: Context, args: argparse.Namespace) -> None:
+    """Run one prompt in the workspace for ``--cwd`` and print the answer live.
+
+    Steps: join the workspace, select ``--model`` (``config/model``, then
+    ``agent/update``), ``agent/init``, pick or create the session, attach the
+    event stream, send the prompt with a fresh ``run_id``, and print until that
+    run's ``run_complete``. Leaving early (Ctrl-C) cancels the run in the
+    daemon first.
+
+    Raises:
+        CrushctlError: no prompt, a bad ``--model``, any failed call, or the
+            run ended with an error or was cancelled by someone else; the
+            message is printed and the exit status is 1.
+
+    Source: docs/protocol.md 2.8, 6.1, 6.3; issue 13 section 5.
+    """
+    options = RunOptions(
+        prompt=await read_prompt(args.prompt),
+        session_id=args.session or "",
+        latest=args.latest,
+        model=args.model or "",
+        quiet=args.quiet,
+        json=ctx.json,
+    )
+    provider, model = parse_model(options.model)
+    client = ctx.client
+    async with joined_workspace(
+        client, getattr(args, "cwd", None), spawn=ctx.spawn
+    ) as ws:
+        if options.model:
+            await client.set_model(
+                ws.id, "large", {"provider": provider, "model": model}
+            )
+        await client.agent_init(ws.id)
+        if options.model:
+            await client.agent_update(ws.id)
+        session_id = await pick_session(client, ws.id, options)
+        run = RunCommand(client, ws.id, session_id, options)
+        async with open_watch(
+            client, ws, spawn=ctx.spawn, current_session_id=session_id
+        ) as watcher:
+            result = await run.follow(watcher)
+    raise_for_outcome(result)
+
+
+async def read_prompt(words: list[str]) -> str:
+    """Return the prompt: the words joined, else all of stdin when it is not a tty.
+
+    Raises:
+        CrushctlError: no words and stdin is a terminal (or closed), or the
+            prompt is only white space.
+    """
+    if words:
+        text = " ".join(words)
+    elif sys.stdin is None or sys.stdin.isatty():
+        raise CrushctlError("no prompt: give it as arguments or on stdin")
+    else:
+        text = await trio.to_thread.run_sync(sys.stdin.read, abandon_on_cancel=True)
+    if not text.strip():
+        raise CrushctlError("prompt is empty")
+    return text.strip()
+
+
+def parse_model(spec: str) -> tuple[str, str]:
+    """Split ``PROVIDER/MODEL`` at the first ``/`` (model ids may hold more).
+
+    Returns ``("", "")`` for ``""``.
+
+    Raises:
+        CrushctlError: ``spec`` has no provider or no model part.
+    """
+    if not spec:
+        return "", ""
+    provider, _, model = spec.partition("/")
+    if not provider or not model:
+        raise CrushctlError(f"--model takes PROVIDER/MODEL, got {spec!r}")
+    return provider, model
+
+
+async def pick_session(client: Client, workspace_id: str, options: RunOptions) -> str:
+    """Return the session to prompt: the given one, the latest, or a new one.
+
+    Raises:
+        NotFoundError: 404, ``--session`` names no session.
+    """
+    if options.session_id:
+        return (await client.session(workspace_id, options.session_id)).id
+    if options.latest:
+        sessions = await client.sessions(workspace_id)  # most recent first
+        if sessions:
+            return sessions[0].id
+    title = clip(options.prompt, TITLE_CHARS)
+    return (await client.create_session(workspace_id, title)).id
+
+
+def raise_for_outcome(result: RunResult) -> None:
+    """Raise ``CrushctlError`` unless the run succeeded."""
+    if result.cancelled:
+        raise CrushctlError("the run was cancelled")
+    if result.error:
+        raise CrushctlError(result.error)
+
+
+class RunCommand:
+    """Send the prompt once the stream is up; print the run until it ends.
+
+    Args:
+        client: the client.
+        workspace_id: the workspace.
+        session_id: the session the prompt goes to.
+        options: what was asked for.
+    """
+
+    def __init__(
+        self, client: Client, workspace_id: str, session_id: str, options: RunOptions
+    ) -> None:
+        self._client = client
+        self._workspace_id = workspace_id
+        self._options = options
+        self.follower = RunFollower(session_id, str(uuid.uuid4()), options.prompt)
+        self._printer = RunPrinter(quiet=options.quiet, silent=options.json)
+        self._sent = False
+
+    async def follow(self, watcher: EventWatcher) -> RunResult:
+        """Send the prompt on the first connection; return the run's end.
+
+        Raises:
+            CrushctlError: the prompt was refused, the workspace was lost
+                (re-created), or the watcher failed for good.
+
+        Cancellation:
+            Cancelling after the prompt was sent cancels the run in the
+            daemon (bounded, shielded) before leaving.
+        """
+        try:
+            async for item in watcher:
+                result = await self._item(item)
+                if result is not None:
+                    self._printer.finish(result)
+                    return result
+        finally:
+            if self._sent and self.follower.result is None:
+                await self._cancel_run()
+        raise CrushctlError("the event stream ended before the run did")
+
+    async def _item(self, item: object) -> RunResult | None:
+        if isinstance(item, Event):
+            return self._event(item)
+        if isinstance(item, Connected):
+            await self._connected(item)
+        elif isinstance(item, Resync):
+            notice(item_notice(item))
+            return await self._after_gap()
+        elif isinstance(item, Retrying | Stuck):
+            notice(item_notice(item))
+        return None
+
+    def _event(self, event: Event) -> RunResult | None:
+        step = self.follower.feed(event)
+        if step.belongs and self._options.json:
+            print_json_line(item_json(event))
+        for output in step.outputs:
+            self._printer.show(output)
+        return self.follower.result
+
+    async def _connected(self, item: Connected) -> None:
+        if item.recreated:
+            self._sent = False  # nothing left to cancel
+            raise CrushctlError(
+                "the workspace was gone (daemon restarted?); the run is lost"
+            )
+        if item.reconnected:
+            notice(item_notice(item))
+        if not self._sent:
+            await self._send()
+
+    async def _send(self) -> None:
+        follower = self.follower
+        self._sent = True  # from here on, leaving early must cancel the run
+        try:
+            await self._client.send_prompt(
+                self._workspace_id,
+                follower.session_id,
+                follower.prompt,
+                run_id=follower.run_id,
+            )
+        except HTTPStatusError:
+            self._sent = False  # refused: nothing runs
+            raise
+
+    async def _after_gap(self) -> RunResult | None:
+        # Events were lost; the run_complete may have been among them.
+        self.follower.missed_events()
+        client, follower = self._client, self.follower
+        session = await client.agent_session(self._workspace_id, follower.session_id)
+        if session.is_busy:
+            return None  # still running: its run_complete is yet to come
+        messages = await client.messages(self._workspace_id, follower.session_id)
+        for output in follower.settle(messages):
+            self._printer.show(output)
+        return follower.result
+
+    async def _cancel_run(self) -> None:
+        with trio.move_on_after(CLEANUP_SECONDS, shield=True):
+            try:
+                await self._client.cancel(self._workspace_id, self.follower.session_id)
+            except CrushctlError as exc:
+                notice(f"could not cancel the run: {exc.message}")
+            else:
+                notice("cancelled the run")

@@ -1,0 +1,70 @@
+"""What ``crushctl run`` prints: the answer on stdout, tool calls on stderr."""
+
+from __future__ import annotations
+
+import sys
+
+from crushctl import RunOutput, RunResult, TextChunk, ToolCallSeen
+
+from ._output import notice
+from ._render import tool_line
+
+#: Marks a tool call line on stderr.
+TOOL_ARROW = "→"
+
+
+class RunPrinter:
+    """Print a run's outputs as they come.
+
+    Live (the default): each text chunk on stdout at once, a new line between
+    the texts of two steps, one ``→ <tool> <main argument>`` line per tool
+    call on stderr, a final newline. ``quiet``: nothing until the end, then
+    only the final text. ``silent``: nothing (``--json`` prints events instead).
+
+    Args:
+        quiet: print only the final text.
+        silent: print no text at all.
+    """
+
+    def __init__(self, *, quiet: bool = False, silent: bool = False) -> None:
+        self._quiet = quiet or silent
+        self._silent = silent
+        self._open_line = False  # stdout's last character is not a newline
+
+    def show(self, output: RunOutput) -> None:
+        """Print one output of ``RunFollower`` (live mode only)."""
+        if self._quiet or isinstance(output, RunResult):
+            return
+        if isinstance(output, ToolCallSeen):
+            self._end_line()
+            print(
+                f"{TOOL_ARROW} {tool_line(output.name, output.input)}", file=sys.stderr
+            )
+            sys.stderr.flush()
+        else:
+            self._text(output)
+
+    def finish(self, result: RunResult) -> None:
+        """Print what ends the output: a newline, or the final text when quiet."""
+        if self._silent:
+            return
+        if not self._quiet:
+            self._end_line()
+        elif result.text.strip():
+            print(result.text.strip(), flush=True)
+
+    def _text(self, chunk: TextChunk) -> None:
+        if chunk.restarted:
+            self._end_line()
+            notice("the model call was retried; its answer starts again")
+        elif chunk.first:
+            self._end_line()
+        sys.stdout.write(chunk.text)
+        sys.stdout.flush()
+        self._open_line = not chunk.text.endswith("\n")
+
+    def _end_line(self) -> None:
+        if self._open_line:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            self._open_line = False
