@@ -101,14 +101,10 @@ class Hold:
 
     def matches(self, scenario: str, model: str, purpose: str, position: int) -> bool:
         """Whether this hold applies to that answer (and is not used yet)."""
+        wanted = (self.scenario, self.purpose, self.position)
         return (
             not self.taken
-            and (self.scenario, self.purpose, self.position)
-            == (
-                scenario,
-                purpose,
-                position,
-            )
+            and wanted == (scenario, purpose, position)
             and self.model in {None, model}
         )
 
@@ -146,15 +142,17 @@ class ReplayServer:
         self._load = scenarios is None
         self.port = 0
         self._workdirs: dict[str, str] = {}
-        self.reset()
-
-    def reset(self) -> None:
-        """Rewind every cursor, forget requests and holds (releasing them)."""
-        for hold in getattr(self, "_holds", ()):
-            hold.release()
         self._cursors: dict[tuple[str, str, str], int] = {}
         self._requests: list[RecordedRequest] = []
         self._holds: list[Hold] = []
+
+    def reset(self) -> None:
+        """Rewind every cursor, forget requests and holds (releasing them)."""
+        for hold in self._holds:
+            hold.release()
+        self._cursors = {}
+        self._requests = []
+        self._holds = []
 
     async def serve(
         self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED

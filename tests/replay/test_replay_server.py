@@ -301,8 +301,10 @@ async def test_reset_rewinds_cursors_and_forgets_requests(
     client = scenario_client(sdk, replay, "simple_test")
     hello: Messages = [{"role": "user", "content": "Hello"}]
     await ask(client, LARGE, hello)
+    pending = replay.hold("simple_test", position=1)
     replay.reset()
     assert replay.requests() == []
+    assert pending.released.is_set()
     again = await ask(client, LARGE, hello)
     assert again.content == "Hello! How can I help you today?"
 
