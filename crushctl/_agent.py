@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from crushd.proto import Session
+from crushd.proto import (
+    AgentInfo,
+    AgentInitRequest,
+    AgentMessage,
+    Attachment,
+    SelectedModel,
+    Session,
+)
 
 from ._http import HTTPSession, decode
 from ._sessions import segment
@@ -15,11 +22,7 @@ _PromptList: Any = list[str] | None
 
 
 class AgentRoutes:
-    """The ``/v1/workspaces/{id}/agent`` calls of ``Client``.
-
-    Answers without a shared wire model are plain JSON data (``dict``);
-    ``agent_session`` reuses ``Session``.
-    """
+    """The ``/v1/workspaces/{id}/agent`` calls of ``Client``."""
 
     _http: HTTPSession
     client_id: str
@@ -43,7 +46,7 @@ class AgentRoutes:
 
         Source: docs/protocol.md 2.8 ``agent/init``, decision B.9.
         """
-        body = {"interactive": interactive}
+        body = AgentInitRequest(interactive=interactive)
         await self._http.send("POST", self._agent(workspace_id, "/init"), body=body)
 
     async def agent_update(self, workspace_id: str) -> None:
@@ -58,8 +61,8 @@ class AgentRoutes:
         """
         await self._http.send("POST", self._agent(workspace_id, "/update"))
 
-    async def agent_info(self, workspace_id: str) -> dict[str, Any]:
-        """Return ``GET .../agent``: ``{"is_busy", "is_ready", "model", "model_cfg"}``.
+    async def agent_info(self, workspace_id: str) -> AgentInfo:
+        """Return ``GET .../agent``: busy, ready, the large model and its choice.
 
         ``is_busy`` is true while any session of the workspace runs a turn;
         everything is zero or false before ``agent_init``.
@@ -72,7 +75,8 @@ class AgentRoutes:
 
         Source: docs/protocol.md 2.8 ``GET /agent``.
         """
-        return decode(await self._http.send("GET", self._agent(workspace_id)), dict)
+        response = await self._http.send("GET", self._agent(workspace_id))
+        return decode(response, AgentInfo)
 
     async def send_prompt(
         self,
@@ -81,7 +85,7 @@ class AgentRoutes:
         prompt: str,
         *,
         run_id: str = "",
-        attachments: Sequence[Mapping[str, str]] = (),
+        attachments: Sequence[Attachment] = (),
     ) -> None:
         """Send a prompt (``POST .../agent``); returns at the daemon's 202.
 
@@ -97,8 +101,8 @@ class AgentRoutes:
             run_id: an id of the caller's choosing, echoed by the turn's
                 ``run_complete``; ``""`` sends none (the prompt may then be
                 folded into a running turn).
-            attachments: wire attachments, each ``{"file_path", "file_name",
-                "mime_type", "content"}`` with ``content`` base64 text.
+            attachments: files sent along (``Attachment.content`` is base64
+                text); a ``text/...`` one may stand in for the prompt.
 
         Raises:
             NotFoundError: 404, ``workspace not found``.
@@ -111,15 +115,13 @@ class AgentRoutes:
 
         Source: docs/protocol.md 2.8 ``POST /agent``, 6.1, 6.2, decision B.5.
         """
-        body: dict[str, object] = {
-            "session_id": session_id,
-            "prompt": prompt,
-            "client_id": self.client_id,
-        }
-        if run_id:
-            body["run_id"] = run_id
-        if attachments:
-            body["attachments"] = [dict(a) for a in attachments]
+        body = AgentMessage(
+            session_id=session_id,
+            run_id=run_id,
+            prompt=prompt,
+            attachments=list(attachments),
+            client_id=self.client_id,
+        )
         await self._http.send("POST", self._agent(workspace_id), body=body)
 
     async def cancel(self, workspace_id: str, session_id: str) -> None:
@@ -190,6 +192,22 @@ class AgentRoutes:
         """
         path = self._session(workspace_id, session_id, "/prompts/clear")
         await self._http.send("POST", path)
+
+    async def default_small_model(
+        self, workspace_id: str, provider_id: str
+    ) -> SelectedModel:
+        """Return the provider's default small model (else the large model's choice).
+
+        Raises:
+            NotFoundError: 404, ``workspace not found``.
+            HTTPStatusError: 500, the provider or its model is unknown.
+
+        Source: docs/protocol.md 2.8 ``agent/default-small-model``.
+        """
+        path = self._agent(workspace_id, "/default-small-model")
+        params = {"provider_id": provider_id}
+        response = await self._http.send("GET", path, params=params)
+        return decode(response, SelectedModel)
 
     def _agent(self, workspace_id: str, route: str = "") -> str:
         return f"/workspaces/{segment(workspace_id)}/agent{route}"

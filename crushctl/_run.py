@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from crushd.proto import Event, Message
+from crushd.proto import Event, Message, RunComplete, from_json
 
 from ._parts import (
     finish_error,
@@ -172,18 +172,19 @@ class RunFollower:
         return (*outputs, self.result)
 
     def _run_complete(self, payload: dict[str, object]) -> Step:
-        if payload.get("session_id") != self.session_id:
+        try:
+            done = from_json(payload, RunComplete)
+        except ValueError:
+            return Step(belongs=False)  # malformed: not a run's end we can read
+        if (done.session_id, done.run_id) != (self.session_id, self.run_id):
             return Step(belongs=False)
-        if payload.get("run_id", "") != self.run_id:
-            return Step(belongs=False)
-        message_id = text_field(payload, "message_id")
         self.result = RunResult(
             session_id=self.session_id,
             run_id=self.run_id,
-            message_id=message_id,
-            text=text_field(payload, "text") or self._texts.get(message_id, ""),
-            error=text_field(payload, "error"),
-            cancelled=payload.get("cancelled") is True,
+            message_id=done.message_id,
+            text=done.text or self._texts.get(done.message_id, ""),
+            error=done.error,
+            cancelled=done.cancelled,
         )
         return Step(belongs=True, outputs=(*self._final_text(), self.result))
 

@@ -37,6 +37,6 @@ async def cmd_cancel(ctx: Context, args: argparse.Namespace) -> None:
 async def busy_sessions(client: Client, workspace_id: str) -> list[str]:
     """Return the ids of the workspace's busy top-level sessions (``[]`` when idle)."""
     info = await client.agent_info(workspace_id)
-    if not info.get("is_busy"):
+    if not info.is_busy:
         return []
     return [s.id for s in await client.sessions(workspace_id) if s.is_busy]

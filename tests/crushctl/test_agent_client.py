@@ -9,7 +9,14 @@ import httpx
 import pytest
 
 from crushctl import BadRequestError, Client, RequestError
-from crushd.proto import Session, parse_host
+from crushd.proto import (
+    AgentInfo,
+    Attachment,
+    CatalogModel,
+    SelectedModel,
+    Session,
+    parse_host,
+)
 
 CLIENT = "6f1a2b3c-0000-4000-8000-00000000000c"
 
@@ -40,12 +47,7 @@ async def test_send_prompt_posts_the_agent_message() -> None:
     """POST /agent carries session, prompt, client id; run_id and attachments
     only when given; the 202 is a success."""
     recorder = Recorder(status=202)
-    attachment = {
-        "file_path": "/p/a.txt",
-        "file_name": "a.txt",
-        "mime_type": "text/plain",
-        "content": "aGk=",
-    }
+    attachment = Attachment("/p/a.txt", "a.txt", "text/plain", "aGk=")
     async with client(recorder) as c:
         await c.send_prompt("w1", "s1", "hello")
         await c.send_prompt("w1", "s/1", "hi", run_id="r1", attachments=[attachment])
@@ -63,7 +65,14 @@ async def test_send_prompt_posts_the_agent_message() -> None:
                 "prompt": "hi",
                 "client_id": CLIENT,
                 "run_id": "r1",
-                "attachments": [attachment],
+                "attachments": [
+                    {
+                        "file_path": "/p/a.txt",
+                        "file_name": "a.txt",
+                        "mime_type": "text/plain",
+                        "content": "aGk=",
+                    }
+                ],
             },
         ),
     ]
@@ -96,11 +105,22 @@ async def test_control_routes_use_upstream_paths() -> None:
 
 
 async def test_reads_decode_their_answers() -> None:
-    """GET /agent is plain JSON; agent/sessions/{sid} a Session; queued a bare
-    integer; prompts/list a list of strings."""
-    info = {"is_busy": True, "is_ready": True, "model": {}, "model_cfg": {}}
+    """GET /agent is an AgentInfo; agent/sessions/{sid} a Session; queued a
+    bare integer; prompts/list a list of strings; default-small-model a
+    SelectedModel."""
+    info = {
+        "is_busy": True,
+        "is_ready": True,
+        "model": {"id": "gpt-x", "context_window": 128000},
+        "model_cfg": {"model": "gpt-x", "provider": "openai"},
+    }
     async with client(Recorder(info)) as c:
-        assert await c.agent_info("w1") == info
+        assert await c.agent_info("w1") == AgentInfo(
+            is_busy=True,
+            is_ready=True,
+            model=CatalogModel(id="gpt-x", context_window=128000),
+            model_cfg=SelectedModel(model="gpt-x", provider="openai"),
+        )
     async with client(Recorder({"id": "s1", "title": "t", "is_busy": True})) as c:
         assert await c.agent_session("w1", "s1") == Session(
             id="s1", title="t", is_busy=True
@@ -109,6 +129,11 @@ async def test_reads_decode_their_answers() -> None:
         assert await c.queued_prompts("w1", "s1") == 3
     async with client(Recorder(["a", "b"])) as c:
         assert await c.list_prompts("w1", "s1") == ["a", "b"]
+    recorder = Recorder({"model": "mini", "provider": "openai"})
+    async with client(recorder) as c:
+        small = await c.default_small_model("w1", "openai")
+    assert small == SelectedModel(model="mini", provider="openai")
+    assert recorder.seen[0][1] == "/v1/workspaces/w1/agent/default-small-model"
 
 
 async def test_list_prompts_null_is_empty() -> None:

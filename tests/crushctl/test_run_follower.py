@@ -222,3 +222,11 @@ def test_missed_events_counts_later_messages_without_the_prompt() -> None:
     follower = RunFollower("s1", "r1", PROMPT)
     follower.missed_events()
     assert outputs(follower, said("a1", "Hi")) == [TextChunk("a1", "Hi", first=True)]
+
+
+def test_malformed_run_complete_is_not_the_end() -> None:
+    """A run_complete that does not fit the wire model is skipped, not trusted."""
+    follower = RunFollower("s1", "r1", PROMPT)
+    follower.feed(user())
+    assert follower.feed(done(cancelled="yes")).belongs is False
+    assert follower.result is None
