@@ -146,7 +146,7 @@ async def pick_session(client: Client, workspace_id: str, options: RunOptions) -
         sessions = await client.sessions(workspace_id)  # most recent first
         if sessions:
             return sessions[0].id
-    title = clip(options.prompt, TITLE_CHARS)
+    title = clip(options.prompt.splitlines()[0], TITLE_CHARS)
     return (await client.create_session(workspace_id, title)).id
 
 

@@ -78,7 +78,11 @@ def tool_turn(body: dict[str, Any]) -> list[bytes]:
             "created",
             message("x1", "assistant", text("elsewhere"), session="s2"),
         ),
-        ("message", "created", message("u1", "user", text(PROMPT), finish("stop"))),
+        (
+            "message",
+            "created",
+            message("u1", "user", text(body["prompt"]), finish("stop")),
+        ),
         ("message", "created", message("a1", "assistant")),
         ("message", "updated", message("a1", "assistant", text("\nLet me"))),
         (

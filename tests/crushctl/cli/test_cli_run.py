@@ -218,11 +218,13 @@ async def test_run_init_failure_stops_before_any_session(
 async def test_run_reads_the_prompt_from_stdin(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Without PROMPT words, a piped stdin is the prompt (trimmed)."""
-    monkeypatch.setattr("sys.stdin", io.StringIO(f"  {PROMPT}\n"))
+    """Without PROMPT words, a piped stdin is the prompt (trimmed); a new
+    session is titled with its first line."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"  {PROMPT}\nin detail\n"))
     daemon = AgentDaemon(tool_turn)
     assert await run(daemon) == 0
-    assert daemon.prompt["prompt"] == PROMPT
+    assert daemon.prompt["prompt"] == f"{PROMPT}\nin detail"
+    assert body(daemon.sent("POST", f"{WS}/sessions")[0])["title"] == PROMPT
     assert capsys.readouterr().out == ANSWER
 
 
