@@ -9,6 +9,7 @@ with an error result naming the problem, never an exception (docs/agent.md 2.1).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import cast
 
 from ._types import ToolResult
@@ -58,7 +59,7 @@ class InputError(Exception):
         return ToolResult(content=self.message, is_error=True)
 
 
-def parse_input(text: str, parameters: JSONObject) -> JSONObject:
+def parse_input(text: str, parameters: Mapping[str, object]) -> JSONObject:
     """Decode a call's JSON text and check it against ``parameters``.
 
     Empty text counts as ``{}``. Unknown keys are kept (models add some);
