@@ -42,7 +42,8 @@ class RunOptions:
         prompt: the prompt text.
         session_id: the session to use; ``""`` means create one.
         latest: use the most recently updated session (``--continue``).
-        model: ``PROVIDER/MODEL`` to select as the large model, or ``""``.
+        provider: ``--model``'s provider id, ``""`` to keep the configured model.
+        model: ``--model``'s model id.
         quiet: print only the final text.
         json: print the run's events as JSON lines.
     """
@@ -50,6 +51,7 @@ class RunOptions:
     prompt: str
     session_id: str = ""
     latest: bool = False
+    provider: str = ""
     model: str = ""
     quiet: bool = False
     json: bool = False
@@ -69,35 +71,51 @@ async def cmd_run(ctx: Context, args: argparse.Namespace) -> None:
             run ended with an error or was cancelled by someone else; the
             message is printed and the exit status is 1.
 
-    Source: docs/protocol.md 2.8, 6.1, 6.3; issue 13 section 5.
+    Source: docs/protocol.md 2.8, 6.1, 6.3; docs/agent.md 7.7.
     """
-    options = RunOptions(
-        prompt=await read_prompt(args.prompt),
-        session_id=args.session or "",
-        latest=args.latest,
-        model=args.model or "",
-        quiet=args.quiet,
-        json=ctx.json,
-    )
-    provider, model = parse_model(options.model)
-    client = ctx.client
-    async with joined_workspace(
-        client, getattr(args, "cwd", None), spawn=ctx.spawn
-    ) as ws:
-        if options.model:
-            await client.set_model(
-                ws.id, "large", {"provider": provider, "model": model}
-            )
-        await client.agent_init(ws.id)
-        if options.model:
-            await client.agent_update(ws.id)
-        session_id = await pick_session(client, ws.id, options)
+    options = await run_options(ctx, args)
+    client, cwd = ctx.client, getattr(args, "cwd", None)
+    async with joined_workspace(client, cwd, spawn=ctx.spawn) as ws:
+        session_id = await prepare(client, ws.id, options)
         run = RunCommand(client, ws.id, session_id, options)
         async with open_watch(
             client, ws, spawn=ctx.spawn, current_session_id=session_id
         ) as watcher:
             result = await run.follow(watcher)
     raise_for_outcome(result)
+
+
+async def run_options(ctx: Context, args: argparse.Namespace) -> RunOptions:
+    """Read the prompt and check ``--model``; raise ``CrushctlError`` if bad."""
+    provider, model = parse_model(args.model or "")
+    return RunOptions(
+        prompt=await read_prompt(args.prompt),
+        session_id=args.session or "",
+        latest=args.latest,
+        provider=provider,
+        model=model,
+        quiet=args.quiet,
+        json=ctx.json,
+    )
+
+
+async def prepare(client: Client, workspace_id: str, options: RunOptions) -> str:
+    """Select the model (if asked), init the agent; return the session to prompt.
+
+    Raises:
+        HTTPStatusError: 500 from ``agent/init`` or ``agent/update`` when no
+            usable model is configured (upstream's text), or as the calls.
+    """
+    if options.provider:
+        choice: dict[str, object] = {
+            "provider": options.provider,
+            "model": options.model,
+        }
+        await client.set_model(workspace_id, "large", choice)
+    await client.agent_init(workspace_id)
+    if options.provider:
+        await client.agent_update(workspace_id)  # an agent made earlier
+    return await pick_session(client, workspace_id, options)
 
 
 async def read_prompt(words: list[str]) -> str:
