@@ -23,6 +23,7 @@ from ._models import (
     resolve_models,
     select_models,
 )
+from ._openai_compat import OpenAICompatProvider, load_sdk, open_provider
 from ._types import (
     ChatMessage,
     Finish,
@@ -49,6 +50,7 @@ __all__ = [
     "Finish",
     "ModelInfo",
     "Models",
+    "OpenAICompatProvider",
     "Provider",
     "ProviderError",
     "ProviderInfo",
@@ -69,8 +71,10 @@ __all__ = [
     "default_small_model",
     "enabled_providers",
     "load_catalog",
+    "load_sdk",
     "model_from_json",
     "model_to_json",
+    "open_provider",
     "resolve_models",
     "select_models",
     "text_turn",

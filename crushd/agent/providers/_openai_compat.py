@@ -1,0 +1,256 @@
+"""The ``openai`` / ``openai-compat`` provider, through the official SDK.
+
+The SDK builds and sends the request (auth, headers, ``extra_body``) with its
+own retries off (``max_retries=0``: crushd retries, resetting the half-written
+message); crushd reads the SSE body itself, line by line to its end, so no
+async generator of the SDK or of httpx is ever left half-consumed (under Trio
+those warn when collected). The SDK is imported, and the client built, in a
+worker thread: the import holds the GIL for a second or more
+(docs/agent.md 4.4, 5.1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from types import ModuleType
+from typing import Any
+
+import trio
+
+from crushd.errors import ModelUnavailable
+
+from ._chunks import ChunkReader
+from ._failures import connection_error, status_error
+from ._merge import SUPPORTED_TYPES
+from ._models import ResolvedModel
+from ._types import Provider, ProviderError, StreamEvent, StreamRequest
+from ._wire import request_body
+
+#: Seconds to wait between two chunks before the call fails (retryable).
+READ_TIMEOUT = 300.0
+#: Seconds to wait for the TCP/TLS connection.
+CONNECT_TIMEOUT = 10.0
+#: Seconds to read the rest of the body after ``[DONE]`` (connection reuse).
+DRAIN_SECONDS = 2.0
+#: Sent as the key to servers that need none (the SDK insists on one).
+NO_KEY = "not-needed"
+
+_modules: dict[str, ModuleType] = {}
+
+
+async def load_sdk() -> tuple[ModuleType, ModuleType]:
+    """Import ``openai`` and ``httpx`` in a worker thread, once.
+
+    Returns:
+        The ``(openai, httpx)`` modules; later calls return them at once.
+    """
+    if not _modules:
+        for name in ("httpx", "openai"):
+            module = await trio.to_thread.run_sync(importlib.import_module, name)
+            _modules[name] = module
+    return _modules["openai"], _modules["httpx"]
+
+
+async def open_provider(model: ResolvedModel) -> Provider:
+    """Return a provider streaming from ``model``'s endpoint.
+
+    The first call imports the SDK in a worker thread; the client (whose TLS
+    set-up reads certificate files) is built there too.
+
+    Raises:
+        ModelUnavailable: the provider's type is one crushd cannot speak yet
+            (500).
+    """
+    if model.provider_type not in SUPPORTED_TYPES:
+        raise ModelUnavailable(
+            f"provider {model.provider_id}: type {model.provider_type} "
+            "is not supported by crushd yet"
+        )
+    sdk, httpx = await load_sdk()
+    return await trio.to_thread.run_sync(OpenAICompatProvider, sdk, httpx, model)
+
+
+class OpenAICompatProvider:
+    """Chat completions against one OpenAI-compatible endpoint.
+
+    Args:
+        sdk: the ``openai`` module.
+        httpx: the ``httpx`` module (the SDK accepts its client).
+        model: the resolved model (endpoint, key, headers, body keys).
+    """
+
+    def __init__(
+        self, sdk: ModuleType, httpx: ModuleType, model: ResolvedModel
+    ) -> None:
+        self._sdk = sdk
+        self._httpx = httpx
+        self._model = model
+        self._http: Any = httpx.AsyncClient(
+            timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
+        )
+        self._client: Any = sdk.AsyncOpenAI(
+            base_url=_base_url(model),
+            api_key=_api_key(model.api_key),
+            default_headers=dict(model.extra_headers),
+            max_retries=0,
+            http_client=self._http,
+        )
+        # The SDK imports its resource modules on first attribute access.
+        self._create: Any = self._client.chat.completions.with_streaming_response.create
+
+    def stream(self, request: StreamRequest) -> AsyncIterator[StreamEvent]:
+        """Stream one call (see ``Provider.stream``).
+
+        Returns an async iterator with ``aclose``: consume it to the end or
+        close it (``contextlib.aclosing``) so the connection is released.
+
+        Raises:
+            ProviderError: the call failed; ``retryable``/``retry_after`` say
+                whether and when to try again.
+        """
+        params, body = request_body(
+            request,
+            provider_type=self._model.provider_type,
+            can_reason=self._model.model.can_reason,
+            extra_body=self._model.extra_body,
+        )
+        headers = request.headers or None
+
+        def call() -> Any:
+            return self._create(**params, extra_body=body, extra_headers=headers)
+
+        return _CallStream(call, self._failure)
+
+    async def aclose(self) -> None:
+        """Close the SDK client and its HTTP connection pool."""
+        with trio.CancelScope(shield=True):
+            await self._client.close()
+            await self._http.aclose()
+
+    def _failure(self, exc: Exception) -> ProviderError:
+        error = _sdk_failure(exc, self._sdk) or _http_failure(exc, self._httpx)
+        if error is None:
+            error = ProviderError(str(exc) or type(exc).__name__)
+        key = self._model.api_key
+        if key and key in error.message:
+            error.message = error.message.replace(key, "****")
+            error.args = (error.message,)
+        return error
+
+
+def _sdk_failure(exc: Exception, sdk: ModuleType) -> ProviderError | None:
+    if isinstance(exc, sdk.APIStatusError):
+        headers = exc.response.headers
+        return status_error(exc.status_code, headers, exc.body, exc.message)
+    if isinstance(exc, sdk.APITimeoutError):
+        return connection_error("", timeout=True)
+    if isinstance(exc, sdk.APIConnectionError):
+        cause = exc.__cause__
+        return connection_error(str(cause) if cause else str(exc))
+    if isinstance(exc, sdk.APIError):
+        return ProviderError(str(exc.message), title="Provider Error")
+    return None
+
+
+def _http_failure(exc: Exception, httpx: ModuleType) -> ProviderError | None:
+    if isinstance(exc, httpx.TimeoutException):
+        return connection_error(str(exc), timeout=True)
+    if isinstance(exc, httpx.TransportError):
+        return connection_error(str(exc) or type(exc).__name__)
+    return None
+
+
+class _CallStream:
+    """One call's events; reads the SSE body line by line, then closes it."""
+
+    def __init__(
+        self, call: Callable[[], Any], failure: Callable[[Exception], ProviderError]
+    ) -> None:
+        self._call = call
+        self._failure = failure
+        self._reader = ChunkReader()
+        self._pending: deque[StreamEvent] = deque()
+        self._stack = contextlib.AsyncExitStack()
+        self._response: Any = None
+        self._lines: AsyncIterator[str] | None = None
+        self._ended = False
+
+    def __aiter__(self) -> _CallStream:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        try:
+            while not self._pending:
+                if self._ended:
+                    raise StopAsyncIteration
+                await self._read()
+            return self._pending.popleft()
+        except StopAsyncIteration:
+            raise
+        except ProviderError:
+            await self.aclose()
+            raise
+        except Exception as exc:
+            await self.aclose()
+            raise self._failure(exc) from exc
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def _read(self) -> None:
+        if self._lines is None:
+            answer = await self._stack.enter_async_context(self._call())
+            self._response = answer.http_response
+            self._lines = self._response.aiter_lines()
+            return
+        line = await anext(self._lines, None)
+        if line is not None:
+            self._pending.extend(self._reader.feed_line(line))
+        if line is None or self._reader.done:
+            await _drain(self._lines)
+            await self.aclose()
+            if not (self._reader.done or self._reader.finish_reason):
+                raise connection_error("the stream ended before the model finished")
+            self._pending.extend(self._reader.finish())
+
+    async def aclose(self) -> None:
+        """Release the HTTP answer; safe to call more than once."""
+        self._ended = True
+        if self._lines is not None:
+            await _release(self._lines, self._response)
+        with trio.CancelScope(shield=True):
+            await self._stack.aclose()
+
+
+async def _drain(lines: AsyncIterator[str]) -> None:
+    # Reading the body to its end lets the connection be reused and finishes
+    # every generator under the line iterator.
+    with trio.move_on_after(DRAIN_SECONDS), contextlib.suppress(Exception):
+        async for _ in lines:
+            pass
+
+
+async def _release(lines: AsyncIterator[str], response: Any) -> None:
+    # Closing the response makes the line iterator's next read end or fail,
+    # which finishes each generator beneath it (cancelled or abandoned).
+    with trio.CancelScope(shield=True), trio.move_on_after(DRAIN_SECONDS):
+        await response.aclose()
+        with contextlib.suppress(Exception):
+            async for _ in lines:
+                pass
+
+
+def _base_url(model: ResolvedModel) -> str:
+    url = model.base_url.rstrip("/")
+    if model.provider_type == "anthropic" and not url.endswith("/v1"):
+        url += "/v1"  # Anthropic's OpenAI-compatible endpoint lives under /v1
+    return url
+
+
+def _api_key(key: str) -> str:
+    if key.lower().startswith("bearer "):
+        key = key[7:].strip()
+    return key or NO_KEY
