@@ -1,4 +1,4 @@
-"""One live workspace: its event log and services (sessions, history, skills)."""
+"""One live workspace: its event log and services (sessions, messages, skills)."""
 
 from typing import TYPE_CHECKING
 
@@ -7,10 +7,12 @@ from crushd import _lazy
 from ._eventlog import PING_FRAME, Batch, EventLog, EventLogStatistics, WsBatch
 from ._project import CONTEXT_FILES, INIT_PROMPT
 from ._spec import WorkspaceSpec
-from ._workspace import CONFIG_CHANGED_EVENT, Workspace, WorkspaceOpener
+from ._workspace import CONFIG_CHANGED_EVENT, AgentHandle, Workspace, WorkspaceOpener
 
 if TYPE_CHECKING:
     from ._config import MODEL_TYPES, RECENT_MODELS_MAX, ConfigService
+    from ._filetracker import NEVER_READ, FileTracker, rfc3339
+    from ._messages import DEBOUNCE_SECONDS, MessageService, with_stop_finish
     from ._sessions import SESSION_EVENT, SessionService
     from ._skills import SKILLS_EVENT, SkillsService, open_skills
 
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 _LAZY = _lazy.exports(
     {
         "._config": ("MODEL_TYPES", "RECENT_MODELS_MAX", "ConfigService"),
+        "._filetracker": ("NEVER_READ", "FileTracker", "rfc3339"),
+        "._messages": ("DEBOUNCE_SECONDS", "MessageService", "with_stop_finish"),
         "._sessions": ("SESSION_EVENT", "SessionService"),
         "._skills": ("SKILLS_EVENT", "SkillsService", "open_skills"),
     }
@@ -33,16 +37,21 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "CONFIG_CHANGED_EVENT",
     "CONTEXT_FILES",
+    "DEBOUNCE_SECONDS",
     "INIT_PROMPT",
     "MODEL_TYPES",
+    "NEVER_READ",
     "PING_FRAME",
     "RECENT_MODELS_MAX",
     "SESSION_EVENT",
     "SKILLS_EVENT",
+    "AgentHandle",
     "Batch",
     "ConfigService",
     "EventLog",
     "EventLogStatistics",
+    "FileTracker",
+    "MessageService",
     "SessionService",
     "SkillsService",
     "Workspace",
@@ -50,4 +59,6 @@ __all__ = [
     "WorkspaceSpec",
     "WsBatch",
     "open_skills",
+    "rfc3339",
+    "with_stop_finish",
 ]

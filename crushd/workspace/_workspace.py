@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import trio
 
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from crushd.store import Database, StorePool
 
     from ._config import ConfigService
+    from ._filetracker import FileTracker
+    from ._messages import MessageService
+    from ._sessions import SessionService
     from ._skills import SkillsService
 
 log = logging.getLogger("crushd.workspace")
@@ -33,19 +36,37 @@ log = logging.getLogger("crushd.workspace")
 CONFIG_CHANGED_EVENT = "config_changed"
 
 
+class AgentHandle(Protocol):
+    """What the workspace needs of its agent (the agent coordinator)."""
+
+    def is_busy(self, session_id: str) -> bool:
+        """Whether the agent has a turn for ``session_id`` (docs/protocol.md 5.6)."""
+
+    async def serve(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Own the agent's tasks until cancelled."""
+
+
 class Workspace:
     """A live workspace; built by ``WorkspaceOpener``, closed by the registry.
 
     Attributes:
         spec: the flags it was built with (the first creator's).
         data_dir: the absolute data directory holding ``crush.db``.
+        root: the workspace folder (absolute, canonical).
         log: the event log every stream of this workspace reads.
-        sessions: session CRUD publishing ``session`` events.
-        messages: message queries.
+        sessions: session CRUD publishing ``session`` events; also the
+            agent's session sink and todo sink.
+        messages: messages, written then published, streaming updates
+            coalesced (the agent's message sink).
+        todos: the agent tools' todo sink (the session service).
+        reads: the file tracker (the agent tools' read tracker).
         files: file-history queries.
         configuration: the layered config (reads redacted, scope writes).
         skills: the skill catalog, rescanned on demand, publishing
             ``skills_event``; an empty one when not given.
+        agent: the agent coordinator, ``None`` until one is installed.
     """
 
     def __init__(
@@ -60,26 +81,77 @@ class Workspace:
         skills: SkillsService | None = None,
     ) -> None:
         from crushd.skills import SkillCatalog
-        from crushd.store import FileStore, MessageStore, SessionStore
+        from crushd.store import FileStore, MessageStore, ReadFileStore, SessionStore
 
+        from ._filetracker import FileTracker
+        from ._messages import MessageService
         from ._sessions import SessionService
         from ._skills import SkillsService
 
         self.spec = spec
         self.data_dir = data_dir
+        self.root = Path(spec.key)
         self.configuration = configuration
         self.log = event_log
-        self.sessions = SessionService(SessionStore(database), event_log)
-        self.messages = MessageStore(database)
+        self.agent: AgentHandle | None = None
+        self.sessions: SessionService = SessionService(
+            SessionStore(database), event_log, self.is_busy
+        )
+        self.todos: SessionService = self.sessions
+        self.messages: MessageService = MessageService(
+            MessageStore(database),
+            event_log,
+            count_changed=self.sessions.message_added,
+        )
+        self.reads: FileTracker = FileTracker(ReadFileStore(database), self.root)
         self.files = FileStore(database)
-        self.skills = skills or SkillsService(Path(spec.key), event_log, SkillCatalog())
+        self.skills = skills or SkillsService(self.root, event_log, SkillCatalog())
         self._pool = pool
+        self._nursery: trio.Nursery | None = None
         self._closed = False
 
     @property
     def id(self) -> str:
         """The workspace id (UUIDv4 string)."""
         return self.spec.id
+
+    def is_busy(self, session_id: str) -> bool:
+        """Whether the agent runs ``session_id`` now; False without an agent."""
+        return self.agent is not None and self.agent.is_busy(session_id)
+
+    async def serve(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run the workspace's own tasks until cancelled (docs/agent.md 7.2).
+
+        The message flusher, and the agent when one is installed; started
+        in the workspace nursery by its host. Ready (``task_status``) once
+        they run. Cancellation ends them; ``aclose`` then writes what the
+        flusher had not.
+        """
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.messages.serve)
+            if self.agent is not None:
+                await nursery.start(self.agent.serve)
+            self._nursery = nursery
+            task_status.started()
+            try:
+                await trio.sleep_forever()
+            finally:
+                self._nursery = None
+
+    async def install_agent(self, agent: AgentHandle) -> None:
+        """Make ``agent`` this workspace's agent; serve it if ``serve`` runs.
+
+        Raises:
+            RuntimeError: an agent is installed already (keep the first one,
+                decision B.9).
+        """
+        if self.agent is not None:
+            raise RuntimeError("the workspace has an agent already")
+        self.agent = agent
+        if self._nursery is not None:
+            await self._nursery.start(agent.serve)
 
     def config(self) -> dict[str, object]:
         """Return the effective configuration, secrets redacted (B.22).
@@ -137,7 +209,10 @@ class Workspace:
         )
 
     async def aclose(self) -> None:
-        """Close the event log and release the database; idempotent.
+        """Write pending message updates, close the log, release the database.
+
+        Idempotent. A failing final write is logged; the database is
+        released anyway.
 
         Cancellation: call under a bounded shielded scope (the registry does);
         if cancelled midway the database reference may stay held.
@@ -145,6 +220,10 @@ class Workspace:
         if self._closed:
             return
         self._closed = True
+        try:
+            await self.messages.flush_all()
+        except Exception:
+            log.exception("workspace %s: writing pending messages failed", self.id)
         self.log.close()
         await self._pool.release(self.data_dir)
         log.debug("workspace %s closed", self.id)

@@ -189,3 +189,53 @@ async def test_messages_and_history_routes(harness: Harness, ws: str) -> None:
     assert await harness.json("GET", f"{base}/sessions/{sid}/history") == (200, [])
     _, got = await harness.json("GET", f"{base}/sessions/{sid}")
     assert got["message_count"] == 3
+
+
+class BusyAgent:
+    """A stand-in agent: busy for the sessions in ``busy``."""
+
+    def __init__(self, *busy: str) -> None:
+        self.busy = set(busy)
+
+    def is_busy(self, session_id: str) -> bool:
+        return session_id in self.busy
+
+    async def serve(self, *, task_status: Any = None) -> None:
+        raise AssertionError("not served in these tests")
+
+
+async def test_session_is_busy_is_real_in_list_and_get(
+    harness: Harness, ws: str
+) -> None:
+    """is_busy comes from the workspace's agent; idle sessions stay false."""
+    base = f"/v1/workspaces/{ws}/sessions"
+    _, busy = await harness.json("POST", base, {"title": "busy"})
+    _, idle = await harness.json("POST", base, {"title": "idle"})
+    workspace = harness.registry.get(ws).workspace
+    workspace.agent = BusyAgent(busy["id"])  # type: ignore[attr-defined]
+    _, listed = await harness.json("GET", base)
+    assert {s["id"]: s["is_busy"] for s in listed} == {
+        busy["id"]: True,
+        idle["id"]: False,
+    }
+    assert (await harness.json("GET", f"{base}/{busy['id']}"))[1]["is_busy"] is True
+    assert (await harness.json("GET", f"{base}/{idle['id']}"))[1]["is_busy"] is False
+    _, updated = await harness.json("PUT", f"{base}/{busy['id']}", {"title": "t"})
+    assert updated["is_busy"] is True
+
+
+async def test_messages_route_flushes_streaming_updates_first(
+    harness: Harness, ws: str
+) -> None:
+    """GET messages shows a debounced delta the flusher has not written yet."""
+    base = f"/v1/workspaces/{ws}"
+    _, session = await harness.json("POST", f"{base}/sessions", {"title": "s"})
+    service = harness.registry.get(ws).workspace.messages  # type: ignore[attr-defined]
+    message = Message(id="a", role="assistant", session_id=session["id"])
+    await service.create(message)
+    text = [Part(type="text", data={"text": "streamed"})]
+    service.update_soon(
+        Message(id="a", role="assistant", session_id=session["id"], parts=text)
+    )
+    _, listed = await harness.json("GET", f"{base}/sessions/{session['id']}/messages")
+    assert listed[0]["parts"] == [{"type": "text", "data": {"text": "streamed"}}]

@@ -1,6 +1,6 @@
 """Session routes: CRUD, messages, user messages, history.
 
-Source: docs/protocol.md 2.3, B.2-B.4.
+Source: docs/protocol.md 2.3, 5.6, B.2-B.4.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from quart_trio import QuartTrio
 
 from crushd.proto import Session, SessionCreate, SessionUpdate
 from crushd.registry import Registry
+from crushd.workspace import Workspace
 
 from .._context import ServerContext
 from .._http import decode_body, empty_response, json_response
@@ -25,30 +26,33 @@ def register_session_routes(app: QuartTrio, ctx: ServerContext) -> None:
     """Add the session, message and history routes."""
     registry = ctx.registry
 
-    def presence(workspace_id: str, session: Session) -> Session:
-        # is_busy stays false until agent runs exist (a later issue).
-        attached = registry.attached_clients(workspace_id, session.id)
-        return attrs.evolve(session, is_busy=False, attached_clients=attached)
+    def presence(workspace: Workspace, session: Session) -> Session:
+        # Both computed per answer (docs/protocol.md 5.6): busy while the
+        # agent runs the session, attached = live viewers of it.
+        attached = registry.attached_clients(workspace.id, session.id)
+        busy = workspace.is_busy(session.id)
+        return attrs.evolve(session, is_busy=busy, attached_clients=attached)
 
     async def list_sessions(workspace_id: str) -> Response:
-        sessions = await live_workspace(registry, workspace_id)[1].sessions.list()
-        return json_response([presence(workspace_id, s) for s in sessions])
+        workspace = live_workspace(registry, workspace_id)[1]
+        sessions = await workspace.sessions.list()
+        return json_response([presence(workspace, s) for s in sessions])
 
     async def create_session(workspace_id: str) -> Response:
         workspace = live_workspace(registry, workspace_id)[1]
         session = await workspace.sessions.create(await decode_body(SessionCreate))
-        return json_response(presence(workspace_id, session))
+        return json_response(presence(workspace, session))
 
     async def get_session(workspace_id: str, session_id: str) -> Response:
         workspace = live_workspace(registry, workspace_id)[1]
         session = await workspace.sessions.get(session_id)
-        return json_response(presence(workspace_id, session))
+        return json_response(presence(workspace, session))
 
     async def update_session(workspace_id: str, session_id: str) -> Response:
         workspace = live_workspace(registry, workspace_id)[1]
         body = await decode_body(SessionUpdate)
         session = await workspace.sessions.update(session_id, body)
-        return json_response(presence(workspace_id, session))
+        return json_response(presence(workspace, session))
 
     async def delete_session(workspace_id: str, session_id: str) -> Response:
         await live_workspace(registry, workspace_id)[1].sessions.delete(session_id)
@@ -67,16 +71,17 @@ def register_session_routes(app: QuartTrio, ctx: ServerContext) -> None:
 
 def _register_read_routes(app: QuartTrio, registry: Registry) -> None:
     async def messages(workspace_id: str, session_id: str) -> Response:
-        store = live_workspace(registry, workspace_id)[1].messages
-        return json_response(await store.list_for_session(session_id))
+        # Flushes the session's streaming updates first (upstream flushes all).
+        service = live_workspace(registry, workspace_id)[1].messages
+        return json_response(await service.list(session_id))
 
     async def session_user_messages(workspace_id: str, session_id: str) -> Response:
-        store = live_workspace(registry, workspace_id)[1].messages
-        return json_response(await store.list_user_for_session(session_id))
+        service = live_workspace(registry, workspace_id)[1].messages
+        return json_response(await service.list_user_for_session(session_id))
 
     async def workspace_user_messages(workspace_id: str) -> Response:
-        store = live_workspace(registry, workspace_id)[1].messages
-        return json_response(await store.list_user_all())
+        service = live_workspace(registry, workspace_id)[1].messages
+        return json_response(await service.list_user_all())
 
     async def history(workspace_id: str, session_id: str) -> Response:
         workspace = live_workspace(registry, workspace_id)[1]
