@@ -16,6 +16,7 @@ from ._websocket import register_websocket_route
 from .routes import (
     register_config_routes,
     register_debug_routes,
+    register_filetracker_routes,
     register_session_routes,
     register_skill_routes,
     register_system_routes,
@@ -66,6 +67,7 @@ def create_app(
     register_system_routes(app, ctx)
     register_workspace_routes(app, ctx)
     register_session_routes(app, ctx)
+    register_filetracker_routes(app, ctx)
     register_config_routes(app, ctx)
     register_skill_routes(app, ctx)
     declare_hot_rules(app)

@@ -2,6 +2,7 @@
 
 from ._config import COMMIT_SECONDS, publish_config_change, register_config_routes
 from ._debug import register_debug_routes
+from ._filetracker import register_filetracker_routes
 from ._sessions import register_session_routes
 from ._skills import register_skill_routes
 from ._system import SHUTDOWN_COMMANDS, register_system_routes
@@ -15,6 +16,7 @@ __all__ = [
     "publish_config_change",
     "register_config_routes",
     "register_debug_routes",
+    "register_filetracker_routes",
     "register_session_routes",
     "register_skill_routes",
     "register_system_routes",

@@ -2,7 +2,7 @@
 
 docs/protocol.md part A keeps LSP, MCP, ``config/import-copilot`` and
 ``config/refresh-oauth`` out of scope for good; the rest (agent, permissions,
-questions, filetracker) are later issues. Every one answers
+questions) are later issues. Every one answers
 ``501 {"message": "not supported by crushd"}`` (with the reason in the
 message) after checking the workspace exists.
 """
@@ -22,9 +22,6 @@ _SID = f"{_WS}/agent/sessions/<session_id>"
 
 #: (method, path) of every protocol route without an implementation yet.
 UNSUPPORTED_ROUTES: tuple[tuple[str, str], ...] = (
-    ("GET", f"{_WS}/sessions/<session_id>/filetracker/files"),
-    ("POST", f"{_WS}/filetracker/read"),
-    ("GET", f"{_WS}/filetracker/lastread"),
     ("GET", f"{_WS}/lsps"),
     ("GET", f"{_WS}/lsps/<lsp>/diagnostics"),
     ("POST", f"{_WS}/lsps/start"),
