@@ -56,6 +56,8 @@ class ChunkReader:
     finish_reason: str = ""
     usage: Usage | None = None
     _calls: dict[int, _Call] = attrs.field(factory=dict)
+    _aliases: dict[int, int] = attrs.field(factory=dict)
+    _last: int = 0
 
     def feed_line(self, line: str) -> list[StreamEvent]:
         """Read one line of the SSE body; return the events it completes.
@@ -139,17 +141,22 @@ class ChunkReader:
     def _call_for(self, item: Mapping[str, object]) -> _Call:
         raw_id = item.get("id")
         call_id = raw_id if isinstance(raw_id, str) else ""
-        index = item.get("index")
-        if not isinstance(index, int) or isinstance(index, bool):
+        wire = item.get("index")
+        if not isinstance(wire, int) or isinstance(wire, bool):
             # No index: a new call when it brings an id, else the last one.
-            index = len(self._calls) if call_id or not self._calls else max(self._calls)
+            wire = -1
+            index = len(self._calls) if call_id or not self._calls else self._last
+        else:
+            index = self._aliases.get(wire, wire)
         call = self._calls.get(index)
         if call is not None and call_id and call.id != call_id and call.started:
-            # Some servers number every call 0; a new id means a new call.
+            # Some servers number every call 0: a new id means a new call.
             index, call = max(self._calls) + 1, None
+            self._aliases[wire] = index
         if call is None:
             call = _Call(index, call_id or f"call_{uuid.uuid4().hex[:24]}")
             self._calls[index] = call
+        self._last = index
         return call
 
     @staticmethod
