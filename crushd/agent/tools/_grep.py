@@ -91,12 +91,17 @@ class GrepTool:
 
 
 async def _grep(root: Path, args: dict[str, object]) -> ToolResult:
-    root, folder = await trio.to_thread.run_sync(search_folder, root, args.get("path"))
+    root, folder = await trio.to_thread.run_sync(
+        functools.partial(search_folder, root, args.get("path"), allow_file=True)
+    )
     pattern, include = str(args["pattern"]), str(args.get("include", ""))
     literal = args.get("literal_text") is True
     rg = _rg.find_rg()
     if rg is not None:
-        found = await search_rg(rg, root, folder, pattern, include, literal=literal)
+        single_file = await trio.to_thread.run_sync(folder.is_file)
+        found = await search_rg(
+            rg, root, folder, pattern, include, literal=literal, single_file=single_file
+        )
     else:
         work = functools.partial(
             search_python, root, folder, pattern, include, literal=literal

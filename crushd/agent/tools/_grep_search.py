@@ -50,9 +50,16 @@ class Found:
 
 
 async def search_rg(
-    rg: str, root: Path, folder: Path, pattern: str, include: str, *, literal: bool
+    rg: str,
+    root: Path,
+    folder: Path,
+    pattern: str,
+    include: str,
+    *,
+    literal: bool,
+    single_file: bool = False,
 ) -> Found:
-    """Search ``folder`` with ``rg --json``.
+    """Search ``folder`` (one file when ``single_file``) with ``rg --json``.
 
     Raises:
         InputError: ``rg`` failed (a bad regex or glob); the message is its own.
@@ -64,12 +71,14 @@ async def search_rg(
     if include:
         args += ["--glob", include]
     args += ["--regexp", pattern, "--", str(folder)]
-    output = await _rg.run_rg(rg, args, cwd=folder)
+    output = await _rg.run_rg(rg, args, cwd=folder.parent if single_file else folder)
     if output.returncode not in {0, 1} and not output.stdout:
         raise InputError(f"error searching files: {output.stderr.strip()}")
     matches = list(_parse_json_lines(output.stdout))
-    allowed = set(await trio.to_thread.run_sync(kept, root, {m.path for m in matches}))
-    matches = [m for m in matches if m.path in allowed]
+    if not single_file:  # a file named on purpose is searched even if ignored
+        found = {m.path for m in matches}
+        allowed = set(await trio.to_thread.run_sync(kept, root, found))
+        matches = [m for m in matches if m.path in allowed]
     cut = output.truncated or len(matches) > MAX_GATHERED_MATCHES
     return Found(matches[:MAX_GATHERED_MATCHES], cut)
 
@@ -128,6 +137,8 @@ def search_python(
     """
     regex = _compile(re.escape(pattern) if literal else pattern, "regex pattern")
     wanted = _compile_glob(include) if include else None
+    if folder.is_file():
+        return Found(_file_matches(folder, regex)[:MAX_GATHERED_MATCHES], cut=False)
     matches: list[LineMatch] = []
     for entry in walk(folder, IgnoreRules(root), should_stop=should_stop):
         if entry.is_dir or entry.is_link:

@@ -36,10 +36,17 @@ def timeout_seconds(configured_ns: int, default_seconds: float) -> float:
     return default_seconds
 
 
-def search_folder(root: Path, given: object) -> tuple[Path, Path]:
+def search_folder(
+    root: Path, given: object, *, allow_file: bool = False
+) -> tuple[Path, Path]:
     """Resolve a ``path`` parameter to an existing folder inside ``root``.
 
     Blocking: call it from a worker thread.
+
+    Args:
+        root: the workspace folder.
+        given: the parameter (``None`` or ``""`` for ``root``).
+        allow_file: accept a file too (``grep`` searches one file).
 
     Returns:
         ``(root, folder)``, both with symlinks resolved.
@@ -48,7 +55,7 @@ def search_folder(root: Path, given: object) -> tuple[Path, Path]:
         InputError: the folder is outside ``root``, missing or not a folder.
     """
     folder = resolve_inside(root, str(given or ""), verb="searching", key="path")
-    if not folder.is_dir():
+    if not (folder.is_dir() or (allow_file and folder.is_file())):
         what = "is not a directory" if folder.exists() else "does not exist"
         raise InputError(f"path {what}: {folder}")
     return root.resolve(), folder

@@ -138,3 +138,15 @@ async def test_missing_pattern_and_folder_are_errors(
         assert result.content == "pattern is required"
     missing = await glob(make_ctx, "*", path="nope")
     assert missing.content == f"path does not exist: {workspace / 'nope'}"
+
+
+async def test_glob_pattern_does_not_undo_ignore_files(
+    workspace: Path, make_ctx: MakeContext, search_mode: str
+) -> None:
+    """rg's --glob overrides .gitignore; its results are checked again."""
+    write(
+        workspace,
+        {".gitignore": "gen/\n*.pb.go\n", "gen/a.go": "", "x.pb.go": "", "b.go": ""},
+    )
+    result = await glob(make_ctx, "**/*.go")
+    assert result.content == f"{workspace}/b.go"

@@ -186,3 +186,33 @@ async def test_bad_input_is_an_error(make_ctx: MakeContext) -> None:
         result = await call(GrepTool(), make_ctx(), text)
         assert result.is_error
         assert result.content == message
+
+
+async def test_path_may_name_one_file_even_an_ignored_one(
+    workspace: Path, make_ctx: MakeContext, search_mode: str
+) -> None:
+    write(workspace, {".gitignore": "gen.txt\n", "gen.txt": "hit\n", "b.txt": "hit\n"})
+    result = await grep(make_ctx, "hit", path="gen.txt")
+    assert (
+        result.content
+        == f"Found 1 matches\n{workspace}/gen.txt:\n  Line 1, Char 1: hit\n"
+    )
+
+
+async def test_include_glob_does_not_undo_ignore_files(
+    workspace: Path, make_ctx: MakeContext, search_mode: str
+) -> None:
+    """rg's --glob overrides .gitignore; its matches are checked again."""
+    write(
+        workspace,
+        {
+            ".gitignore": "gen/\n*.pb.go\n",
+            "gen/a.go": "hit\n",
+            "x.pb.go": "hit\n",
+            "b.go": "hit\n",
+        },
+    )
+    result = await grep(make_ctx, "hit", include="*.go")
+    assert (
+        result.content == f"Found 1 matches\n{workspace}/b.go:\n  Line 1, Char 1: hit\n"
+    )
