@@ -43,6 +43,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "AgentNotInitialized",
     "BadRequest",
     "ClientError",
     "ClientNotAttached",
@@ -54,6 +55,7 @@ __all__ = [
     "DataDirLocked",
     "DataDirUntrusted",
     "DecodeError",
+    "EmptyPrompt",
     "Forbidden",
     "InternalError",
     "InvalidClientID",
@@ -67,6 +69,7 @@ __all__ = [
     "RequestTimeout",
     "ServerBusy",
     "ServerError",
+    "SessionIdMissing",
     "SessionNotFound",
     "ShuttingDown",
     "SkillNotFound",
@@ -305,3 +308,24 @@ class ModelUnavailable(InternalError):
     provider not configured``, ``large model not found in provider config``
     and the same three for ``small``; ``agent/init`` answers with them.
     """
+
+
+class AgentNotInitialized(BadRequest):
+    """400 ``agent coordinator not initialized``: a prompt before ``agent/init``."""
+
+    default_message = "agent coordinator not initialized"
+
+
+class EmptyPrompt(BadRequest):
+    """400 ``prompt is empty``: no prompt text and no ``text/*`` attachment.
+
+    Upstream answers 500; crushd 400 (decision B.5).
+    """
+
+    default_message = "prompt is empty"
+
+
+class SessionIdMissing(BadRequest):
+    """400 ``session id is missing``: a prompt without ``session_id`` (B.5)."""
+
+    default_message = "session id is missing"

@@ -188,15 +188,21 @@ class TurnRunner:
             if failure is not None:
                 with trio.move_on_after(CANCEL_PERSIST_SECONDS, shield=True):
                     await self._record_exit(failure)
-        return self._outcome(failure)
+        return self.outcome(failure)
 
-    def _outcome(self, failure: TurnFailure | None) -> RunOutcome:
+    def outcome(self, failure: TurnFailure | None, *, error: str = "") -> RunOutcome:
+        """The ``run_complete`` fields for the turn as it stands.
+
+        Args:
+            failure: how the turn failed, ``None`` for success.
+            error: an error text overriding the failure's.
+        """
         last = self.assistants[-1] if self.assistants else None
         return RunOutcome(
             message_id=last.id if last else "",
             text=last.text if last else "",
-            error=failure.error if failure else "",
-            cancelled=bool(failure and failure.cancelled),
+            error=error or (failure.error if failure else ""),
+            cancelled=bool(failure and failure.cancelled) and not error,
         )
 
     async def _body(self) -> None:
@@ -273,7 +279,7 @@ class TurnRunner:
                 else:
                     self.ports.messages.update_soon(live.snapshot())
         finally:
-            await _aclose(events)
+            await close_stream(events)
         return finish
 
     async def _run_tools(
@@ -387,8 +393,8 @@ def _empty_assistant(session_id: str, model: TurnModel | None) -> LiveMessage:
     return LiveMessage(session_id, model.model.id, model.provider_id)
 
 
-async def _aclose(events: AsyncIterator[object]) -> None:
-    # close the provider's generator now, not when it is garbage collected
+async def close_stream(events: AsyncIterator[object]) -> None:
+    """Close a provider's event generator now (bounded), not at garbage collection."""
     aclose = getattr(events, "aclose", None)
     if aclose is not None:
         with trio.move_on_after(CANCEL_PERSIST_SECONDS, shield=True):
