@@ -97,13 +97,11 @@ class GlobTool:
 async def _glob(root: Path, pattern: str, path: object) -> ToolResult:
     root, folder = await trio.to_thread.run_sync(search_folder, root, path)
     pattern = _relative_pattern(pattern, folder)
-    rg = _rg.find_rg()
-    if rg is not None:
-        found, cut = await _rg_files(rg, root, folder, pattern)
-        found = await trio.to_thread.run_sync(kept, root, found)
-    else:
+    listed = await _rg_files(root, folder, pattern)
+    if listed is None:
         work = functools.partial(_walk_files, root, folder, pattern)
-        found, cut = await run_stoppable(work)
+        listed = await run_stoppable(work)
+    found, cut = listed
     stamped = await trio.to_thread.run_sync(newest_first, found)
     return _result([p for p, _ in stamped], cut)
 
@@ -114,15 +112,23 @@ def _relative_pattern(pattern: str, folder: Path) -> str:
 
 
 async def _rg_files(
-    rg: str, root: Path, folder: Path, pattern: str
-) -> tuple[list[Path], bool]:
+    root: Path, folder: Path, pattern: str
+) -> tuple[list[Path], bool] | None:
+    """List with ``rg``; None when there is none or it cannot start."""
+    rg = _rg.find_rg()
+    if rg is None:
+        return None
     args = ["--files", "--null", *rg_ignore_args(root), "--glob", "/" + pattern]
-    output = await _rg.run_rg(rg, args, cwd=folder, max_bytes=_RG_OUTPUT_BYTES)
+    try:
+        output = await _rg.run_rg(rg, args, cwd=folder, max_bytes=_RG_OUTPUT_BYTES)
+    except OSError:
+        return None
     if output.returncode not in {0, 1} and not output.stdout:
         raise InputError(f"error finding files: {output.stderr.strip()}")
     names = [n for n in output.stdout.decode("utf-8", "replace").split("\0") if n]
     cut = output.truncated or len(names) > _CANDIDATE_POOL
-    return [folder / n for n in names[:_CANDIDATE_POOL]], cut
+    found = [folder / n for n in names[:_CANDIDATE_POOL]]
+    return await trio.to_thread.run_sync(kept, root, found), cut
 
 
 def _walk_files(
@@ -134,7 +140,7 @@ def _walk_files(
         raise InputError(f"error finding files: invalid pattern: {exc}") from None
     found: list[Path] = []
     for entry in walk(folder, IgnoreRules(root), should_stop=should_stop):
-        if entry.is_dir or entry.is_link:
+        if not entry.is_file:
             continue
         if regex.match(entry.path.relative_to(folder).as_posix()):
             if len(found) == _CANDIDATE_POOL:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from . import _rg
-from ._grep_search import LineMatch, search_python, search_rg
+from ._grep_search import Found, LineMatch, search_python, search_rg
 from ._input import InputError, parse_input, prop, schema
 from ._search import (
     MAX_SEARCH_RESULTS,
@@ -96,19 +96,30 @@ async def _grep(root: Path, args: dict[str, object]) -> ToolResult:
     )
     pattern, include = str(args["pattern"]), str(args.get("include", ""))
     literal = args.get("literal_text") is True
-    rg = _rg.find_rg()
-    if rg is not None:
-        single_file = await trio.to_thread.run_sync(folder.is_file)
-        found = await search_rg(
-            rg, root, folder, pattern, include, literal=literal, single_file=single_file
-        )
-    else:
+    found = await _search_rg(root, folder, pattern, include, literal=literal)
+    if found is None:
         work = functools.partial(
             search_python, root, folder, pattern, include, literal=literal
         )
         found = await run_stoppable(lambda stop: work(should_stop=stop))
     matches = await trio.to_thread.run_sync(_newest_files_first, found.matches)
     return render_matches(matches, cut=found.cut)
+
+
+async def _search_rg(
+    root: Path, folder: Path, pattern: str, include: str, *, literal: bool
+) -> Found | None:
+    """Search with ``rg``; None when there is none or it cannot start."""
+    rg = _rg.find_rg()
+    if rg is None:
+        return None
+    single_file = await trio.to_thread.run_sync(folder.is_file)
+    try:
+        return await search_rg(
+            rg, root, folder, pattern, include, literal=literal, single_file=single_file
+        )
+    except OSError:
+        return None
 
 
 def _newest_files_first(matches: list[LineMatch]) -> list[LineMatch]:

@@ -141,7 +141,7 @@ def search_python(
         return Found(_file_matches(folder, regex)[:MAX_GATHERED_MATCHES], cut=False)
     matches: list[LineMatch] = []
     for entry in walk(folder, IgnoreRules(root), should_stop=should_stop):
-        if entry.is_dir or entry.is_link:
+        if not entry.is_file:
             continue
         if wanted and not wanted.match(entry.path.relative_to(folder).as_posix()):
             continue

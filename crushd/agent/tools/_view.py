@@ -97,6 +97,8 @@ def _view(root: Path, args: dict[str, object], ctx: ToolContext) -> _Read:
         raise InputError(_not_found(path))
     if path.is_dir():
         raise InputError(f"Path is a directory, not a file: {path}")
+    if not path.is_file():  # a pipe or a device would block or never end
+        raise InputError(f"Path is not a regular file: {path}")
     if path.suffix.lower() in IMAGE_TYPES:
         return _Read(_image(path, ctx.supports_images))
     offset = max(0, _int(args.get("offset"), 0))

@@ -23,13 +23,14 @@ from ._ignore import IgnoreRules, translate_glob
 class Entry:
     """One walked path; ``depth`` is 1 for the start folder's own entries.
 
-    ``is_dir`` and ``is_link`` describe the entry itself (links not followed).
+    ``is_dir`` and ``is_file`` describe the entry itself (links not followed):
+    a symlink, pipe or device is neither a folder nor a regular file.
     """
 
     path: Path
     is_dir: bool
     depth: int
-    is_link: bool = False
+    is_file: bool = False
 
 
 def _never() -> bool:
@@ -63,9 +64,16 @@ def walk(
             path = Path(entry.path)
             if rules.skipped(path, is_dir=is_dir):
                 continue
-            yield Entry(path, is_dir, depth, is_link=entry.is_symlink())
+            yield Entry(path, is_dir, depth, is_file=_is_file(entry))
             if is_dir and (max_depth <= 0 or depth < max_depth):
                 queue.append((path, depth + 1))
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _scan(folder: Path) -> list[os.DirEntry[str]]:

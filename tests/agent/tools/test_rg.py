@@ -18,6 +18,7 @@ from crushd.agent.tools import (
     DEFAULT_GREP_TIMEOUT_SECONDS,
     GlobTool,
     GrepTool,
+    ViewTool,
     _grep_search,
     _rg,
 )
@@ -209,3 +210,39 @@ def test_timeouts_come_from_config_in_nanoseconds() -> None:
     )
     assert GrepTool.from_config(config).timeout_s == 2.5
     assert GlobTool.from_config(config).timeout_s == 10
+
+
+@pytest.mark.parametrize("tool", [GrepTool, GlobTool])
+async def test_rg_that_cannot_start_falls_back_to_python(
+    tool: type[GrepTool] | type[GlobTool],
+    workspace: Path,
+    make_ctx: MakeContext,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broken = tmp_path / "rg-broken"
+    broken.write_bytes(b"\x7fELF not really")
+    broken.chmod(0o755)
+    monkeypatch.setattr(_rg, "find_rg", lambda: str(broken))
+    write(workspace, {"x.txt": "x\n"})
+    pattern = "x" if tool is GrepTool else "*.txt"
+    result = await call(tool(), make_ctx(), f'{{"pattern": "{pattern}"}}')
+    assert not result.is_error
+    assert f"{workspace}/x.txt" in result.content
+
+
+async def test_fifos_are_not_opened(
+    workspace: Path, make_ctx: MakeContext, search_mode: str
+) -> None:
+    """A named pipe would block a reader forever; searches and view skip it."""
+    os.mkfifo(workspace / "pipe.txt")
+    write(workspace, {"ok.txt": "x\n"})
+    grep = await call(GrepTool(), make_ctx(), '{"pattern": "x"}')
+    assert (
+        grep.content == f"Found 1 matches\n{workspace}/ok.txt:\n  Line 1, Char 1: x\n"
+    )
+    glob = await call(GlobTool(), make_ctx(), '{"pattern": "*.txt"}')
+    assert "pipe" not in glob.content
+    view = await call(ViewTool(), make_ctx(), '{"file_path": "pipe.txt"}')
+    assert view.is_error
+    assert view.content.startswith("Path is not a regular file")
