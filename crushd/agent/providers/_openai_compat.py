@@ -98,6 +98,10 @@ class OpenAICompatProvider:
             max_retries=0,
             http_client=self._http,
         )
+        if model.provider_type != "openai":
+            # The SDK picks OPENAI_ORG_ID / OPENAI_PROJECT_ID from the daemon's
+            # environment; another vendor has no business seeing them.
+            self._client.organization = self._client.project = None
         # The SDK imports its resource modules on first attribute access.
         self._create: Any = self._client.chat.completions.with_streaming_response.create
 

@@ -425,6 +425,16 @@ async def test_openai_type_caps_with_max_completion_tokens() -> None:
     assert "temperature" not in body
 
 
+async def test_openai_organization_is_not_sent_to_other_vendors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``OPENAI_ORG_ID`` in the daemon's environment stays with OpenAI."""
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-private")
+    reply = Reply(events=[chunk({"content": "x"}, finish="stop"), "[DONE]"])
+    _, server = await _run([reply])
+    assert "openai-organization" not in server.requests[0].headers
+
+
 async def test_keyless_local_server_still_gets_a_request() -> None:
     """An empty key is allowed for local servers (a placeholder is sent)."""
     reply = Reply(events=[chunk({"content": "x"}, finish="stop"), "[DONE]"])
