@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from crushd import proto
 from crushd.errors import (
     AgentNotInitialized,
     EmptyPrompt,
@@ -27,10 +26,12 @@ from crushd.errors import (
 
 from ._errors import CANCELLED
 from ._lanes import Lanes, PromptAttachment, RunOutcome, Turn
+from ._notify import agent_info, publish_run_complete, publish_turn_end
 from ._ports import AgentPorts
 from ._prompt import load_system_prompt
+from ._setup import TurnSetup
 from ._title import generate_title
-from ._turn import CANCEL_PERSIST_SECONDS, TurnRunner, TurnSetup
+from ._turn import CANCEL_PERSIST_SECONDS, TurnRunner
 from .providers import Models, Provider, ResolvedModel, resolve_models
 from .tools import build_tools
 
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
     from crushd.config import Config
 
 log = logging.getLogger(__name__)
+
+#: The outcome of a queued prompt dropped by a cancel, clear or teardown.
+_DROPPED = RunOutcome(cancelled=True)
 
 #: Opens a provider for a resolved model (``providers.open_provider``).
 ProviderFactory = Callable[[ResolvedModel], Awaitable[Provider]]
@@ -233,17 +237,8 @@ class AgentCoordinator:
 
     def info(self) -> dict[str, object]:
         """The ``GET /agent`` answer (an ``AgentInfo`` as JSON data)."""
-        info = proto.AgentInfo(is_busy=self.any_busy(), is_ready=self.is_ready)
-        if self._models is not None:
-            large = self._models.large
-            info = proto.AgentInfo(
-                is_busy=info.is_busy,
-                is_ready=info.is_ready,
-                model=_catalog_model(large),
-                model_cfg=_selected(large),
-            )
-        data: dict[str, object] = proto.converter.unstructure(info)
-        return data
+        large = self._models.large if self._models is not None else None
+        return agent_info(self.any_busy(), self.is_ready, large)
 
     # -- running -----------------------------------------------------------
 
@@ -311,41 +306,18 @@ class AgentCoordinator:
         nxt = self.lanes.finish(turn, outcome)
         if nxt is None:
             self.ports.sessions.busy_changed(turn.session_id, False)
-        if outcome.error:
-            event = proto.AgentEvent(
-                type=proto.AGENT_ERROR,
-                error=outcome.error,
-                session_id=turn.session_id,
-                run_id=turn.run_id,
-            )
-            self.ports.events.publish(proto.AGENT_EVENT, proto.CREATED, event)
-        elif not outcome.cancelled:
-            event = proto.AgentEvent(
-                type=proto.AGENT_FINISHED,
-                session_id=turn.session_id,
-                session_title=title,
-            )
-            self.ports.events.publish(proto.AGENT_EVENT, proto.CREATED, event)
-        for finished in [turn, *(t for t in runner.folded if t.run_id)]:
-            self._publish_complete(finished, outcome)
+        publish_turn_end(self.ports.events, turn, outcome, title)
+        for folded in runner.folded:
+            if folded.run_id:
+                publish_run_complete(self.ports.events, folded, outcome)
         return nxt
-
-    def _publish_complete(self, turn: Turn, outcome: RunOutcome) -> None:
-        payload = proto.RunComplete(
-            session_id=turn.session_id,
-            message_id=outcome.message_id,
-            run_id=turn.run_id,
-            text=outcome.text,
-            error=outcome.error,
-            cancelled=outcome.cancelled,
-            client_id=turn.client_id,
-        )
-        self.ports.events.publish(proto.RUN_COMPLETE_EVENT, proto.UPDATED, payload)
 
     def _publish_dropped(self, dropped: Sequence[Turn]) -> None:
         for turn in dropped:
             if turn.run_id:
-                self._publish_complete(turn, RunOutcome(cancelled=True))
+                publish_run_complete(
+                    self.ports.events, turn, RunOutcome(cancelled=True)
+                )
 
     # -- title -------------------------------------------------------------
 
@@ -374,39 +346,3 @@ class AgentCoordinator:
             )
         except Exception:  # a failed title never affects the run
             log.exception("title generation failed for session %s", session_id)
-
-
-def _catalog_model(model: ResolvedModel) -> proto.CatalogModel:
-    facts = model.model
-    return proto.CatalogModel(
-        id=facts.id,
-        name=facts.name,
-        cost_per_1m_in=facts.cost_per_1m_in,
-        cost_per_1m_out=facts.cost_per_1m_out,
-        cost_per_1m_in_cached=facts.cost_per_1m_in_cached,
-        cost_per_1m_out_cached=facts.cost_per_1m_out_cached,
-        context_window=facts.context_window,
-        default_max_tokens=facts.default_max_tokens,
-        can_reason=facts.can_reason,
-        reasoning_levels=list(facts.reasoning_levels),
-        default_reasoning_effort=facts.default_reasoning_effort,
-        supports_attachments=facts.supports_attachments,
-        options=dict(facts.options),
-    )
-
-
-def _selected(model: ResolvedModel) -> proto.SelectedModel:
-    chosen = model.selected
-    return proto.SelectedModel(
-        model=chosen.model,
-        provider=chosen.provider,
-        reasoning_effort=chosen.reasoning_effort,
-        think=chosen.think,
-        max_tokens=chosen.max_tokens,
-        temperature=chosen.temperature,
-        top_p=chosen.top_p,
-        top_k=chosen.top_k,
-        frequency_penalty=chosen.frequency_penalty,
-        presence_penalty=chosen.presence_penalty,
-        provider_options=dict(chosen.provider_options),
-    )

@@ -25,7 +25,8 @@ from crushd.errors import CrushdError
 from . import _accounting as acct
 from ._ports import SessionSink
 from ._prompt import session_headers, template
-from ._turn import CANCEL_PERSIST_SECONDS, TurnModel, close_stream
+from ._setup import TurnModel
+from ._turn import CANCEL_PERSIST_SECONDS, close_stream
 from .providers import ChatMessage, Finish, Provider, ProviderError, TextDelta, Usage
 
 log = logging.getLogger(__name__)

@@ -11,11 +11,8 @@ result, written under a bounded shield (docs/agent.md 1.4, 1.8, 7.2).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import AsyncIterator, Sequence
 
-import attrs
 import trio
 
 from crushd import proto
@@ -36,7 +33,8 @@ from ._lanes import Lanes, RunOutcome, Turn
 from ._live import LiveMessage, tool_message, user_message
 from ._ports import AgentPorts
 from ._prompt import session_headers, todo_reminder
-from ._retry import RetryPolicy, call_with_retries
+from ._retry import call_with_retries
+from ._setup import SetupOpener, TitleStarter, TurnModel, TurnSetup
 from .providers import (
     ChatMessage,
     Finish,
@@ -47,74 +45,10 @@ from .providers import (
 )
 from .tools import Tool, ToolCall, ToolContext, ToolResult
 
-if TYPE_CHECKING:
-    from crushd.config import Config
-
 log = logging.getLogger(__name__)
 
 #: Seconds the exit path may spend writing a cancelled or failed turn.
 CANCEL_PERSIST_SECONDS = 2.0
-
-
-class ModelFacts(acct.Prices, Protocol):
-    """The catalog facts a turn reads (``providers.ModelInfo`` fits)."""
-
-    @property
-    def id(self) -> str:
-        """The model id."""
-
-    @property
-    def supports_attachments(self) -> bool:
-        """Whether the model takes images."""
-
-
-class TurnModel(Protocol):
-    """A resolved model (``providers.ResolvedModel`` fits)."""
-
-    @property
-    def provider_id(self) -> str:
-        """The provider's id, stored on assistant messages."""
-
-    @property
-    def model(self) -> ModelFacts:
-        """The catalog facts."""
-
-    def request(
-        self,
-        messages: tuple[ChatMessage, ...],
-        tools: tuple[ToolSpec, ...] = (),
-        headers: dict[str, str] | None = None,
-    ) -> StreamRequest:
-        """A request with the model's per-call options."""
-
-
-@attrs.frozen
-class TurnSetup:
-    """What one turn runs with, rebuilt from the config for every turn.
-
-    Attributes:
-        provider: an open provider (closed by whoever opened it).
-        model: the large model.
-        system_prompt: the system prompt text.
-        tools: the tools offered.
-        config: the workspace config, for tools.
-        max_steps: model calls allowed in the turn.
-        retry: the retry policy.
-    """
-
-    provider: Provider
-    model: TurnModel
-    system_prompt: str
-    tools: Sequence[Tool] = ()
-    config: Config | None = None
-    max_steps: int = acct.MAX_STEPS
-    retry: RetryPolicy = attrs.field(factory=RetryPolicy)
-
-
-#: Opens a turn's setup (model, provider) and closes it afterwards.
-SetupOpener = Callable[[], AbstractAsyncContextManager[TurnSetup]]
-#: Starts the title job with (session id, prompt); synchronous.
-TitleStarter = Callable[[str, str], None]
 
 
 def _has_user_text(messages: Sequence[proto.Message]) -> bool:

@@ -20,7 +20,7 @@ import trio
 
 from crushd import proto
 from crushd.agent._ports import AgentPorts
-from crushd.agent._turn import TurnSetup
+from crushd.agent._setup import TurnSetup
 from crushd.agent.providers import (
     ChatMessage,
     FakeProvider,
