@@ -17,6 +17,12 @@ from crushd import _lazy
 
 #: Modules the daemon must not import before it listens (they cost start-up).
 NOT_AT_STARTUP = (
+    "crushd.agent",
+    "crushd.agent.providers",
+    "crushd.agent.tools",
+    "openai",
+    "httpx2",
+    "pydantic",
     "crushd.config._model",
     "crushd.config._load",
     "crushd.skills",
