@@ -4,7 +4,14 @@ from typing import TYPE_CHECKING
 
 from crushd import _lazy
 
-from ._eventlog import PING_FRAME, Batch, EventLog, EventLogStatistics, WsBatch
+from ._eventlog import (
+    DEFAULT_CAPACITY_BYTES,
+    PING_FRAME,
+    Batch,
+    EventLog,
+    EventLogStatistics,
+    WsBatch,
+)
 from ._project import CONTEXT_FILES, INIT_PROMPT
 from ._spec import WorkspaceSpec
 from ._workspace import CONFIG_CHANGED_EVENT, AgentHandle, Workspace, WorkspaceOpener
@@ -38,6 +45,7 @@ __all__ = [
     "CONFIG_CHANGED_EVENT",
     "CONTEXT_FILES",
     "DEBOUNCE_SECONDS",
+    "DEFAULT_CAPACITY_BYTES",
     "INIT_PROMPT",
     "MODEL_TYPES",
     "NEVER_READ",

@@ -2,7 +2,8 @@
 
 Every event is encoded once, at publish, into its SSE frame and its WebSocket
 text frame. Readers hold nothing but a cursor (the last id they have), so memory
-is O(ring) and a publish costs the same for one reader or a thousand. A reader
+is O(ring) (bounded by a frame count and a byte count) and a publish costs the
+same for one reader or a thousand. A reader
 takes everything between its cursor and the head as one chunk per wake-up.
 A direct reader (the server's SSE fan-out, ``crushd.server._direct``) is
 offered each new frame at publish instead of being woken.
@@ -22,6 +23,10 @@ from crushd.proto import UPDATED, Resync, converter
 
 #: An SSE comment frame; the stream writes it when idle (docs/protocol.md C.2).
 PING_FRAME = b": ping\n\n"
+
+#: Default bound on the bytes of frames a log holds (64 MiB): every streaming
+#: message update carries the whole message, so frames can be large.
+DEFAULT_CAPACITY_BYTES = 64 * 1024 * 1024
 
 _RESYNC = "resync"
 
@@ -156,30 +161,47 @@ class EventLog:
     garbage ``Last-Event-ID``) gets a ``resync`` frame first, then every event
     still held. Nothing is dropped silently.
 
+    Two bounds decide what is held: at most ``capacity_frames`` events, and
+    at most ``capacity_bytes`` of frames (``bytes_held``); the oldest events
+    are evicted when either is exceeded. The newest event is always held,
+    even when it alone is larger than ``capacity_bytes``.
+
     Args:
         workspace_id: the workspace's id, echoed in ``resync`` payloads.
         capacity_frames: how many events the ring keeps (the replay window,
             ``--replay-window``); at least 1.
+        capacity_bytes: how many bytes of frames (SSE and WebSocket, UTF-8)
+            the ring keeps; at least 1.
 
     Raises:
-        ValueError: ``capacity_frames`` is less than 1.
+        ValueError: ``capacity_frames`` or ``capacity_bytes`` is less than 1.
 
     Source: docs/protocol.md 3.2-3.3 (SSE framing and envelope), C.1-C.3 (ids,
     resume, heartbeat, slow consumers), C.9 (WebSocket frames); Crush's
-    per-subscriber 4096-event buffer, made lossless within the window.
+    per-subscriber 4096-event buffer, made lossless within the window; the
+    byte bound from docs/agent.md 7.4.
     """
 
-    def __init__(self, workspace_id: str, capacity_frames: int = 4096) -> None:
+    def __init__(
+        self,
+        workspace_id: str,
+        capacity_frames: int = 4096,
+        capacity_bytes: int = DEFAULT_CAPACITY_BYTES,
+    ) -> None:
         if capacity_frames < 1:
             raise ValueError(f"capacity_frames must be >= 1, got {capacity_frames}")
+        if capacity_bytes < 1:
+            raise ValueError(f"capacity_bytes must be >= 1, got {capacity_bytes}")
         self.workspace_id = workspace_id
         self.capacity_frames = capacity_frames
+        self.capacity_bytes = capacity_bytes
         # Parallel lists used as a ring: slot (seq - 1) % capacity holds seq.
         self._sse: list[bytes] = [b""] * capacity_frames
         self._ws: list[str] = [""] * capacity_frames
         self._sizes: list[int] = [0] * capacity_frames
         self._bytes_held = 0
         self._head = 0
+        self._oldest = 1
         self._closed = False
         self._changed = trio.Event()
         self._direct: dict[DirectReader, None] = {}  # insertion-ordered set
@@ -192,7 +214,7 @@ class EventLog:
     @property
     def oldest(self) -> int:
         """The oldest id still held; ``head + 1`` when the log is empty."""
-        return max(1, self._head - self.capacity_frames + 1)
+        return self._oldest
 
     @property
     def closed(self) -> bool:
@@ -348,7 +370,19 @@ class EventLog:
             size,
         )
         self._head = seq
+        if seq - self._oldest >= self.capacity_frames:
+            self._oldest = seq - self.capacity_frames + 1  # the slot was reused
+        if self._bytes_held > self.capacity_bytes:
+            self._evict_bytes()
         return sse
+
+    def _evict_bytes(self) -> None:
+        """Drop the oldest frames until under the byte bound; keep the newest."""
+        while self._bytes_held > self.capacity_bytes and self._oldest < self._head:
+            slot = (self._oldest - 1) % self.capacity_frames
+            self._bytes_held -= self._sizes[slot]
+            self._sse[slot], self._ws[slot], self._sizes[slot] = b"", "", 0
+            self._oldest += 1
 
     def _wake(self) -> None:
         if self._closed:

@@ -459,3 +459,100 @@ def test_eventlog_matches_model_of_all_events(
     for reader in readers:
         _check_read(log, model, reader)
         assert reader.cursor == log.head
+
+
+# --- the byte bound (docs/agent.md 7.4) ---
+
+
+def _frame_bytes(log: EventLog, seq: int) -> int:
+    """Bytes one held event costs: its SSE frame plus its WebSocket frame."""
+    sse = parse_sse(log.read_sse(seq - 1).data)
+    assert sse[0][0] == seq
+    one_sse = log.read_sse(seq - 1).data.split(b"\n\n")[0] + b"\n\n"
+    return len(one_sse) + len(log.read_ws(seq - 1).frames[0].encode())
+
+
+def test_byte_bound_evicts_oldest_and_a_reader_behind_resyncs() -> None:
+    """Over capacity_bytes the oldest frames go; a cursor behind them gets resync."""
+    probe = EventLog(WS)
+    probe.publish("m", "created", {"n": "x" * 100})
+    size = _frame_bytes(probe, 1)
+    log = EventLog(WS, capacity_frames=100, capacity_bytes=3 * size)
+    for _ in range(5):
+        log.publish("m", "created", {"n": "x" * 100})
+    stats = log.statistics()
+    assert (stats.head, stats.oldest, stats.frames_held) == (5, 3, 3)
+    assert stats.bytes_held == 3 * size
+    behind = log.read_sse(1)
+    assert behind.resync
+    assert ids(behind.data) == [2, 3, 4, 5]  # the resync frame is id oldest-1
+    assert parse_sse(behind.data)[0][1] == resync_envelope(3)
+    caught_up = log.read_sse(2)
+    assert (caught_up.resync, ids(caught_up.data)) == (False, [3, 4, 5])
+
+
+def test_byte_bound_keeps_the_newest_frame_even_when_oversized() -> None:
+    """One event larger than the bound is still held (alone), so it can be read."""
+    log = EventLog(WS, capacity_frames=10, capacity_bytes=64)
+    log.publish("m", "created", {"n": 1})
+    log.publish("m", "created", {"n": "y" * 500})
+    stats = log.statistics()
+    assert (stats.oldest, stats.frames_held) == (2, 1)
+    assert stats.bytes_held > 64
+    assert ids(log.read_sse(1).data) == [2]
+
+
+def test_eventlog_rejects_capacity_bytes_below_one() -> None:
+    """A byte bound of zero is refused at construction."""
+    with pytest.raises(ValueError, match="capacity_bytes"):
+        EventLog(WS, capacity_bytes=0)
+
+
+def test_default_byte_bound_is_64_mib() -> None:
+    """The default byte bound is 64 MiB, next to the 4,096-frame window."""
+    log = EventLog(WS)
+    assert (log.capacity_frames, log.capacity_bytes) == (4096, 64 * 1024 * 1024)
+
+
+_sized_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("publish"), st.integers(0, 120)),
+        st.tuples(st.just("read"), st.integers(0, 2)),
+        st.tuples(st.just("resume"), st.integers(0, 2), st.integers(-3, 40)),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(capacity=st.integers(1, 8), capacity_bytes=st.integers(1, 1200), ops=_sized_ops)
+def test_eventlog_with_byte_bound_matches_model(
+    capacity: int, capacity_bytes: int, ops: list[tuple[Any, ...]]
+) -> None:
+    """Random sizes: held frames are exactly what both bounds allow; no silent gap."""
+    log = EventLog(WS, capacity_frames=capacity, capacity_bytes=capacity_bytes)
+    reference = EventLog(WS)  # same stream, unbounded: each frame's size
+    model: list[Any] = []
+    sizes: list[int] = []
+    held: list[int] = []  # ids the model says are held
+    readers = [_Reader() for _ in range(3)]
+    for op in ops:
+        if op[0] == "publish":
+            model.append("z" * op[1])
+            log.publish("m", "created", {"n": model[-1]})
+            reference.publish("m", "created", {"n": model[-1]})
+            sizes.append(_frame_bytes(reference, len(model)))
+            held.append(len(model))
+            while len(held) > capacity:
+                held.pop(0)
+            while sum(sizes[i - 1] for i in held) > capacity_bytes and len(held) > 1:
+                held.pop(0)
+        elif op[0] == "read":
+            _check_read(log, model, readers[op[1]])
+        else:
+            readers[op[1]] = _Reader(cursor=op[2])
+        stats = log.statistics()
+        assert stats.oldest == (held[0] if held else 1)
+        assert stats.bytes_held == sum(sizes[i - 1] for i in held)
+    for reader in readers:
+        _check_read(log, model, reader)

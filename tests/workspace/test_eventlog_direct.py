@@ -63,3 +63,16 @@ def test_removed_reader_gets_no_offers() -> None:
     log.remove_direct_reader(reader)
     log.publish("session", "created", {})
     assert reader.offers == []
+
+
+def test_offered_frame_is_held_even_under_the_byte_bound() -> None:
+    """The newest (offered) event survives the byte bound; older readers resync."""
+    log = EventLog("ws", capacity_frames=100, capacity_bytes=1)
+    reader = Reader()
+    log.add_direct_reader(reader)
+    for _ in range(3):
+        log.publish("message", "updated", {"text": "x" * 50})
+    assert reader.offers == [1, 2, 3]
+    parked = log.read_sse(2)
+    assert (parked.resync, parked.data.startswith(b"id: 3\n")) == (False, True)
+    assert log.read_sse(1).resync
