@@ -70,7 +70,7 @@ class SessionSink(Protocol):
 class EventSink(Protocol):
     """The workspace event log (``EventLog.publish``)."""
 
-    def publish(self, type: str, event_type: str, payload: object) -> None:  # noqa: A002 (the envelope's key)
+    def publish(self, type: str, event_type: str, payload: object) -> object:  # noqa: A002 (the envelope's key)
         """Append one event; synchronous, dropped after close."""
 
 

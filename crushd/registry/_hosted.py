@@ -24,7 +24,7 @@ class EventLogLike(Protocol):
 
 
 class HostedWorkspace(Protocol):
-    """What the registry needs of a workspace: an id, its log, and cleanup."""
+    """What the registry needs of a workspace: an id, its log, its tasks, cleanup."""
 
     @property
     def id(self) -> str:
@@ -37,6 +37,11 @@ class HostedWorkspace(Protocol):
     @property
     def log(self) -> EventLogLike:
         """The workspace's event log."""
+
+    async def serve(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run the workspace's own tasks (flusher, agent) until cancelled."""
 
     async def aclose(self) -> None:
         """Release everything the workspace holds (flush, DB, data-dir lock)."""

@@ -542,6 +542,9 @@ class Registry:
         try:
             async with trio.open_nursery() as nursery:
                 hosted.nursery = nursery
+                # The workspace's own tasks (message flusher, agent runs)
+                # belong to its nursery, never to a request.
+                await nursery.start(hosted.workspace.serve)
                 task_status.started()
                 await hosted.teardown_requested.wait()
                 nursery.cancel_scope.cancel()

@@ -14,6 +14,7 @@ from ._hot import HotRoutes, declare_hot_rules
 from ._lazy_rule import LazyBuildRule
 from ._websocket import register_websocket_route
 from .routes import (
+    register_agent_routes,
     register_config_routes,
     register_debug_routes,
     register_filetracker_routes,
@@ -70,6 +71,7 @@ def create_app(
     register_filetracker_routes(app, ctx)
     register_config_routes(app, ctx)
     register_skill_routes(app, ctx)
+    register_agent_routes(app, ctx)
     declare_hot_rules(app)
     register_websocket_route(app, ctx)
     register_unsupported_routes(app, ctx)

@@ -69,6 +69,11 @@ class ConfigService:
         self.current = loaded
 
     @property
+    def environ(self) -> Mapping[str, str]:
+        """The environment ``$VAR`` values resolve from (the daemon's)."""
+        return self._environ
+
+    @property
     def current(self) -> LoadedConfig:
         """The last good load; its secrets are known to the scrubbers."""
         return self._current

@@ -140,6 +140,19 @@ class Workspace:
             finally:
                 self._nursery = None
 
+    async def ensure_agent(self) -> AgentHandle:
+        """Return the workspace's agent, building and serving one if none yet.
+
+        Atomic under Trio: nothing awaits between the check and the install,
+        so concurrent ``agent/init`` calls share one coordinator (B.9).
+        """
+        if self.agent is None:
+            from ._agent import build_agent
+
+            await self.install_agent(build_agent(self))
+        assert self.agent is not None
+        return self.agent
+
     async def install_agent(self, agent: AgentHandle) -> None:
         """Make ``agent`` this workspace's agent; serve it if ``serve`` runs.
 

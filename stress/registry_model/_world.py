@@ -90,6 +90,12 @@ class FakeWorkspace:
     def id(self) -> str:
         return self.spec.id
 
+    async def serve(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        task_status.started()
+        await trio.sleep_forever()
+
     async def aclose(self) -> None:
         self.aclose_calls += 1
         await trio.sleep(self.aclose_delay)

@@ -44,7 +44,6 @@ from .test_multiclient import PROMPT
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skip(reason="agent routes not wired yet (issue 13)"),
 ]
 
 #: The recordings this module replays.

@@ -1,5 +1,6 @@
 """Route groups of the ``/v1`` API, one module per area."""
 
+from ._agent import register_agent_routes
 from ._config import COMMIT_SECONDS, publish_config_change, register_config_routes
 from ._debug import register_debug_routes
 from ._filetracker import register_filetracker_routes
@@ -14,6 +15,7 @@ __all__ = [
     "SHUTDOWN_COMMANDS",
     "UNSUPPORTED_ROUTES",
     "publish_config_change",
+    "register_agent_routes",
     "register_config_routes",
     "register_debug_routes",
     "register_filetracker_routes",

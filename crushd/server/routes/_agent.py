@@ -1,0 +1,162 @@
+"""Agent routes: prompts, init, cancel, the queue, agent info (docs/protocol.md 2.8).
+
+``POST /agent`` decides synchronously and answers 202 before any database
+access: the run itself is started in the workspace's agent nursery, so the
+prompting client may leave and the run goes on (docs/agent.md 1.2, 7.2). Only
+``cancel`` or the workspace's teardown ends a run.
+
+The agent package is imported on the first ``agent/init`` (by the workspace),
+never at daemon start; this module only names its types for the checker.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+import attrs
+from quart import Response, request
+from quart_trio import QuartTrio
+
+from crushd.errors import AgentNotInitialized, DecodeError
+from crushd.proto import (
+    AgentInfo,
+    AgentInitRequest,
+    AgentMessage,
+    SelectedModel,
+    agent_session,
+)
+
+from .._context import ServerContext
+from .._http import decode_body, decode_json, empty_response, json_response
+from .._live import live_workspace
+from ._rules import View, add_rules
+
+if TYPE_CHECKING:
+    from crushd.agent import AgentCoordinator, PromptAttachment
+    from crushd.workspace import Workspace
+
+__all__ = ["register_agent_routes"]
+
+_WS = "/v1/workspaces/<workspace_id>"
+_SID = f"{_WS}/agent/sessions/<session_id>"
+
+
+def _agent(workspace: Workspace) -> AgentCoordinator | None:
+    return cast("AgentCoordinator | None", workspace.agent)
+
+
+def _required_agent(workspace: Workspace) -> AgentCoordinator:
+    agent = _agent(workspace)
+    if agent is None:
+        raise AgentNotInitialized
+    return agent
+
+
+def _attachments(message: AgentMessage) -> list[PromptAttachment]:
+    from crushd.agent import PromptAttachment
+
+    try:
+        return [
+            PromptAttachment(a.file_path, a.file_name, a.mime_type, a.data())
+            for a in message.attachments
+        ]
+    except ValueError as exc:
+        raise DecodeError(f"failed to decode request: {exc}") from None
+
+
+def register_agent_routes(app: QuartTrio, ctx: ServerContext) -> None:
+    """Add the agent routes (upstream paths and answers)."""
+    registry = ctx.registry
+
+    def workspace_of(workspace_id: str) -> Workspace:
+        return live_workspace(registry, workspace_id)[1]
+
+    async def send_prompt(workspace_id: str) -> Response:
+        workspace = workspace_of(workspace_id)
+        message = await decode_body(AgentMessage)
+        _required_agent(workspace).submit(
+            message.session_id,
+            message.prompt,
+            run_id=message.run_id,
+            client_id=message.client_id,
+            attachments=_attachments(message),
+            delivery=message.delivery,
+        )
+        return empty_response(202)
+
+    async def init_agent(workspace_id: str) -> Response:
+        workspace = workspace_of(workspace_id)
+        body = await request.get_data(cache=False, as_text=False)
+        # The body is optional: upstream reads it only when one was sent.
+        options = decode_json(body, AgentInitRequest) if body.strip() else None
+        agent = cast("AgentCoordinator", await workspace.ensure_agent())
+        await agent.init(options is not None and options.interactive)
+        return empty_response()
+
+    async def update_agent(workspace_id: str) -> Response:
+        await _required_agent(workspace_of(workspace_id)).update()
+        return empty_response()
+
+    async def agent_info(workspace_id: str) -> Response:
+        agent = _agent(workspace_of(workspace_id))
+        return json_response(AgentInfo() if agent is None else agent.info())
+
+    async def get_agent_session(workspace_id: str, session_id: str) -> Response:
+        workspace = workspace_of(workspace_id)
+        session = await workspace.sessions.get(session_id)
+        busy = workspace.is_busy(session_id)
+        return json_response(agent_session(session.id, session.title, busy))
+
+    rules: list[tuple[str, View, str]] = [
+        (f"{_WS}/agent", agent_info, "GET"),
+        (f"{_WS}/agent", send_prompt, "POST"),
+        (f"{_WS}/agent/init", init_agent, "POST"),
+        (f"{_WS}/agent/update", update_agent, "POST"),
+        (_SID, get_agent_session, "GET"),
+    ]
+    add_rules(app, rules)
+    _register_queue_routes(app, ctx)
+
+
+def _register_queue_routes(app: QuartTrio, ctx: ServerContext) -> None:
+    registry = ctx.registry
+
+    def agent_of(workspace_id: str) -> AgentCoordinator | None:
+        return _agent(live_workspace(registry, workspace_id)[1])
+
+    async def cancel(workspace_id: str, session_id: str) -> Response:
+        if (agent := agent_of(workspace_id)) is not None:
+            agent.cancel(session_id)
+        return empty_response()
+
+    async def queued_count(workspace_id: str, session_id: str) -> Response:
+        agent = agent_of(workspace_id)
+        return json_response(0 if agent is None else len(agent.queued(session_id)))
+
+    async def queued_list(workspace_id: str, session_id: str) -> Response:
+        agent = agent_of(workspace_id)
+        prompts = [] if agent is None else agent.queued(session_id)
+        return json_response(prompts or None)
+
+    async def clear_queue(workspace_id: str, session_id: str) -> Response:
+        if (agent := agent_of(workspace_id)) is not None:
+            agent.clear(session_id)
+        return empty_response()
+
+    async def default_small_model(workspace_id: str) -> Response:
+        from crushd.agent.providers import default_small_model as pick
+
+        workspace = live_workspace(registry, workspace_id)[1]
+        configuration = workspace.configuration
+        provider_id = request.args.get("provider_id", "")
+        chosen = pick(configuration.current.config, configuration.environ, provider_id)
+        return json_response(SelectedModel(**attrs.asdict(chosen)))
+
+    rules: list[tuple[str, View, str]] = [
+        (f"{_SID}/cancel", cancel, "POST"),
+        (f"{_SID}/prompts/queued", queued_count, "GET"),
+        (f"{_SID}/prompts/list", queued_list, "GET"),
+        (f"{_SID}/prompts/clear", clear_queue, "POST"),
+        (f"{_WS}/agent/default-small-model", default_small_model, "GET"),
+    ]
+    add_rules(app, rules)

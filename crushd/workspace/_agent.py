@@ -1,0 +1,53 @@
+"""A workspace's agent coordinator, built on the first ``agent/init``.
+
+The agent package and the provider SDK are imported here, on first use, never
+at daemon start (``tests/test_lazy_imports.py``). The coordinator's tasks run
+in the workspace's own nursery (``Workspace.serve``), so a run belongs to the
+workspace, never to the request that started it (docs/agent.md 7.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crushd.agent import AgentCoordinator
+
+    from ._workspace import Workspace
+
+__all__ = ["agent_environ", "build_agent"]
+
+
+def agent_environ(daemon: Mapping[str, str], extra: Iterable[str]) -> dict[str, str]:
+    """Return the daemon's environment with the creator's ``K=V`` entries on top.
+
+    Entries without ``=`` or with a NUL byte are ignored (they cannot be set
+    in any process environment).
+    """
+    merged = dict(daemon)
+    for entry in extra:
+        name, sep, value = entry.partition("=")
+        if sep and name and "\0" not in entry:
+            merged[name] = value
+    return merged
+
+
+def build_agent(workspace: Workspace) -> AgentCoordinator:
+    """Return a new coordinator wired to ``workspace``'s services (its ports).
+
+    The coordinator reads the workspace's current config on every turn, so a
+    config change reaches the next turn without a rebuild.
+    """
+    from crushd.agent import AgentCoordinator, AgentPorts
+
+    ports = AgentPorts(
+        messages=workspace.messages,
+        sessions=workspace.sessions,
+        events=workspace.log,
+        reads=workspace.reads,
+        todos=workspace.todos,
+        root=workspace.root,
+        environ=agent_environ(workspace.configuration.environ, workspace.spec.env),
+    )
+    return AgentCoordinator(ports, lambda: workspace.configuration.current.config)
