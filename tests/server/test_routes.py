@@ -310,7 +310,8 @@ async def test_roster_permissions_and_config(harness: Harness, project: Path) ->
 async def test_unsupported_routes_answer_501(harness: Harness, project: Path) -> None:
     """Routes not implemented yet answer 501; with an unknown workspace, 404."""
     ws = (await create(harness, project))["id"]
-    assert await harness.json("GET", f"/v1/workspaces/{ws}/agent") == (
+    summarize = f"/v1/workspaces/{ws}/agent/sessions/{new_id()}/summarize"
+    assert await harness.json("POST", summarize, {}) == (
         501,
         {"message": "not supported by crushd"},
     )
