@@ -37,8 +37,18 @@ def event_log(h: Harness, ws: str) -> EventLog:
     return log
 
 
+@pytest.fixture
+def idle_clock() -> trio.testing.MockClock:
+    """Virtual time that jumps after 20 ms of real idleness.
+
+    Creating the workspace writes through worker threads; with a threshold
+    of 0 the clock would race them and the run loop spin for seconds.
+    """
+    return trio.testing.MockClock(autojump_threshold=0.02)
+
+
 async def test_sse_frames_heartbeat_when_idle(
-    harness: Harness, project: Path, autojump_clock: trio.testing.MockClock
+    harness: Harness, project: Path, idle_clock: trio.testing.MockClock
 ) -> None:
     """An idle stream writes ': ping' every heartbeat interval, then the next event."""
     client_id = new_id()

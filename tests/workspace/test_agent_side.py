@@ -30,6 +30,18 @@ from crushd.workspace import (
 )
 
 
+@pytest.fixture
+def autojump_clock() -> trio.testing.MockClock:
+    """Virtual time that jumps only after 20 ms of real idleness.
+
+    These tests write through real worker threads. With the default
+    threshold of 0 the clock jumps while a thread writes, and the run loop
+    spins (about 100,000 turns a test, seconds of CPU under coverage); a
+    short real threshold lets the thread finish first.
+    """
+    return trio.testing.MockClock(autojump_threshold=0.02)
+
+
 class FakeAgent:
     """An agent that is busy for the sessions in ``busy`` and records serving."""
 

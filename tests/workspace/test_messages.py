@@ -25,6 +25,19 @@ from crushd.proto import Message, Part
 from crushd.store import DATABASE_FILE_NAME, Database, MessageStore, SessionStore
 from crushd.workspace import EventLog, MessageService, with_stop_finish
 
+
+@pytest.fixture
+def autojump_clock() -> trio.testing.MockClock:
+    """Virtual time that jumps only after 20 ms of real idleness.
+
+    These tests write through real worker threads. With the default
+    threshold of 0 the clock jumps while a thread writes, and the run loop
+    spins (about 100,000 turns a test, seconds of CPU under coverage); a
+    short real threshold lets the thread finish first.
+    """
+    return trio.testing.MockClock(autojump_threshold=0.02)
+
+
 WS = "ws-1"
 
 

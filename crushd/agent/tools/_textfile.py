@@ -59,7 +59,7 @@ def read_section(
         OSError: reading failed.
     """
     for _ in range(offset):
-        if not _read_line(file)[1]:
+        if not _skip_line(file):
             return Section(lines=[], offset=offset, has_more=False)
     lines: list[str] = []
     size = 0
@@ -76,6 +76,14 @@ def read_section(
 
 def _has_more(file: BinaryIO) -> bool:
     return bool(file.read(1))
+
+
+def _skip_line(file: BinaryIO) -> bool:
+    """Pass one line without decoding it; return whether a newline ended it."""
+    while chunk := file.readline(_CHUNK_BYTES):
+        if chunk.endswith(b"\n"):
+            return True
+    return False
 
 
 def _read_line(file: BinaryIO) -> tuple[str, bool]:
