@@ -114,12 +114,19 @@ class ConfigService:
 
         The shape is the catwalk provider entry (``GET /providers``):
         ``id``, ``name``, ``api_key``, ``api_endpoint``, ``type``, ``models``,
-        ``default_headers``; empty fields are left out. No remote catalog.
+        ``default_headers``; empty fields are left out. Every model carries
+        the six catwalk keys clients decode (prices, ``can_reason``,
+        ``supports_attachments``). The enabled providers of crushd's embedded
+        catalog that the config does not name follow (their key shown as the
+        ``$VARIABLE`` it comes from). No remote catalog.
         """
+        from crushd.agent.providers import catalog_provider_entries
+
         providers = self.current.document.get("providers")
         if not isinstance(providers, dict):
-            return []
-        return [_provider_entry(str(k), v) for k, v in sorted(providers.items())]
+            providers = {}
+        configured = [_provider_entry(str(k), v) for k, v in sorted(providers.items())]
+        return configured + catalog_provider_entries(self.current.config, self._environ)
 
     def depends_on(self, path: Path) -> bool:
         """True when a change to ``path`` changes this configuration."""
@@ -266,7 +273,14 @@ def _model_id(model: object) -> tuple[object, object] | None:
     )
 
 
+def _models_of(data: dict[str, object]) -> list[dict[str, object]]:
+    models = data.get("models")
+    return [m for m in models if isinstance(m, dict)] if isinstance(models, list) else []
+
+
 def _provider_entry(provider_id: str, provider: object) -> dict[str, object]:
+    from crushd.agent.providers import with_catwalk_keys
+
     data = provider if isinstance(provider, dict) else {}
     entry = {
         "name": data.get("name") or provider_id,
@@ -274,7 +288,7 @@ def _provider_entry(provider_id: str, provider: object) -> dict[str, object]:
         "api_key": data.get("api_key"),
         "api_endpoint": data.get("base_url"),
         "type": data.get("type"),
-        "models": data.get("models") or [],
+        "models": [with_catwalk_keys(m) for m in _models_of(data)],
         "default_headers": data.get("extra_headers"),
     }
     result = redact({k: v for k, v in entry.items() if v or k == "models"})

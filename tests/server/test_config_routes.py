@@ -359,7 +359,10 @@ async def test_mutation_on_unknown_workspace_is_404(harness: Harness) -> None:
 async def test_providers_lists_configured_providers(
     harness: Harness, config_sources: ConfigSources, project: Path
 ) -> None:
-    """GET providers gives each configured provider with its models, redacted."""
+    """GET providers gives each configured provider with its models, redacted.
+
+    Every model carries the six catwalk keys clients decode (issue 13).
+    """
     ws0 = (await create(harness, project))["id"]
     assert await get(harness, ws0, "providers") == []
     provider = {
@@ -382,7 +385,18 @@ async def test_providers_lists_configured_providers(
             "api_key": "••••SEC1",
             "api_endpoint": "https://ai.example/v1",
             "type": "openai-compat",
-            "models": [{"id": "m1", "name": "Model 1"}],
+            "models": [
+                {
+                    "cost_per_1m_in": 0.0,
+                    "cost_per_1m_out": 0.0,
+                    "cost_per_1m_in_cached": 0.0,
+                    "cost_per_1m_out_cached": 0.0,
+                    "can_reason": False,
+                    "supports_attachments": False,
+                    "id": "m1",
+                    "name": "Model 1",
+                }
+            ],
             "default_headers": {"Authorization": "••••SEC2"},
         },
     ]
