@@ -275,7 +275,9 @@ def _model_id(model: object) -> tuple[object, object] | None:
 
 def _models_of(data: dict[str, object]) -> list[dict[str, object]]:
     models = data.get("models")
-    return [m for m in models if isinstance(m, dict)] if isinstance(models, list) else []
+    if not isinstance(models, list):
+        return []
+    return [m for m in models if isinstance(m, dict)]
 
 
 def _provider_entry(provider_id: str, provider: object) -> dict[str, object]:
