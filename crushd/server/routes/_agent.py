@@ -17,8 +17,9 @@ import attrs
 from quart import Response, request
 from quart_trio import QuartTrio
 
-from crushd.errors import AgentNotInitialized, DecodeError
+from crushd.errors import AgentNotInitialized, BadRequest, DecodeError
 from crushd.proto import (
+    DELIVERIES,
     AgentInfo,
     AgentInitRequest,
     AgentMessage,
@@ -52,6 +53,14 @@ def _required_agent(workspace: Workspace) -> AgentCoordinator:
     return agent
 
 
+def _checked(message: AgentMessage) -> AgentMessage:
+    if message.delivery not in DELIVERIES:
+        raise BadRequest(
+            f"invalid delivery {message.delivery!r}: use \"steer\" or \"queue\""
+        )
+    return message
+
+
 def _attachments(message: AgentMessage) -> list[PromptAttachment]:
     from crushd.agent import PromptAttachment
 
@@ -73,7 +82,7 @@ def register_agent_routes(app: QuartTrio, ctx: ServerContext) -> None:
 
     async def send_prompt(workspace_id: str) -> Response:
         workspace = workspace_of(workspace_id)
-        message = await decode_body(AgentMessage)
+        message = _checked(await decode_body(AgentMessage))
         _required_agent(workspace).submit(
             message.session_id,
             message.prompt,
