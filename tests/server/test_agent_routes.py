@@ -115,10 +115,8 @@ async def test_prompt_validation_after_init(
     }
     status, answer = await harness.json("POST", f"{base}/agent", text_only)
     assert (status, answer["message"]) == (400, "session id is missing")
-    status, agent_session = await harness.json(
-        "GET", f"{base}/agent/sessions/{new_id()}"
-    )
-    assert status == 404
+    unknown = await harness.json("GET", f"{base}/agent/sessions/{new_id()}")
+    assert unknown == (404, {"message": "session not found"})
 
 
 async def test_default_small_model_falls_back_to_the_large_one(

@@ -56,7 +56,7 @@ def _required_agent(workspace: Workspace) -> AgentCoordinator:
 def _checked(message: AgentMessage) -> AgentMessage:
     if message.delivery not in DELIVERIES:
         raise BadRequest(
-            f"invalid delivery {message.delivery!r}: use \"steer\" or \"queue\""
+            f'invalid delivery {message.delivery!r}: use "steer" or "queue"'
         )
     return message
 
