@@ -7,6 +7,8 @@ the last event of the turn (docs/agent.md 1.4, docs/protocol.md 6.1).
 
 from __future__ import annotations
 
+import attrs
+
 from crushd import proto
 
 from ._lanes import RunOutcome, Turn
@@ -93,17 +95,5 @@ def _catalog_model(model: ResolvedModel) -> proto.CatalogModel:
 
 
 def _selected(model: ResolvedModel) -> proto.SelectedModel:
-    chosen = model.selected
-    return proto.SelectedModel(
-        model=chosen.model,
-        provider=chosen.provider,
-        reasoning_effort=chosen.reasoning_effort,
-        think=chosen.think,
-        max_tokens=chosen.max_tokens,
-        temperature=chosen.temperature,
-        top_p=chosen.top_p,
-        top_k=chosen.top_k,
-        frequency_penalty=chosen.frequency_penalty,
-        presence_penalty=chosen.presence_penalty,
-        provider_options=dict(chosen.provider_options),
-    )
+    # The config's typed SelectedModel and its wire twin share every field.
+    return proto.SelectedModel(**attrs.asdict(model.selected))
