@@ -88,7 +88,7 @@ def test_profile_self_time_charges_the_innermost_frame(tmp_path: Path) -> None:
 def test_select_by_prefix_and_unknown_name() -> None:
     """--only takes prefixes ('burst' is both bursts); unknown names exit."""
     assert [b.name for b in select("burst,spawn")] == ["burst50", "burst200", "spawn"]
-    assert len(select(None)) == 8
+    assert len(select(None)) == 9
     with pytest.raises(SystemExit, match="unknown benchmark nope"):
         select("nope")
 

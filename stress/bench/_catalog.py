@@ -1,6 +1,7 @@
 """The benchmarks, their sizes (full and ``--quick``) and their targets.
 
-Targets are issue 5's, for a 2-core machine. ``--quick`` sizes only prove the
+Targets are the issues' (issue 5 for streams and lifecycle, the agent issue for
+``agent``), for a 2-core machine. ``--quick`` sizes only prove the
 harness works; their numbers mean nothing.
 """
 
@@ -11,7 +12,7 @@ from collections.abc import Callable
 
 import attrs
 
-from stress.bench import _lifecycle, _streams
+from stress.bench import _agent, _lifecycle, _streams
 from stress.bench._streams import Options
 
 Metrics = dict[str, float]
@@ -84,6 +85,10 @@ def _resume(options: Options) -> Metrics:
     return _lifecycle.resume(4000, 5, options)
 
 
+def _agent_run(options: Options) -> Metrics:
+    return _agent.agent(_agent.QUICK if options.quick else _agent.FULL, options)
+
+
 BENCHMARKS = (
     Benchmark(
         "burst50",
@@ -134,6 +139,18 @@ BENCHMARKS = (
         "reconnect with Last-Event-ID 4,000 events behind: time to caught up",
         _resume,
         (Target("catch_up_ms", "<=", 100),),
+    ),
+    Benchmark(
+        "agent",
+        "3 scripted answers of 2,000 deltas at 200/s, 50 watchers",
+        _agent_run,
+        (
+            Target("post_p99_ms", "<=", 5),
+            Target("delta_p99_ms", "<=", 60),
+            Target("sustained_over_sdk", ">=", 0.5),
+            Target("lost_total", "<=", 0),
+            Target("burst_during_over_alone", ">=", 0.9),
+        ),
     ),
 )
 

@@ -1,0 +1,457 @@
+"""The agent benchmark: scripted model answers streamed to many watchers.
+
+One run starts a scripted OpenAI-compatible server (``_scripted_llm``, its
+own process), a fresh daemon whose global ``crush.json`` points a provider
+(upstream's shape, ``openai-compat``) at it, one workspace with the agent
+initialised, and ``watchers`` event streams on that workspace spread over
+``options.workers`` watcher processes (``_agent_worker``). Then three phases:
+
+1. **latency**: ``sessions`` sessions are prompted at once; each answer is
+   ``deltas`` text deltas at ``rate`` per second. Measured: each ``POST
+   /agent`` (the three prompts, plus probes sent ``probes_per_s`` times a
+   second during the first 60 % of the answers: a prompt queued on a busy
+   session, each followed by ``prompts/clear`` so no extra run starts);
+   delta-to-client latency (the scripted server notes the wall-clock time
+   it writes each delta; a watcher notes when an update first holds that
+   delta; every delta x every watcher); daemon CPU per 1,000 deltas.
+2. **sustained**: one session, the answer written as fast as the daemon
+   reads it, all watchers attached: deltas / (last watcher holds the whole
+   text - first delta written). Then the limit: a bare ``openai`` SDK loop
+   (``_sdk_loop``) parses the same scripted stream, same formula.
+3. **burst**: the fan-out burst (``_streams.burst``'s clients and publish,
+   ``burst_clients`` x ``burst_events``) in a second workspace of the same
+   daemon, ``bursts`` times alone, then ``bursts`` times while ``sessions``
+   answers stream at ``rate`` to the watchers; the ratio of the medians.
+
+Every watcher's text (the last update and the ``run_complete``) must equal
+the full answer in every phase; ``lost_watchers`` counts those that did not.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import attrs
+
+from stress.bench._procs import (
+    REPO,
+    BenchError,
+    Daemon,
+    Workers,
+    cpu_seconds,
+    publish_all,
+)
+from stress.bench._script import full_answer, prompt_for
+from stress.bench._streams import Options, _check_burst, percentile, split
+from stress.bench._wire import Connection, expect
+
+PROVIDER_ID = "bench"
+LARGE, SMALL = "bench-large", "bench-small"
+
+
+@attrs.frozen
+class Sizes:
+    """The benchmark's sizes (``QUICK`` only proves the harness works)."""
+
+    deltas: int = 2000
+    rate: float = 200.0
+    sessions: int = 3
+    watchers: int = 50
+    probes_per_s: float = 10.0
+    burst_clients: int = 50
+    burst_events: int = 10_000
+    bursts: int = 3
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    deltas=40,
+    rate=200.0,
+    watchers=4,
+    probes_per_s=20.0,
+    burst_clients=5,
+    burst_events=300,
+    bursts=1,
+)
+
+
+def provider_config(base_url: str) -> dict[str, Any]:
+    """``crush.json`` selecting the scripted models (upstream's shape)."""
+
+    def model(model_id: str) -> dict[str, Any]:
+        return {
+            "id": model_id,
+            "name": model_id,
+            "context_window": 200_000,
+            "default_max_tokens": 10_000,
+            "can_reason": False,
+            "supports_attachments": False,
+        }
+
+    provider = {
+        "name": "Scripted",
+        "type": "openai-compat",
+        "base_url": base_url,
+        "api_key": "bench-key",
+        "models": [model(LARGE), model(SMALL)],
+    }
+    return {
+        "providers": {PROVIDER_ID: provider},
+        "models": {
+            "large": {"provider": PROVIDER_ID, "model": LARGE},
+            "small": {"provider": PROVIDER_ID, "model": SMALL},
+        },
+    }
+
+
+class ScriptedLLM:
+    """The scripted server process, its config folder and its write records."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="crushd-bench-llm-", dir="/tmp"))
+        self.config = self.root / "config"
+        self.out = self.root / "writes"
+        self.config.mkdir()
+        self.out.mkdir()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "stress.bench._scripted_llm", str(self.out)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=REPO,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise BenchError("the scripted server did not start")
+        self.base_url = f"http://127.0.0.1:{json.loads(line)['port']}/v1"
+        document = provider_config(self.base_url)
+        (self.config / "crush.json").write_text(json.dumps(document, indent=2))
+
+    def env(self) -> dict[str, str]:
+        """The daemon's extra environment: this config folder."""
+        return {"CRUSH_GLOBAL_CONFIG": str(self.config)}
+
+    def writes(self, tag: str, timeout: float = 10.0) -> list[float]:
+        """The wall-clock write time of each delta of the answer ``tag``."""
+        path = self.out / f"{tag}.json"
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            if time.monotonic() > deadline:
+                raise BenchError(f"the scripted server never answered {tag}")
+            time.sleep(0.01)
+        times: list[float] = json.loads(path.read_text())["writes"]
+        return times
+
+    def close(self) -> None:
+        """Stop the server (stdin EOF, then kill) and remove its folder."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+        for path in sorted(self.root.rglob("*"), reverse=True):
+            path.rmdir() if path.is_dir() else path.unlink()
+        self.root.rmdir()
+
+    def __enter__(self) -> ScriptedLLM:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Watchers(Workers):
+    """Watcher processes (``_agent_worker``): several rounds, one per phase."""
+
+    def __init__(self, jobs: list[dict[str, Any]]) -> None:
+        self.processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "stress.bench._agent_worker", json.dumps(job)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                cwd=REPO,
+            )
+            for job in jobs
+        ]
+        self._buffers = [b""] * len(jobs)
+
+    def __enter__(self) -> Watchers:
+        return self
+
+    def follow(self, runs: list[dict[str, Any]], timeout: float) -> None:
+        """Start a round following ``runs`` (``records`` collects it)."""
+        self.go(runs=runs, timeout_seconds=timeout)
+        time.sleep(0.2)  # every watcher is back in receive
+
+    def records(self, timeout: float) -> list[dict[str, Any]]:
+        """The records of the round, one per stream, all workers together."""
+        return [s for worker in self.results(timeout + 10) for s in worker]
+
+
+@attrs.frozen
+class Run:
+    """One prompted answer: its session, run id (also its tag) and size."""
+
+    session_id: str
+    run_id: str
+    deltas: int
+    rate: float
+
+    def job(self) -> dict[str, Any]:
+        """What a watcher needs to know of it."""
+        return {"session_id": self.session_id, "run_id": self.run_id}
+
+
+class Agent:
+    """The driver's side of the agent workspace (one keep-alive connection)."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.conn = daemon.connect()
+        self.client_id = str(uuid.uuid4())
+        self.ws = daemon.create_workspace(self.conn, self.client_id)
+        expect(*self.conn.request("POST", f"/v1/workspaces/{self.ws}/agent/init"))
+
+    def new_run(self, deltas: int, rate: float) -> Run:
+        """A new session and a run to prompt in it."""
+        body = {"title": "bench"}
+        target = f"/v1/workspaces/{self.ws}/sessions"
+        session = expect(*self.conn.request("POST", target, body))
+        return Run(str(session["id"]), str(uuid.uuid4()), deltas, rate)
+
+    def post(self, body: dict[str, Any]) -> float:
+        """``POST /agent``; seconds to the 202."""
+        start = time.perf_counter()
+        status, answer = self.conn.request(
+            "POST", f"/v1/workspaces/{self.ws}/agent", body
+        )
+        seconds = time.perf_counter() - start
+        expect(status, answer, 202)
+        return seconds
+
+    def prompt(self, run: Run) -> float:
+        """Start ``run``; seconds to the 202."""
+        text = prompt_for(run.run_id, run.deltas, run.rate)
+        body = {"session_id": run.session_id, "prompt": text, "run_id": run.run_id}
+        return self.post({**body, "client_id": self.client_id})
+
+    def probe(self, session_id: str) -> float:
+        """Queue a prompt on a busy session, time it, then clear the queue."""
+        body = {"session_id": session_id, "prompt": "probe", "delivery": "queue"}
+        seconds = self.post({**body, "run_id": str(uuid.uuid4())})
+        target = f"/v1/workspaces/{self.ws}/agent/sessions/{session_id}/prompts/clear"
+        expect(*self.conn.request("POST", target))
+        return seconds
+
+
+def delta_latencies(steps: list[list[float]], writes: list[float]) -> list[float]:
+    """Per delta: first time an update held it minus when it was written."""
+    latencies: list[float] = []
+    k = 0
+    for covered, seen in steps:
+        while k < min(int(covered), len(writes)):
+            latencies.append(seen - writes[k])
+            k += 1
+    return latencies
+
+
+def lost(records: list[dict[str, Any]], runs: list[Run]) -> int:
+    """Streams whose last text or ``run_complete`` text is not the full answer."""
+    bad = 0
+    for record in records:
+        for run in runs:
+            answer = full_answer(run.deltas)
+            texts = (
+                record["last_text"][run.session_id],
+                record["final_text"][run.session_id],
+            )
+            if (
+                texts != (answer, answer)
+                or run.run_id in record["missing_run_complete"]
+            ):
+                bad += 1
+                break
+    return bad
+
+
+def _run_seconds(sizes: Sizes) -> float:
+    return sizes.deltas / sizes.rate
+
+
+def latency_phase(
+    agent: Agent, watchers: Watchers, llm: ScriptedLLM, daemon: Daemon, sizes: Sizes
+) -> dict[str, float]:
+    """Three answers at ``rate``: POST and delta-to-client latency, CPU."""
+    runs = [agent.new_run(sizes.deltas, sizes.rate) for _ in range(sizes.sessions)]
+    timeout = _run_seconds(sizes) + 60
+    watchers.follow([r.job() for r in runs], timeout)
+    cpu0 = cpu_seconds(daemon.pid)
+    start = time.monotonic()
+    posts = [agent.prompt(run) for run in runs]
+    probe_until = start + 0.6 * _run_seconds(sizes)
+    step = 1 / sizes.probes_per_s
+    due = start + step
+    while (now := time.monotonic()) < probe_until:
+        if now < due:
+            time.sleep(due - now)
+            continue
+        posts.append(agent.probe(runs[len(posts) % len(runs)].session_id))
+        due += step
+    records = watchers.records(timeout)
+    cpu1 = cpu_seconds(daemon.pid)
+    latencies: list[float] = []
+    for run in runs:
+        writes = llm.writes(run.run_id)
+        for record in records:
+            latencies += delta_latencies(record["steps"][run.session_id], writes)
+    expected = sizes.watchers * sizes.sessions * sizes.deltas
+    return {
+        "post_p50_ms": statistics.median(posts) * 1e3,
+        "post_p99_ms": percentile(posts, 0.99) * 1e3,
+        "posts": len(posts),
+        "delta_p50_ms": statistics.median(latencies) * 1e3,
+        "delta_p99_ms": percentile(latencies, 0.99) * 1e3,
+        "delta_max_ms": max(latencies) * 1e3,
+        "deliveries_missing": expected - len(latencies),
+        "daemon_cpu_ms_per_1000_deltas": (cpu1 - cpu0)
+        / (sizes.sessions * sizes.deltas)
+        * 1e6,
+        "lost_watchers": lost(records, runs),
+    }
+
+
+def sdk_rate(llm: ScriptedLLM, deltas: int) -> float:
+    """Deltas/s a bare openai SDK loop parses the scripted stream at."""
+    tag = str(uuid.uuid4())
+    command = [sys.executable, "-m", "stress.bench._sdk_loop", llm.base_url]
+    warm_up = prompt_for(str(uuid.uuid4()), 20, 0)
+    done = subprocess.run(
+        [*command, warm_up, prompt_for(tag, deltas, 0)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=REPO,
+    )
+    if done.returncode:
+        raise BenchError(f"the SDK loop failed: {done.stderr[-2000:]}")
+    answer = json.loads(done.stdout)
+    if answer["text"] != full_answer(deltas):
+        raise BenchError("the SDK loop did not get the full answer")
+    return deltas / (float(answer["last"]) - llm.writes(tag)[0])
+
+
+def sustained_phase(
+    agent: Agent, watchers: Watchers, llm: ScriptedLLM, sizes: Sizes
+) -> dict[str, float]:
+    """One answer as fast as the daemon takes it, then the bare SDK loop."""
+    run = agent.new_run(sizes.deltas, 0)
+    watchers.follow([run.job()], 120)
+    agent.prompt(run)
+    records = watchers.records(120)
+    writes = llm.writes(run.run_id)
+    ends = [
+        steps[-1][1]
+        for record in records
+        if (steps := record["steps"][run.session_id]) and steps[-1][0] >= run.deltas
+    ]
+    if len(ends) < len(records):
+        raise BenchError(f"{len(records) - len(ends)} watchers never got the answer")
+    rate = run.deltas / (max(ends) - writes[0])
+    limit = sdk_rate(llm, sizes.deltas)
+    return {
+        "sustained_deltas_per_s": rate,
+        "provider_write_deltas_per_s": run.deltas / max(writes[-1] - writes[0], 1e-9),
+        "sdk_parse_deltas_per_s": limit,
+        "sustained_over_sdk": rate / limit,
+        "lost_watchers_sustained": lost(records, [run]),
+    }
+
+
+def one_burst(daemon: Daemon, conn: Connection, ws: str, sizes: Sizes) -> float:
+    """One fan-out burst in workspace ``ws`` (as ``_streams.burst``): deliveries/s."""
+    clients, events = sizes.burst_clients, sizes.burst_events
+    base = {"socket": daemon.socket, "workspace_id": ws, "mode": "burst"}
+    jobs = [{**base, "streams": n, "events": events} for n in split(clients, 2)]
+    batch = min(1000, events)
+    with Workers(jobs) as workers:
+        workers.wait_ready()
+        workers.go()
+        time.sleep(0.3)  # every worker is parked in receive
+        start = time.monotonic()
+        publish_all(conn, ws, events, batch, 100)
+        results = workers.results(timeout=120)
+    return clients * events / (_check_burst(results, events) - start)
+
+
+def burst_phase(
+    agent: Agent, watchers: Watchers, daemon: Daemon, sizes: Sizes
+) -> dict[str, float]:
+    """Fan-out bursts alone, then while ``sessions`` answers stream."""
+    conn = daemon.connect()
+    project = daemon.root / "burst-project"
+    project.mkdir()
+    body = {"path": str(project), "client_id": str(uuid.uuid4())}
+    ws = str(expect(*conn.request("POST", "/v1/workspaces", body))["id"])
+    alone = [one_burst(daemon, conn, ws, sizes) for _ in range(sizes.bursts)]
+    runs = [agent.new_run(sizes.deltas, sizes.rate) for _ in range(sizes.sessions)]
+    timeout = _run_seconds(sizes) + 60
+    watchers.follow([r.job() for r in runs], timeout)
+    start = time.monotonic()
+    for run in runs:
+        agent.prompt(run)
+    time.sleep(min(1.0, 0.1 * _run_seconds(sizes)))
+    during = [one_burst(daemon, conn, ws, sizes) for _ in range(sizes.bursts)]
+    overlapped = time.monotonic() - start <= _run_seconds(sizes)
+    records = watchers.records(timeout)
+    conn.close()
+    if not overlapped and sizes != QUICK:
+        raise BenchError("the bursts outlasted the answers: make the answers longer")
+    return {
+        "burst_alone_per_s": statistics.median(alone),
+        "burst_during_per_s": statistics.median(during),
+        "burst_during_over_alone": statistics.median(during) / statistics.median(alone),
+        "lost_watchers_burst": lost(records, runs),
+    }
+
+
+def agent(sizes: Sizes, options: Options) -> dict[str, float]:
+    """One run of the three phases against a fresh daemon and scripted server."""
+    window = str(max(4096, sizes.burst_events + 1000))
+    with ScriptedLLM() as llm:
+        flags = ("--replay-window", window)
+        with Daemon(
+            *flags, source=options.source, profile=options.profile, env=llm.env()
+        ) as daemon:
+            driver = Agent(daemon)
+            base = {"socket": daemon.socket, "workspace_id": driver.ws}
+            jobs = [
+                {**base, "streams": n} for n in split(sizes.watchers, options.workers)
+            ]
+            with Watchers(jobs) as watchers:
+                watchers.wait_ready()
+                metrics = latency_phase(driver, watchers, llm, daemon, sizes)
+                metrics |= sustained_phase(driver, watchers, llm, sizes)
+                metrics |= burst_phase(driver, watchers, daemon, sizes)
+            driver.conn.close()
+    missing = metrics["deliveries_missing"]
+    lost_any = sum(v for k, v in metrics.items() if k.startswith("lost_watchers"))
+    metrics["lost_total"] = lost_any + missing
+    return metrics
