@@ -10,7 +10,8 @@ initialised, and ``watchers`` event streams on that workspace spread over
    ``deltas`` text deltas at ``rate`` per second. Measured: each ``POST
    /agent`` (the three prompts, plus probes sent ``probes_per_s`` times a
    second during the first 60 % of the answers: a prompt queued on a busy
-   session, each followed by ``prompts/clear`` so no extra run starts);
+   session, each followed by ``prompts/clear`` so no extra run starts, and
+   by a ``GET /v1/health`` timed the same way as a reference);
    delta-to-client latency (the scripted server notes the wall-clock time
    it writes each delta; a watcher notes when an update first holds that
    delta; every delta x every watcher); daemon CPU per 1,000 deltas.
@@ -252,6 +253,14 @@ class Agent:
         body = {"session_id": run.session_id, "prompt": text, "run_id": run.run_id}
         return self.post({**body, "client_id": self.client_id})
 
+    def health(self) -> float:
+        """``GET /v1/health`` (a reference for ``post``); seconds to the 200."""
+        start = time.perf_counter()
+        answer = self.conn.request("GET", "/v1/health")
+        seconds = time.perf_counter() - start
+        expect(*answer)
+        return seconds
+
     def probe(self, session_id: str) -> float:
         """Queue a prompt on a busy session, time it, then clear the queue."""
         body = {"session_id": session_id, "prompt": "probe", "delivery": "queue"}
@@ -305,6 +314,7 @@ def latency_phase(
     cpu0 = cpu_seconds(daemon.pid)
     start = time.monotonic()
     posts = [agent.prompt(run) for run in runs]
+    starts, health = list(posts), []
     probe_until = start + 0.6 * _run_seconds(sizes)
     step = 1 / sizes.probes_per_s
     due = start + step
@@ -313,9 +323,10 @@ def latency_phase(
             time.sleep(due - now)
             continue
         posts.append(agent.probe(runs[len(posts) % len(runs)].session_id))
+        health.append(agent.health())
         due += step
     records = watchers.records(timeout)
-    cpu1 = cpu_seconds(daemon.pid)
+    cpu1, elapsed = cpu_seconds(daemon.pid), time.monotonic() - start
     latencies: list[float] = []
     for run in runs:
         writes = llm.writes(run.run_id)
@@ -326,6 +337,9 @@ def latency_phase(
         "post_p50_ms": statistics.median(posts) * 1e3,
         "post_p99_ms": percentile(posts, 0.99) * 1e3,
         "posts": len(posts),
+        "post_start_max_ms": max(starts) * 1e3,
+        "post_probe_p99_ms": percentile(posts[len(starts) :] or starts, 0.99) * 1e3,
+        "health_p99_ms": percentile(health or [0.0], 0.99) * 1e3,
         "delta_p50_ms": statistics.median(latencies) * 1e3,
         "delta_p99_ms": percentile(latencies, 0.99) * 1e3,
         "delta_max_ms": max(latencies) * 1e3,
@@ -333,6 +347,7 @@ def latency_phase(
         "daemon_cpu_ms_per_1000_deltas": (cpu1 - cpu0)
         / (sizes.sessions * sizes.deltas)
         * 1e6,
+        "daemon_cpu_share": (cpu1 - cpu0) / elapsed,
         "lost_watchers": lost(records, runs),
     }
 

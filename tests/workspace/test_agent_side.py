@@ -267,3 +267,33 @@ async def test_aclose_writes_pending_updates(tmp_path: Path) -> None:
     assert stored.parts == text
     await second.aclose()
     await pool.aclose()
+
+
+def test_agent_environ_puts_the_creators_entries_on_top() -> None:
+    """``K=V`` entries override the daemon's; malformed or NUL entries are dropped."""
+    from crushd.workspace._agent import agent_environ
+
+    merged = agent_environ(
+        {"A": "daemon", "B": "kept"}, ["A=client", "NOEQUALS", "=x", "C=a\0b", "D="]
+    )
+    assert merged == {"A": "client", "B": "kept", "D": ""}
+
+
+async def test_ensure_agent_builds_one_coordinator_served_in_the_workspace(
+    workspace: Workspace, nursery: trio.Nursery
+) -> None:
+    """Concurrent ensure_agent calls share one coordinator, served by serve()."""
+    await nursery.start(workspace.serve)
+    agents: list[object] = []
+
+    async def ensure() -> None:
+        agents.append(await workspace.ensure_agent())
+
+    async with trio.open_nursery() as callers:
+        callers.start_soon(ensure)
+        callers.start_soon(ensure)
+    assert agents[0] is agents[1] is workspace.agent
+    from crushd.agent import AgentCoordinator
+
+    assert isinstance(workspace.agent, AgentCoordinator)
+    assert workspace.is_busy("any") is False
