@@ -374,13 +374,15 @@ def sdk_rate(llm: ScriptedLLM, deltas: int) -> float:
 
 
 def sustained_phase(
-    agent: Agent, watchers: Watchers, llm: ScriptedLLM, sizes: Sizes
+    agent: Agent, watchers: Watchers, llm: ScriptedLLM, daemon: Daemon, sizes: Sizes
 ) -> dict[str, float]:
     """One answer as fast as the daemon takes it, then the bare SDK loop."""
     run = agent.new_run(sizes.deltas, 0)
     watchers.follow([run.job()], 120)
+    cpu0 = cpu_seconds(daemon.pid)
     agent.prompt(run)
     records = watchers.records(120)
+    cpu = cpu_seconds(daemon.pid) - cpu0
     writes = llm.writes(run.run_id)
     ends = [
         steps[-1][1]
@@ -394,6 +396,7 @@ def sustained_phase(
     return {
         "sustained_deltas_per_s": rate,
         "provider_write_deltas_per_s": run.deltas / max(writes[-1] - writes[0], 1e-9),
+        "sustained_daemon_cpu_ms_per_1000_deltas": cpu / run.deltas * 1e6,
         "sdk_parse_deltas_per_s": limit,
         "sustained_over_sdk": rate / limit,
         "lost_watchers_sustained": lost(records, [run]),
@@ -463,7 +466,7 @@ def agent(sizes: Sizes, options: Options) -> dict[str, float]:
             with Watchers(jobs) as watchers:
                 watchers.wait_ready()
                 metrics = latency_phase(driver, watchers, llm, daemon, sizes)
-                metrics |= sustained_phase(driver, watchers, llm, sizes)
+                metrics |= sustained_phase(driver, watchers, llm, daemon, sizes)
                 metrics |= burst_phase(driver, watchers, daemon, sizes)
             driver.conn.close()
     missing = metrics["deliveries_missing"]
