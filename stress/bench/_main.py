@@ -30,6 +30,11 @@ PACKAGES = ("crushd", "trio", "hypercorn", "quart", "quart-trio", "h11", "httpx"
 def build_parser() -> argparse.ArgumentParser:
     """The ``bench`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m stress bench")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        help="benchmarks to run (prefixes allowed), like --only; default all",
+    )
     parser.add_argument("--only", help="comma list of benchmarks (prefixes allowed)")
     parser.add_argument("--runs", type=int, default=3, help="runs per benchmark")
     parser.add_argument("--json", type=Path, help="write the results here")
@@ -160,7 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmarks": {},
     }
     started = time.monotonic()
-    for bench in select(args.only):
+    wanted = ",".join(filter(None, [args.only, *args.names])) or None
+    for bench in select(wanted):
         print(f"running {bench.name}: {bench.summary}", file=sys.stderr, flush=True)
         report["benchmarks"][bench.name] = run_benchmark(bench, args.runs, options)
     report["seconds"] = time.monotonic() - started
