@@ -182,17 +182,7 @@ class ScriptedLLM:
 class Watchers(Workers):
     """Watcher processes (``_agent_worker``): several rounds, one per phase."""
 
-    def __init__(self, jobs: list[dict[str, Any]]) -> None:
-        self.processes = [
-            subprocess.Popen(
-                [sys.executable, "-m", "stress.bench._agent_worker", json.dumps(job)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                cwd=REPO,
-            )
-            for job in jobs
-        ]
-        self._buffers = [b""] * len(jobs)
+    module = "stress.bench._agent_worker"
 
     def __enter__(self) -> Watchers:
         return self

@@ -243,10 +243,13 @@ def open_raw_stream(path: str, workspace_id: str, client_id: str) -> socket.sock
 class Workers:
     """Client worker processes (``stress.bench._worker``), one job each."""
 
+    #: The module each worker process runs.
+    module = "stress.bench._worker"
+
     def __init__(self, jobs: list[dict[str, Any]]) -> None:
         self.processes = [
             subprocess.Popen(
-                [sys.executable, "-m", "stress.bench._worker", json.dumps(job)],
+                [sys.executable, "-m", self.module, json.dumps(job)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 cwd=REPO,
