@@ -313,7 +313,7 @@ class EventLog:
         self._wake_direct()
 
     def add_direct_reader(self, reader: DirectReader) -> None:
-        """Offer ``reader`` every event at publish time, until removed.
+        """Offer ``reader`` every event at publish time, for the log's whole life.
 
         Each ``publish`` calls ``reader.offer(seq, frame)`` before waking the
         ``wait_after`` readers; a reader that declines is woken (``wake``).
@@ -321,10 +321,6 @@ class EventLog:
         SSE stream gets its event written without a task switch.
         """
         self._direct[reader] = None
-
-    def remove_direct_reader(self, reader: DirectReader) -> None:
-        """Stop offering events to ``reader``; unknown readers are ignored."""
-        self._direct.pop(reader, None)
 
     def close(self) -> None:
         """Close the log and wake every reader; idempotent.

@@ -54,17 +54,6 @@ def test_wake_and_close_wake_direct_readers() -> None:
     assert (reader.offers, reader.wakes) == ([], 2)
 
 
-def test_removed_reader_gets_no_offers() -> None:
-    """After remove_direct_reader (twice is fine) publishes skip the reader."""
-    log = EventLog("ws")
-    reader = Reader()
-    log.add_direct_reader(reader)
-    log.remove_direct_reader(reader)
-    log.remove_direct_reader(reader)
-    log.publish("session", "created", {})
-    assert reader.offers == []
-
-
 def test_offered_frame_is_held_even_under_the_byte_bound() -> None:
     """The newest (offered) event survives the byte bound; older readers resync."""
     log = EventLog("ws", capacity_frames=100, capacity_bytes=1)
