@@ -14,6 +14,8 @@ Hierarchy, split by fault::
     │   │   ├── PathNotAbsolute       400 path must be absolute (decision B.16)
     │   │   ├── InvalidPath           400 <field> contains a NUL byte, ...
     │   │   ├── InvalidClientID       400 invalid client_id[: detail]
+    │   │   ├── ClientIDRequired      400 client_id is required
+    │   │   ├── ClientIDNotUUID       400 client_id is not a valid UUID
     │   │   └── UnknownCommand        400 unknown command
     │   ├── Unauthorized              401 unauthorized (tcp without the bearer token)
     │   ├── Forbidden                 403 forbidden (foreign Host, or Origin on tcp)
@@ -46,6 +48,8 @@ __all__ = [
     "AgentNotInitialized",
     "BadRequest",
     "ClientError",
+    "ClientIDNotUUID",
+    "ClientIDRequired",
     "ClientNotAttached",
     "ClientRetired",
     "ConfigInvalid",
@@ -150,6 +154,18 @@ class InvalidClientID(BadRequest):
     """400 ``invalid client_id``, optionally with the parser's detail appended."""
 
     default_message = "invalid client_id"
+
+
+class ClientIDRequired(BadRequest):
+    """400 ``client_id is required``: a ``?client_id=`` route without one."""
+
+    default_message = "client_id is required"
+
+
+class ClientIDNotUUID(BadRequest):
+    """400 ``client_id is not a valid UUID``: a malformed ``?client_id=``."""
+
+    default_message = "client_id is not a valid UUID"
 
 
 class UnknownCommand(BadRequest):

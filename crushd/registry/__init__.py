@@ -5,7 +5,7 @@ No HTTP and no SQL here; see docs/architecture.md section 3 and seeds 001/004.
 
 from ._claims import Claim, arm_timer
 from ._hosted import Build, EventLogLike, Hosted, HostedWorkspace, WorkspaceFactory
-from ._paths import resolve_workspace_key, validate_client_id
+from ._paths import resolve_workspace_key, validate_client_id, validate_query_client_id
 from ._registry import (
     CHANNELS_MISMATCH,
     CLEANUP_SECONDS,
@@ -34,4 +34,5 @@ __all__ = [
     "arm_timer",
     "resolve_workspace_key",
     "validate_client_id",
+    "validate_query_client_id",
 ]

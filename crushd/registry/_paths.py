@@ -1,10 +1,21 @@
-"""Input checks shared by registry operations: workspace keys, paths, client ids."""
+"""Input checks shared by registry operations: workspace keys, paths, client ids.
+
+Client ids are checked here only, for the registry and the server alike, with
+upstream's two sets of texts (docs/protocol.md 0.6).
+"""
 
 from __future__ import annotations
 
 import os
 
-from crushd.errors import InvalidClientID, InvalidPath, PathNotAbsolute, PathRequired
+from crushd.errors import (
+    ClientIDNotUUID,
+    ClientIDRequired,
+    InvalidClientID,
+    InvalidPath,
+    PathNotAbsolute,
+    PathRequired,
+)
 from crushd.proto import parse_client_id
 
 #: Longest path a client may send, in bytes once UTF-8 encoded (Linux PATH_MAX).
@@ -85,3 +96,25 @@ def validate_client_id(client_id: str) -> str:
         raise InvalidClientID(
             f"invalid client_id: {detail}" if detail else None
         ) from None
+
+
+def validate_query_client_id(client_id: str | None) -> str:
+    """Return a ``?client_id=`` query value if it is a UUID in any accepted spelling.
+
+    The routes that take the id as a query parameter (``events``, ``ws``,
+    ``current-session``, ``DELETE /workspaces/{id}``) answer upstream's
+    handler texts, not ``validate_client_id``'s (docs/protocol.md 0.6).
+
+    Args:
+        client_id: the query value; ``None`` or ``""`` when absent.
+
+    Raises:
+        ClientIDRequired: absent or empty (``client_id is required``); 400.
+        ClientIDNotUUID: malformed (``client_id is not a valid UUID``); 400.
+    """
+    if not client_id:
+        raise ClientIDRequired
+    try:
+        return parse_client_id(client_id)
+    except ValueError:
+        raise ClientIDNotUUID from None

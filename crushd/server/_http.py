@@ -12,10 +12,10 @@ from crushd.proto import (
     MAX_EVENT_ID,
     from_json,
     load_json,
-    parse_client_id,
     parse_event_id,
     to_json,
 )
+from crushd.registry import validate_query_client_id
 
 T = TypeVar("T")
 
@@ -96,21 +96,16 @@ def query_client_id() -> str:
     """Return the ``client_id`` query parameter, validated.
 
     Raises:
-        BadRequest: ``client_id is required`` or ``client_id is not a valid
-            UUID`` (400), the upstream handler texts.
+        ClientIDRequired, ClientIDNotUUID: ``client_id is required`` or
+            ``client_id is not a valid UUID`` (400), the upstream handler
+            texts (``crushd.registry.validate_query_client_id``).
     """
     return parse_query_client_id(request.args)
 
 
 def parse_query_client_id(args: StringLookup) -> str:
     """Validate ``args["client_id"]``; see ``query_client_id`` for the errors."""
-    client_id = args.get("client_id") or ""
-    if not client_id:
-        raise BadRequest("client_id is required")
-    try:
-        return parse_client_id(client_id)
-    except ValueError:
-        raise BadRequest("client_id is not a valid UUID") from None
+    return validate_query_client_id(args.get("client_id"))
 
 
 def last_event_id_from(headers: StringLookup, args: StringLookup) -> int | None:

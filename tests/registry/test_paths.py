@@ -8,8 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from crushd.errors import InvalidClientID, InvalidPath, PathNotAbsolute, PathRequired
-from crushd.registry import resolve_workspace_key, validate_client_id
+from crushd.errors import (
+    ClientIDNotUUID,
+    ClientIDRequired,
+    InvalidClientID,
+    InvalidPath,
+    PathNotAbsolute,
+    PathRequired,
+)
+from crushd.registry import (
+    resolve_workspace_key,
+    validate_client_id,
+    validate_query_client_id,
+)
 from crushd.registry._paths import MAX_PATH_BYTES, check_path
 
 
@@ -85,6 +96,22 @@ def test_validate_client_id_rejects_empty_and_malformed() -> None:
     assert bad.value.message.startswith("invalid client_id: ")
     client_id = str(uuid.uuid4())
     assert validate_client_id(client_id) == client_id
+
+
+def test_validate_query_client_id_answers_the_handler_texts() -> None:
+    """Absent, empty and non-UUID query values get upstream's handler texts."""
+    for missing in (None, ""):
+        with pytest.raises(ClientIDRequired) as absent:
+            validate_query_client_id(missing)
+        assert (absent.value.status, absent.value.message) == (
+            400,
+            "client_id is required",
+        )
+    with pytest.raises(ClientIDNotUUID) as bad:
+        validate_query_client_id("not-a-uuid")
+    assert bad.value.message == "client_id is not a valid UUID"
+    spelling = "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e"
+    assert validate_query_client_id(spelling) == spelling
 
 
 @pytest.mark.parametrize(
