@@ -9,25 +9,30 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import attrs
 import trio
 
 from crushd import __version__
 from crushd.proto import Host, parse_host
-from crushd.settings import (
-    DEFAULT_HEARTBEAT_SECONDS,
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_UNAUTHENTICATED,
-    DEFAULT_REPLAY_WINDOW_FRAMES,
-    DEFAULT_SEND_TIMEOUT_SECONDS,
-    ENV_SECONDS,
-    Settings,
-    listen_fds_hosts,
-    seconds_from_env,
-)
+from crushd.settings import Settings, listen_fds_hosts, seconds_from_env
 
 log = logging.getLogger("crushd.cli")
+
+#: The settings the environment can set too (flags win): field -> variable
+#: (docs/protocol.md 8.5). Their flags are ``--create-grace``,
+#: ``--detach-grace`` and ``--idle-timeout``.
+ENV_SECONDS = {
+    "create_grace_seconds": "CRUSH_SERVER_CREATE_GRACE",
+    "detach_grace_seconds": "CRUSH_SERVER_DETACH_GRACE",
+    "idle_timeout_seconds": "CRUSH_SERVER_IDLE_TIMEOUT",
+}
+
+
+def setting_default(name: str) -> Any:
+    """Return ``Settings``'s default for field ``name``: defaults live there only."""
+    return getattr(attrs.fields(Settings), name).default
 
 
 def _seconds(text: str) -> float:
@@ -91,33 +96,28 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve /v1/debug/... on unix sockets (benchmarks only; never on tcp)",
     )
-    for flag, (env, default) in ENV_SECONDS.items():
-        serve.add_argument(
-            "--" + flag.removesuffix("_seconds").replace("_", "-"),
-            dest=flag,
-            type=_seconds,
-            metavar="S",
-            help=f"seconds (default ${env} or {default:g}); 0 = immediate",
-        )
+    _env_seconds(serve, "--create-grace", "create_grace_seconds")
+    _env_seconds(serve, "--detach-grace", "detach_grace_seconds")
+    _env_seconds(serve, "--idle-timeout", "idle_timeout_seconds")
     serve.add_argument(
         "--replay-window",
         type=_positive_int,
         metavar="N",
-        default=DEFAULT_REPLAY_WINDOW_FRAMES,
+        default=setting_default("replay_window_frames"),
         help="events kept per workspace for resume (default %(default)s)",
     )
     serve.add_argument(
         "--heartbeat",
         type=_positive_seconds,
         metavar="S",
-        default=DEFAULT_HEARTBEAT_SECONDS,
+        default=setting_default("heartbeat_seconds"),
         help="seconds between : ping frames on idle streams (default %(default)s)",
     )
     serve.add_argument(
         "--send-timeout",
         type=_positive_seconds,
         metavar="S",
-        default=DEFAULT_SEND_TIMEOUT_SECONDS,
+        default=setting_default("send_timeout_seconds"),
         help="drop a connection whose socket accepts nothing for S "
         "seconds (default %(default)s)",
     )
@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-connections",
         type=_positive_int,
         metavar="N",
-        default=DEFAULT_MAX_CONNECTIONS,
+        default=setting_default("max_connections"),
         help="open connections per tcp listener: when full, the oldest one "
         "without the token is closed, else a new one gets 503 (default %(default)s)",
     )
@@ -133,14 +133,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-unauthenticated",
         type=_positive_int,
         metavar="N",
-        default=DEFAULT_MAX_UNAUTHENTICATED,
+        default=setting_default("max_unauthenticated"),
         help="of those, connections that have not yet shown the bearer token; "
         "a new one closes the oldest (default %(default)s)",
     )
     serve.add_argument(
-        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+        "--log-level",
+        default=setting_default("log_level"),
+        choices=["debug", "info", "warning", "error"],
     )
     return parser
+
+
+def _env_seconds(serve: argparse.ArgumentParser, flag: str, name: str) -> None:
+    """Add ``flag`` for setting ``name``, which ``ENV_SECONDS`` can also set."""
+    env, default = ENV_SECONDS[name], setting_default(name)
+    serve.add_argument(
+        flag,
+        dest=name,
+        type=_seconds,
+        metavar="S",
+        help=f"seconds (default ${env} or {default:g}); 0 = immediate",
+    )
 
 
 def _host(text: str) -> Host:
@@ -169,8 +183,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     timings = {
         name: value
         if (value := getattr(args, name)) is not None
-        else seconds_from_env(env, default)
-        for name, (env, default) in ENV_SECONDS.items()
+        else seconds_from_env(env, setting_default(name))
+        for name, env in ENV_SECONDS.items()
     }
     settings = Settings(
         create_grace_seconds=timings["create_grace_seconds"],

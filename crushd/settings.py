@@ -31,12 +31,6 @@ DEFAULT_MAX_UNAUTHENTICATED = 64
 #: systemd socket activation hands over descriptors from this number on.
 LISTEN_FDS_START = 3
 
-ENV_SECONDS = {
-    "create_grace_seconds": ("CRUSH_SERVER_CREATE_GRACE", DEFAULT_CREATE_GRACE_SECONDS),
-    "detach_grace_seconds": ("CRUSH_SERVER_DETACH_GRACE", DEFAULT_DETACH_GRACE_SECONDS),
-    "idle_timeout_seconds": ("CRUSH_SERVER_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT_SECONDS),
-}
-
 
 def default_token_file() -> Path:
     """Return ``<user state>/crushd/token`` (``$XDG_STATE_HOME/crushd/token``).

@@ -20,18 +20,17 @@ from pathlib import Path
 import pytest
 
 from crushd import __version__
-from crushd.cli import build_parser, main, serve, settings_from_args
+from crushd.cli import ENV_SECONDS, build_parser, main, serve, settings_from_args
 from crushd.logs import setup_logging
 from crushd.proto import default_host, parse_host
 from crushd.settings import (
     DEFAULT_HEARTBEAT_SECONDS,
     DEFAULT_REPLAY_WINDOW_FRAMES,
     DEFAULT_SEND_TIMEOUT_SECONDS,
-    ENV_SECONDS,
     Settings,
 )
 
-ENV_NAMES = [env for env, _ in ENV_SECONDS.values()]
+ENV_NAMES = list(ENV_SECONDS.values())
 RECORD = re.compile(
     r"^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=(?P<level>[A-Z]+)"
     r" logger=(?P<logger>\S+) pid=(?P<pid>\d+) msg=(?P<msg>.*)$"

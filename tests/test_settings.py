@@ -14,7 +14,6 @@ from crushd.settings import (
     DEFAULT_CREATE_GRACE_SECONDS,
     DEFAULT_DETACH_GRACE_SECONDS,
     DEFAULT_IDLE_TIMEOUT_SECONDS,
-    ENV_SECONDS,
     Settings,
     default_token_file,
     listen_fds_hosts,
@@ -60,24 +59,16 @@ def test_seconds_from_env_reads_process_environment_by_default(
     assert seconds_from_env(NAME, 7.0) == 1.5
 
 
-def test_env_seconds_names_the_upstream_variables() -> None:
-    """The three timing settings map to their env variables and B.21 defaults."""
-    assert ENV_SECONDS == {
-        "create_grace_seconds": (
-            "CRUSH_SERVER_CREATE_GRACE",
-            DEFAULT_CREATE_GRACE_SECONDS,
-        ),
-        "detach_grace_seconds": (
-            "CRUSH_SERVER_DETACH_GRACE",
-            DEFAULT_DETACH_GRACE_SECONDS,
-        ),
-        "idle_timeout_seconds": (
-            "CRUSH_SERVER_IDLE_TIMEOUT",
-            DEFAULT_IDLE_TIMEOUT_SECONDS,
-        ),
-    }
+def test_timing_defaults_are_decision_b21() -> None:
+    """The three env-driven timings default to 30 / 10 / 60 seconds (B.21)."""
     assert (DEFAULT_CREATE_GRACE_SECONDS, DEFAULT_DETACH_GRACE_SECONDS) == (30, 10)
     assert DEFAULT_IDLE_TIMEOUT_SECONDS == 60
+    settings = Settings()
+    assert (
+        settings.create_grace_seconds,
+        settings.detach_grace_seconds,
+        settings.idle_timeout_seconds,
+    ) == (30, 10, 60)
 
 
 def test_settings_log_file_is_in_first_hosts_server_dir(
@@ -184,9 +175,38 @@ def test_listen_fds_hosts_reads_process_environment_by_default(
     assert [host.url for host in listen_fds_hosts()] == ["fd://3"]
 
 
-def test_connection_caps_defaults_match_the_server() -> None:
-    """Settings (read at startup, no server import) and serve_app share defaults."""
-    from crushd.server import _connections
+def test_lower_layers_take_settings_values_without_defaults() -> None:
+    """serve_app, ConnectionLimits and RegistrySettings have no defaults of their own.
 
-    assert Settings().max_connections == _connections.DEFAULT_MAX_CONNECTIONS == 512
-    assert Settings().max_unauthenticated == _connections.DEFAULT_MAX_UNAUTHENTICATED
+    Defaults live in ``Settings`` only; the daemon passes them down.
+    """
+    import inspect
+
+    import attrs
+
+    from crushd.registry import RegistrySettings
+    from crushd.server import ServerContext, serve_app
+    from crushd.server._connections import ConnectionLimits
+
+    required = {
+        name
+        for name, param in inspect.signature(serve_app).parameters.items()
+        if param.default is inspect.Parameter.empty
+    }
+    assert {
+        "graceful_timeout_seconds",
+        "keep_alive_seconds",
+        "send_timeout_seconds",
+        "max_connections",
+        "max_unauthenticated",
+    } <= required
+    defaults = {
+        f.name: f.default
+        for cls in (ConnectionLimits, RegistrySettings, ServerContext)
+        for f in attrs.fields(cls)
+        if cls is not ServerContext or f.name == "heartbeat_seconds"
+    }
+    assert [
+        name for name, value in defaults.items() if value is not attrs.NOTHING
+    ] == []
+    assert (Settings().max_connections, Settings().max_unauthenticated) == (512, 64)

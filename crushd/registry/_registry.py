@@ -51,12 +51,14 @@ CHANNELS_MISMATCH = (
 class RegistrySettings:
     """Timings of the registry, all in seconds (0 = immediate).
 
-    Source: docs/protocol.md decision B.21 (defaults 30 / 10 / 60).
+    Required: the defaults live in ``crushd.settings`` only (decision B.21).
+
+    Source: docs/protocol.md decision B.21.
     """
 
-    create_grace_seconds: float = 30.0
-    detach_grace_seconds: float = 10.0
-    idle_timeout_seconds: float = 60.0
+    create_grace_seconds: float
+    detach_grace_seconds: float
+    idle_timeout_seconds: float
 
 
 @attrs.define(eq=False)
@@ -107,11 +109,11 @@ class Registry:
     def __init__(
         self,
         factory: WorkspaceFactory,
-        settings: RegistrySettings | None = None,
+        settings: RegistrySettings,
         on_idle: Callable[[], None] | None = None,
     ) -> None:
         self._factory = factory
-        self.settings = settings or RegistrySettings()
+        self.settings = settings
         self._on_idle = on_idle or (lambda: None)
         self._by_id: dict[str, Hosted] = {}
         self._by_key: dict[str, Hosted] = {}

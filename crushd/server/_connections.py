@@ -38,19 +38,9 @@ from ._auth import AUTHENTICATED_HOOK
 from ._hypercorn_fixes import write_nowait
 from ._ratelimit import RefusalLog
 
-__all__ = [
-    "DEFAULT_MAX_CONNECTIONS",
-    "DEFAULT_MAX_UNAUTHENTICATED",
-    "ConnectionGate",
-    "ConnectionLimits",
-]
+__all__ = ["ConnectionGate", "ConnectionLimits"]
 
 logger = logging.getLogger("crushd.server")
-
-#: Open connections per TCP listener (``crushd serve --max-connections``).
-DEFAULT_MAX_CONNECTIONS = 512
-#: Of those, not yet authenticated (``--max-unauthenticated``).
-DEFAULT_MAX_UNAUTHENTICATED = 64
 
 _INET = (socket.AF_INET, socket.AF_INET6)
 _TOO_MANY = "too many connections"
@@ -62,7 +52,7 @@ _Key = tuple[int, str, int]
 
 @attrs.frozen
 class ConnectionLimits:
-    """The caps of each TCP listener (both >= 1).
+    """The caps of each TCP listener (both >= 1; defaults in ``crushd.settings``).
 
     Attributes:
         max_connections: open connections at once.
@@ -70,8 +60,8 @@ class ConnectionLimits:
             token check; at most ``max_connections`` in effect.
     """
 
-    max_connections: int = DEFAULT_MAX_CONNECTIONS
-    max_unauthenticated: int = DEFAULT_MAX_UNAUTHENTICATED
+    max_connections: int
+    max_unauthenticated: int
 
 
 @attrs.define(eq=False)

@@ -36,7 +36,8 @@ class ServerContext:
 
     Attributes:
         registry: the workspace registry.
-        heartbeat_seconds: idle streams get ``: ping`` this often (C.2).
+        heartbeat_seconds: idle streams get ``: ping`` this often (C.2);
+            required, the default is ``Settings``'s.
         max_body_bytes: request bodies above this get 413.
         server_config: the daemon's redacted settings; ``GET /v1/config``
             lists them under ``"crushd"``.
@@ -47,7 +48,7 @@ class ServerContext:
     """
 
     registry: Registry
-    heartbeat_seconds: float = 15.0
+    heartbeat_seconds: float = attrs.field(kw_only=True)
     max_body_bytes: int = MAX_BODY_BYTES
     server_config: dict[str, object] = attrs.field(factory=dict)
     config_sources: ConfigSources | None = None

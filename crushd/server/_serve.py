@@ -18,30 +18,13 @@ import hypercorn.trio
 import trio
 from hypercorn.typing import ASGIFramework
 
-from ._connections import (
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_UNAUTHENTICATED,
-    ConnectionGate,
-    ConnectionLimits,
-)
+from ._connections import ConnectionGate, ConnectionLimits
 from ._http1 import install_http1_only
 from ._hypercorn_fixes import SendTimeoutConfig, ShieldFinalSend, install_send_timeout
 from ._listeners import BoundSocket
 from ._peercred import install_peer_check
 
-__all__ = [
-    "DEFAULT_GRACEFUL_TIMEOUT_SECONDS",
-    "DEFAULT_KEEP_ALIVE_SECONDS",
-    "DEFAULT_SEND_TIMEOUT_SECONDS",
-    "serve_app",
-]
-
-#: How long shutdown waits for open requests before cancelling them (hypercorn's).
-DEFAULT_GRACEFUL_TIMEOUT_SECONDS = 3.0
-#: How long an idle keep-alive connection stays open (hypercorn's default).
-DEFAULT_KEEP_ALIVE_SECONDS = 5.0
-#: How long a peer may accept no data before its connection is aborted.
-DEFAULT_SEND_TIMEOUT_SECONDS = 10.0
+__all__ = ["serve_app"]
 
 # The final send is one small write (bounded by the send timeout) plus a few
 # non-blocking steps; this slack covers those.
@@ -60,11 +43,11 @@ async def serve_app(
     *,
     shutdown_trigger: Callable[[], Awaitable[None]],
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
-    graceful_timeout_seconds: float = DEFAULT_GRACEFUL_TIMEOUT_SECONDS,
-    keep_alive_seconds: float = DEFAULT_KEEP_ALIVE_SECONDS,
-    send_timeout_seconds: float = DEFAULT_SEND_TIMEOUT_SECONDS,
-    max_connections: int = DEFAULT_MAX_CONNECTIONS,
-    max_unauthenticated: int = DEFAULT_MAX_UNAUTHENTICATED,
+    graceful_timeout_seconds: float,
+    keep_alive_seconds: float,
+    send_timeout_seconds: float,
+    max_connections: int,
+    max_unauthenticated: int,
 ) -> None:
     """Serve ``app`` on ``sockets`` until ``shutdown_trigger`` returns.
 
@@ -77,6 +60,9 @@ async def serve_app(
     listener's connections (``_connections``). hypercorn's own log lines
     (``Running on ...``) go to the ``crushd.http`` logger instead of stderr;
     there is no access log.
+
+    Every timing and cap is required: their defaults live in
+    ``crushd.settings`` only, and the daemon passes them from ``Settings``.
 
     Args:
         app: the ASGI app (the quart-trio app).

@@ -169,7 +169,7 @@ class EventLog:
     Args:
         workspace_id: the workspace's id, echoed in ``resync`` payloads.
         capacity_frames: how many events the ring keeps (the replay window,
-            ``--replay-window``); at least 1.
+            ``--replay-window``; its default is ``Settings``'s); at least 1.
         capacity_bytes: how many bytes of frames (SSE and WebSocket, UTF-8)
             the ring keeps; at least 1.
 
@@ -185,7 +185,7 @@ class EventLog:
     def __init__(
         self,
         workspace_id: str,
-        capacity_frames: int = 4096,
+        capacity_frames: int,
         capacity_bytes: int = DEFAULT_CAPACITY_BYTES,
     ) -> None:
         if capacity_frames < 1:

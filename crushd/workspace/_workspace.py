@@ -247,7 +247,8 @@ class WorkspaceOpener:
 
     Args:
         pool: the daemon's store pool (one connection per database file).
-        replay_window_frames: events kept per workspace for resume (C.1).
+        replay_window_frames: events kept per workspace for resume (C.1);
+            required, the default is ``Settings``'s.
         skills_env: home and environment for global skill folders; ``None``
             reads the daemon's own (``$HOME``, ``$CRUSH_SKILLS_DIR``) per scan.
         config_sources: the machine-wide config layers; ``None`` resolves
@@ -262,7 +263,7 @@ class WorkspaceOpener:
     def __init__(
         self,
         pool: StorePool,
-        replay_window_frames: int = 4096,
+        replay_window_frames: int,
         *,
         skills_env: SkillsEnvironment | None = None,
         config_sources: ConfigSources | None = None,

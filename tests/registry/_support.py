@@ -21,6 +21,11 @@ from crushd.proto import Workspace
 from crushd.registry import Claim, Hosted, Registry, RegistrySettings
 from crushd.workspace import WorkspaceSpec
 
+#: The daemon's default timings (decision B.21), for registries built directly.
+TIMINGS = RegistrySettings(
+    create_grace_seconds=30.0, detach_grace_seconds=10.0, idle_timeout_seconds=60.0
+)
+
 
 def new_client_id() -> str:
     """Return a fresh client id (a random UUID)."""

@@ -25,6 +25,7 @@ import trio.testing
 from crushd.registry import CLEANUP_SECONDS, Registry
 
 from ._support import (
+    TIMINGS,
     Attempt,
     FakeFactory,
     Harness,
@@ -252,7 +253,7 @@ async def test_cancelled_serve_cleans_up_every_workspace(
     factory: FakeFactory, project: str, autojump_clock: trio.testing.MockClock
 ) -> None:
     """Cancelling ``serve`` still runs each workspace's cleanup exactly once."""
-    registry = Registry(factory)
+    registry = Registry(factory, TIMINGS)
     async with trio.open_nursery() as nursery:
         await nursery.start(registry.serve)
         client_id = new_client_id()

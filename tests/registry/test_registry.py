@@ -30,6 +30,7 @@ from crushd.proto import Workspace
 from crushd.registry import CHANNELS_MISMATCH, RETIRED_TTL_SECONDS, Registry
 
 from ._support import (
+    TIMINGS,
     FakeFactory,
     Harness,
     assert_invariants,
@@ -287,7 +288,7 @@ async def test_create_without_serve_closes_built_workspace(
     factory: FakeFactory, project: str, autojump_clock: trio.testing.MockClock
 ) -> None:
     """A create on a registry that is not serving fails and closes what it built."""
-    registry = Registry(factory)
+    registry = Registry(factory, TIMINGS)
     with pytest.raises((AssertionError, AttributeError)):
         await registry.create(request(project, new_client_id()))
     assert [ws.acloses for ws in factory.built] == [1]

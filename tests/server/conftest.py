@@ -93,7 +93,7 @@ async def harness(
     pool = StorePool("test")
     idle_calls: list[float] = []
     registry = Registry(
-        WorkspaceOpener(pool, config_sources=config_sources),
+        WorkspaceOpener(pool, 4096, config_sources=config_sources),
         settings,
         on_idle=lambda: idle_calls.append(trio.current_time()),
     )
@@ -128,7 +128,11 @@ async def serve_harness(
             [bind_unix(path)],
             shutdown_trigger=stop.wait,
             task_status=task_status,
+            graceful_timeout_seconds=2.0,
+            keep_alive_seconds=5.0,
             send_timeout_seconds=send_timeout_seconds,
+            max_connections=512,
+            max_unauthenticated=64,
         )
     )
     try:

@@ -131,7 +131,7 @@ async def test_server_config_without_sources_lists_only_settings(
     harness: Harness,
 ) -> None:
     """A context without config sources answers just the settings."""
-    app = create_app(ServerContext(harness.registry))
+    app = create_app(ServerContext(harness.registry, heartbeat_seconds=15))
     response = await app.test_client().get("/v1/config")
     assert await response.get_json() == {"crushd": {}}
 

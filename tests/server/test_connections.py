@@ -61,6 +61,7 @@ async def serving(
         shutdown_trigger=stop.wait,
         keep_alive_seconds=KEEP_ALIVE_SECONDS,
         graceful_timeout_seconds=0.1,
+        send_timeout_seconds=3.0,
         max_connections=max_connections,
         max_unauthenticated=max_unauthenticated,
     )

@@ -77,7 +77,7 @@ async def test_register_debug_routes_adds_nothing_when_off(harness: Harness) -> 
     """register_debug_routes leaves the url map untouched when the flag is off."""
     app = QuartTrio("t")
     before = len(list(app.url_map.iter_rules()))
-    register_debug_routes(app, ServerContext(harness.registry))
+    register_debug_routes(app, ServerContext(harness.registry, heartbeat_seconds=15))
     assert len(list(app.url_map.iter_rules())) == before
 
 
@@ -192,7 +192,11 @@ async def listeners(
             [unix, tcp],
             shutdown_trigger=stop.wait,
             task_status=task_status,
+            graceful_timeout_seconds=2.0,
+            keep_alive_seconds=5.0,
             send_timeout_seconds=2,
+            max_connections=512,
+            max_unauthenticated=64,
         )
     )
     yield folder / "s.sock", port

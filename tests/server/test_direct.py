@@ -57,7 +57,7 @@ def ids(data: bytes) -> list[int]:
 
 async def test_publish_wakes_one_leader_which_writes_the_others() -> None:
     """Of three parked streams one wakes; the other two get the event written."""
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     writers = [FakeWriter() for _ in range(3)]
     followers = [DirectFollower(log, 0, w) for w in writers]
     woken: list[DirectFollower] = []
@@ -79,7 +79,7 @@ async def test_publish_wakes_one_leader_which_writes_the_others() -> None:
 
 async def test_stream_that_cannot_take_the_write_is_woken() -> None:
     """A declined direct write wakes that stream so it writes the normal way."""
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     followers = [DirectFollower(log, 0, FakeWriter(accept=False)) for _ in range(2)]
     woken: list[DirectFollower] = []
     async with trio.open_nursery() as nursery:
@@ -94,7 +94,7 @@ async def test_stream_that_cannot_take_the_write_is_woken() -> None:
 
 async def test_stream_without_writer_is_woken() -> None:
     """A stream with no direct writer (not hypercorn HTTP/1.1) is always woken."""
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     followers = [DirectFollower(log, 0, None) for _ in range(2)]
     woken: list[DirectFollower] = []
     async with trio.open_nursery() as nursery:
@@ -107,7 +107,7 @@ async def test_stream_without_writer_is_woken() -> None:
 
 async def test_wait_returns_at_once_when_behind_or_closed() -> None:
     """A stream behind the head, or on a closed log, does not park."""
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     log.publish("session", "created", {})
     with trio.testing.assert_checkpoints():
         await DirectFollower(log, 0, None).wait()
@@ -118,7 +118,7 @@ async def test_wait_returns_at_once_when_behind_or_closed() -> None:
 
 async def test_close_of_log_wakes_parked_streams() -> None:
     """Closing the log wakes every parked stream (teardown ends streams)."""
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     followers = [DirectFollower(log, 0, FakeWriter()) for _ in range(3)]
     woken: list[DirectFollower] = []
     async with trio.open_nursery() as nursery:
@@ -132,7 +132,7 @@ async def test_close_of_log_wakes_parked_streams() -> None:
 
 async def test_cancelled_leader_still_fans_out() -> None:
     """A leader whose wait is cancelled right after it was chosen still fans out."""
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     writer = FakeWriter()
     leader, other = DirectFollower(log, 0, FakeWriter()), DirectFollower(log, 0, writer)
     scope = trio.CancelScope()
@@ -158,7 +158,7 @@ async def _wait_in(scope: trio.CancelScope, follower: DirectFollower) -> None:
 
 async def test_closed_leader_hands_the_fan_out_on() -> None:
     """A stream closed while chosen leader fans out in its close()."""
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     writer = FakeWriter()
     leader, other = DirectFollower(log, 0, FakeWriter()), DirectFollower(log, 0, writer)
     fanout = fanout_for(log)
@@ -172,7 +172,7 @@ async def test_closed_leader_hands_the_fan_out_on() -> None:
 
 async def test_partial_direct_write_wakes_stream_to_flush() -> None:
     """A write that left bytes pending wakes the stream, which yields a ping."""
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     writer = FakeWriter(leave_pending=True)
     follower = DirectFollower(log, 0, writer)
     follower.push({})  # nothing pending: no write
@@ -397,7 +397,7 @@ async def test_partial_direct_write_is_finished_before_the_next_send(
 
 async def test_fanout_does_not_keep_its_log_alive() -> None:
     """Once its streams are gone a log (and its ring) can be freed."""
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     follower = DirectFollower(log, 0, None)
     follower.close()
     ref = weakref.ref(log)

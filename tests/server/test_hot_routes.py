@@ -111,7 +111,9 @@ def answer(sent: list[dict[str, Any]]) -> tuple[int, Any]:
 @functools.cache
 def router() -> MapAdapter:
     """The real app's url map (over a registry routing never calls)."""
-    return create_app(ServerContext(registry=MagicMock())).url_map.bind("crushd")
+    return create_app(
+        ServerContext(registry=MagicMock(), heartbeat_seconds=15)
+    ).url_map.bind("crushd")
 
 
 _HEADS = ["", "/v1", "/v1/workspaces", "/v1/workspaces/", "/v1//workspaces/", "/v2/x/"]
@@ -261,7 +263,7 @@ async def test_disconnect_during_create_cancels_it_and_answers_nothing(
 ) -> None:
     """A client gone while its create runs cancels the create; nothing is sent."""
     registry = _StuckRegistry()
-    app: Any = create_app(ServerContext(registry=registry))  # type: ignore[arg-type]
+    app: Any = create_app(ServerContext(registry=registry, heartbeat_seconds=15))  # type: ignore[arg-type]
     data = json.dumps({"path": str(project), "client_id": str(uuid.uuid4())})
     gone = trio.Event()
     receive = body_then_disconnect(data.encode(), gone)

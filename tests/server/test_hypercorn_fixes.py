@@ -113,6 +113,8 @@ async def serving(
         graceful_timeout_seconds=graceful_timeout_seconds,
         keep_alive_seconds=keep_alive_seconds,
         send_timeout_seconds=send_timeout_seconds,
+        max_connections=512,
+        max_unauthenticated=64,
     )
     async with trio.open_nursery() as nursery:
         urls = await nursery.start(serve)
@@ -250,7 +252,16 @@ async def test_serve_app_logs_to_crushd_http(
 async def test_serve_app_rejects_empty_socket_list() -> None:
     """Serving no sockets at all is a programming error."""
     with pytest.raises(ValueError, match="at least one socket"):
-        await serve_app(make_app(), [], shutdown_trigger=trio.sleep_forever)
+        await serve_app(
+            make_app(),
+            [],
+            shutdown_trigger=trio.sleep_forever,
+            graceful_timeout_seconds=3.0,
+            keep_alive_seconds=5.0,
+            send_timeout_seconds=10.0,
+            max_connections=512,
+            max_unauthenticated=64,
+        )
 
 
 async def test_serve_app_closes_connection_close_promptly(

@@ -163,7 +163,17 @@ async def serving(sock_dir: Path) -> AsyncIterator[Path]:
     assert install_peer_check()
     bound = bind_unix(sock_dir / "s.sock")
     stop = trio.Event()
-    serve = partial(serve_app, make_app(), [bound], shutdown_trigger=stop.wait)
+    serve = partial(
+        serve_app,
+        make_app(),
+        [bound],
+        shutdown_trigger=stop.wait,
+        graceful_timeout_seconds=2.0,
+        keep_alive_seconds=5.0,
+        send_timeout_seconds=3.0,
+        max_connections=512,
+        max_unauthenticated=64,
+    )
     async with trio.open_nursery() as nursery:
         await nursery.start(serve)
         yield sock_dir / "s.sock"

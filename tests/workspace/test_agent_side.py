@@ -68,7 +68,7 @@ async def workspace(tmp_path: Path) -> AsyncIterator[Workspace]:
         {"HOME": str(tmp_path / "home")}, system_file=tmp_path / "etc.json"
     )
     pool = StorePool("test")
-    opener = WorkspaceOpener(pool, config_sources=sources, environ={})
+    opener = WorkspaceOpener(pool, 4096, config_sources=sources, environ={})
     spec = WorkspaceSpec(id=str(uuid.uuid4()), path=str(project), key=str(project))
     opened = await opener(spec)
     yield opened
@@ -253,7 +253,7 @@ async def test_aclose_writes_pending_updates(tmp_path: Path) -> None:
         {"HOME": str(tmp_path / "home")}, system_file=tmp_path / "etc.json"
     )
     pool = StorePool("test")
-    opener = WorkspaceOpener(pool, config_sources=sources, environ={})
+    opener = WorkspaceOpener(pool, 4096, config_sources=sources, environ={})
     spec = WorkspaceSpec(id="w1", path=str(project), key=str(project))
     first = await opener(spec)
     session = await first.sessions.create(SessionCreate(title="s"))

@@ -58,7 +58,7 @@ def filled(count: int, capacity: int = 4096) -> EventLog:
 
 def test_publish_envelope_bytes_exact() -> None:
     """A published attrs model becomes exactly one compact `id:`/`data:` SSE frame."""
-    log = EventLog(WS)
+    log = EventLog(WS, 4096)
     log.publish("config_changed", "updated", ConfigChanged(workspace_id="w9"))
     assert log.read_sse(0).data == (
         b'id: 1\ndata: {"type":"config_changed","payload":{"type":"updated",'
@@ -68,7 +68,7 @@ def test_publish_envelope_bytes_exact() -> None:
 
 def test_publish_plain_json_keeps_unicode_and_escapes_newlines() -> None:
     """Plain JSON payloads keep non-ASCII text as UTF-8 and never hold a raw newline."""
-    log = EventLog(WS)
+    log = EventLog(WS, 4096)
     log.publish("message", "created", {"text": "héllo\nwörld", "list": [1, None]})
     data = log.read_sse(0).data
     assert data == (
@@ -84,7 +84,7 @@ def test_publish_models_encode_as_the_proto_converter_does() -> None:
         id="m1", role="assistant", session_id="s1", parts=[Part("text", {"text": "Hi"})]
     )
     sessions = [Session(id="s1", title="a"), Session(id="s2", title="b")]
-    log = EventLog(WS)
+    log = EventLog(WS, 4096)
     log.publish("message", "updated", message)
     log.publish("x", "created", {"sessions": sessions, "n": 1})
     (_, first), (_, second) = parse_sse(log.read_sse(0).data)
@@ -108,7 +108,7 @@ def test_publish_rejects_non_json_payload_and_stores_nothing(payload: object) ->
 
 def test_publish_ids_strictly_increasing_from_one() -> None:
     """Each publish returns the previous id plus one, starting at 1, and moves head."""
-    log = EventLog(WS)
+    log = EventLog(WS, 4096)
     assert (log.head, log.oldest) == (0, 1)
     assert [log.publish("session", "created", {}) for _ in range(5)] == [1, 2, 3, 4, 5]
     assert log.head == 5
@@ -117,7 +117,7 @@ def test_publish_ids_strictly_increasing_from_one() -> None:
 
 def test_read_sse_coalesces_all_pending_into_one_chunk() -> None:
     """One read returns every pending frame joined, byte for byte the single frames."""
-    log = EventLog(WS)
+    log = EventLog(WS, 4096)
     singles = []
     for n in range(4):
         log.publish("message", "updated", {"n": n})
@@ -173,7 +173,7 @@ def test_read_sse_garbage_cursor_resyncs(cursor: int) -> None:
 
 def test_read_sse_garbage_cursor_on_empty_log_resyncs_to_zero() -> None:
     """On an empty log a garbage cursor gets only a resync with id 0 and oldest 1."""
-    log = EventLog(WS)
+    log = EventLog(WS, 4096)
     batch = log.read_sse(42)
     assert parse_sse(batch.data) == [(0, resync_envelope(1))]
     assert (batch.cursor, batch.resync) == (0, True)
@@ -215,7 +215,7 @@ async def test_wait_after_wakes_on_publish(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     """A reader at the head sleeps until the next publish, then returns."""
-    log = EventLog(WS)
+    log = EventLog(WS, 4096)
     woke = trio.Event()
 
     async def reader() -> None:
@@ -282,7 +282,7 @@ async def test_wait_after_cancelled_leaves_nothing_behind(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     """Cancelling a waiting reader unregisters it and leaves the log usable."""
-    log = EventLog(WS)
+    log = EventLog(WS, 4096)
     async with bounded_nursery() as nursery:
         nursery.start_soon(log.wait_after, 0)
         await trio.testing.wait_all_tasks_blocked()
@@ -297,7 +297,7 @@ async def test_wait_after_heartbeat_is_a_caller_timeout(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     """A caller's move_on_after around wait_after times out on an idle log."""
-    log = EventLog(WS)
+    log = EventLog(WS, 4096)
     start = trio.current_time()
     with trio.move_on_after(15) as scope:
         await log.wait_after(0)
@@ -311,7 +311,7 @@ async def test_publish_wakes_many_readers_at_once(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     """One publish wakes every one of many waiting readers and each reads it."""
-    log = EventLog(WS)
+    log = EventLog(WS, 4096)
     got: list[bytes] = []
 
     async def reader() -> None:
@@ -333,7 +333,7 @@ async def test_close_lets_a_reader_loop_drain_then_stop(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     """A reader loop gets every event published before close, then stops."""
-    log = EventLog(WS)
+    log = EventLog(WS, 4096)
     chunks: list[bytes] = []
 
     async def reader() -> None:
@@ -474,7 +474,7 @@ def _frame_bytes(log: EventLog, seq: int) -> int:
 
 def test_byte_bound_evicts_oldest_and_a_reader_behind_resyncs() -> None:
     """Over capacity_bytes the oldest frames go; a cursor behind them gets resync."""
-    probe = EventLog(WS)
+    probe = EventLog(WS, 4096)
     probe.publish("m", "created", {"n": "x" * 100})
     size = _frame_bytes(probe, 1)
     log = EventLog(WS, capacity_frames=100, capacity_bytes=3 * size)
@@ -505,12 +505,12 @@ def test_byte_bound_keeps_the_newest_frame_even_when_oversized() -> None:
 def test_eventlog_rejects_capacity_bytes_below_one() -> None:
     """A byte bound of zero is refused at construction."""
     with pytest.raises(ValueError, match="capacity_bytes"):
-        EventLog(WS, capacity_bytes=0)
+        EventLog(WS, 4096, capacity_bytes=0)
 
 
 def test_default_byte_bound_is_64_mib() -> None:
     """The default byte bound is 64 MiB, next to the 4,096-frame window."""
-    log = EventLog(WS)
+    log = EventLog(WS, 4096)
     assert (log.capacity_frames, log.capacity_bytes) == (4096, 64 * 1024 * 1024)
 
 
@@ -531,7 +531,7 @@ def test_eventlog_with_byte_bound_matches_model(
 ) -> None:
     """Random sizes: held frames are exactly what both bounds allow; no silent gap."""
     log = EventLog(WS, capacity_frames=capacity, capacity_bytes=capacity_bytes)
-    reference = EventLog(WS)  # same stream, unbounded: each frame's size
+    reference = EventLog(WS, 4096)  # same stream, unbounded: each frame's size
     model: list[Any] = []
     sizes: list[int] = []
     held: list[int] = []  # ids the model says are held

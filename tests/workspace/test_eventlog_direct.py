@@ -26,7 +26,7 @@ class Reader:
 
 def test_publish_offers_each_event_to_direct_readers() -> None:
     """Every publish offers (id, SSE frame); an accepted offer wakes nobody."""
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     reader = Reader()
     log.add_direct_reader(reader)
     log.publish("session", "created", {})
@@ -36,7 +36,7 @@ def test_publish_offers_each_event_to_direct_readers() -> None:
 
 def test_declined_offer_wakes_the_reader() -> None:
     """A reader that cannot take the event is woken instead."""
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     reader = Reader(accept=False)
     log.add_direct_reader(reader)
     log.publish("session", "created", {})
@@ -45,7 +45,7 @@ def test_declined_offer_wakes_the_reader() -> None:
 
 def test_wake_and_close_wake_direct_readers() -> None:
     """log.wake() and log.close() wake direct readers too; closed logs offer nothing."""
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     reader = Reader()
     log.add_direct_reader(reader)
     log.wake()

@@ -115,7 +115,7 @@ def _finish(at: int = 5) -> Part:
 async def setup(tmp_path: Path, nursery: trio.Nursery) -> AsyncIterator[Setup]:
     db = await Database.open(tmp_path / DATABASE_FILE_NAME)
     session = await SessionStore(db).create("s")
-    store, log = GatedStore(db), EventLog(WS)
+    store, log = GatedStore(db), EventLog(WS, 4096)
     counts: list[tuple[str, int]] = []
     service = MessageService(
         store, log, count_changed=lambda sid, delta: counts.append((sid, delta))

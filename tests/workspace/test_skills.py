@@ -54,7 +54,7 @@ async def test_open_skills_scans_without_publishing(
 ) -> None:
     """The first scan is the snapshot: states are there, no event is published."""
     write_skill(project / ".agents/skills", "a")
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     service = await open_skills(project, log, env=env)
     assert [s.name for s in service.states()] == ["a"]
     assert [i.name for i in service.list()] == ["a"]
@@ -66,7 +66,7 @@ async def test_rescan_with_extra_paths_keeps_them(
 ) -> None:
     """rescan(extra_paths) uses and keeps new skills_paths; rescan() reuses them."""
     write_skill(tmp_path / "extra", "from-extra")
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     service = await open_skills(project, log, env=env)
     assert await service.rescan([str(tmp_path / "extra")])
     assert service.extra_paths == (str(tmp_path / "extra"),)
@@ -94,7 +94,7 @@ async def test_rescans_run_one_at_a_time(
         state = SkillState(name=extra_paths[0], path=f"/{extra_paths[0]}")
         return SkillCatalog(states=(state,))
 
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     service = await open_skills(project, log, env=env)
     monkeypatch.setattr(skills_module, "scan_skills", fake_scan)
     async with trio.open_nursery() as nursery:
@@ -114,7 +114,7 @@ async def test_cancelled_rescan_changes_nothing(
     project: Path, env: SkillsEnvironment
 ) -> None:
     """A rescan cancelled before it finishes leaves catalog and paths as they were."""
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     service = await open_skills(project, log, env=env)
     write_skill(project / ".agents/skills", "a")
     with trio.CancelScope() as scope:
@@ -132,7 +132,7 @@ async def test_service_without_env_reads_the_process_environment(
     monkeypatch.setenv("CRUSH_SKILLS_DIR", str(tmp_path / "g1"))
     write_skill(tmp_path / "g1", "one")
     write_skill(tmp_path / "g2", "two")
-    service = SkillsService(project, EventLog("ws"), SkillCatalog())
+    service = SkillsService(project, EventLog("ws", 4096), SkillCatalog())
     await service.rescan()
     assert [s.name for s in service.states()] == ["one"]
     monkeypatch.setenv("CRUSH_SKILLS_DIR", str(tmp_path / "g2"))
@@ -145,7 +145,7 @@ async def test_read_uses_the_current_catalog(
 ) -> None:
     """read() answers a catalogued skill's file from a worker thread."""
     path = write_skill(project / ".agents/skills", "a")
-    service = await open_skills(project, EventLog("ws"), env=env)
+    service = await open_skills(project, EventLog("ws", 4096), env=env)
     assert (await service.read(str(path))).result.name == "a"
     assert service.catalog.skills[0].skill_file == path
 
@@ -155,7 +155,7 @@ async def test_opener_gives_each_workspace_its_own_skills(
 ) -> None:
     """WorkspaceOpener scans the workspace's own path with the injected env."""
     pool = StorePool("test")
-    opener = WorkspaceOpener(pool, skills_env=env)
+    opener = WorkspaceOpener(pool, 4096, skills_env=env)
     made = []
     for name in ("a", "b"):
         path = tmp_path / name
@@ -179,7 +179,7 @@ async def test_each_new_skill_error_is_logged_once(
     """A bad skill warns when first found, not again on every unchanged rescan."""
     caplog.set_level(logging.WARNING, logger="crushd.workspace.skills")
     write_skill(project / ".agents/skills", "a", "---\nname: a\n---\n")
-    service = await open_skills(project, EventLog("ws"), env=env)
+    service = await open_skills(project, EventLog("ws", 4096), env=env)
     await service.rescan()
     write_skill(project / ".agents/skills", "b", "---\nname: b\n---\n")
     await service.rescan()
@@ -196,7 +196,7 @@ async def test_rescan_with_disabled_names_keeps_them(
     """rescan(disabled=...) hides those skills until a rescan with other names."""
     write_skill(project / ".agents/skills", "a")
     write_skill(project / ".agents/skills", "b")
-    log = EventLog("ws")
+    log = EventLog("ws", 4096)
     service = await open_skills(project, log, env=env, disabled=["b"])
     assert [i.name for i in service.list()] == ["a"]
     assert not await service.rescan(disabled=["a"])
@@ -214,7 +214,7 @@ async def test_open_skills_with_a_fifo_returns_with_an_error_state(
     """A FIFO SKILL.md no longer wedges the workspace's first scan (create)."""
     write_skill(project / ".agents/skills", "good")
     with fifo_skill(project / ".agents/skills", "stuck") as fifo:
-        service = await open_skills(project, EventLog("ws"), env=env)
+        service = await open_skills(project, EventLog("ws", 4096), env=env)
     assert [i.name for i in service.list()] == ["good"]
     errors = [(s.path, s.error) for s in service.states() if s.state == STATE_ERROR]
     assert errors == [(str(fifo), "SKILL.md is a FIFO, not a regular file")]
@@ -247,7 +247,7 @@ async def test_stalled_scan_times_out_into_an_error_state(
 ) -> None:
     """A scan stuck in its thread gives up after the timeout; the create goes on."""
     start = trio.current_time()
-    service = await open_skills(project, EventLog("ws"), env=env)
+    service = await open_skills(project, EventLog("ws", 4096), env=env)
     assert trio.current_time() - start == SKILL_IO_TIMEOUT_SECONDS
     (state,) = service.states()
     assert (state.path, state.state) == (str(project), STATE_ERROR)
@@ -264,6 +264,6 @@ async def test_cancelling_a_stalled_scan_does_not_wait_for_its_thread(
 ) -> None:
     """Shutdown cancels a create mid-scan: it returns at once, thread abandoned."""
     with trio.move_on_after(1) as scope:
-        await open_skills(project, EventLog("ws"), env=env)
+        await open_skills(project, EventLog("ws", 4096), env=env)
     assert scope.cancelled_caught
     assert not stalled_io.is_set()
