@@ -15,7 +15,7 @@ import attrs
 
 from crushd import proto
 
-from .tools import ReadTracker, TodoSink
+from .tools import DenyingGate, PermissionGate, ReadTracker, TodoSink
 
 
 class MessageSink(Protocol):
@@ -86,6 +86,7 @@ class AgentPorts:
         todos: the todo store, for the todos tool.
         root: the workspace folder, absolute and canonical.
         environ: the environment provider keys are resolved from.
+        permissions: the workspace's permission service, for tools.
     """
 
     messages: MessageSink
@@ -95,3 +96,4 @@ class AgentPorts:
     todos: TodoSink
     root: Path
     environ: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    permissions: PermissionGate = attrs.field(factory=DenyingGate)

@@ -232,6 +232,7 @@ class TurnRunner:
                 todos=self.ports.todos,
                 supports_images=setup.model.model.supports_attachments,
                 config=setup.config,
+                permissions=self.ports.permissions,
             )
 
         async def record(call: ToolCall, result: ToolResult) -> None:

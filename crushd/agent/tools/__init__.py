@@ -15,7 +15,18 @@ from ._rg import find_rg
 from ._search import MAX_SEARCH_RESULTS
 from ._textfile import MAX_LINE_CHARS, MAX_SECTION_BYTES
 from ._todos import TodoSource, TodosTool
-from ._types import ReadTracker, TodoSink, Tool, ToolCall, ToolContext, ToolResult
+from ._types import (
+    PERMISSION_DENIED_TEXT,
+    DenyingGate,
+    PermissionAsk,
+    PermissionGate,
+    ReadTracker,
+    TodoSink,
+    Tool,
+    ToolCall,
+    ToolContext,
+    ToolResult,
+)
 from ._view import DEFAULT_VIEW_LINES, MAX_IMAGE_BYTES, ViewTool
 
 __all__ = [
@@ -28,11 +39,15 @@ __all__ = [
     "MAX_LINE_CHARS",
     "MAX_SEARCH_RESULTS",
     "MAX_SECTION_BYTES",
+    "PERMISSION_DENIED_TEXT",
+    "DenyingGate",
     "GlobTool",
     "GrepTool",
     "InputError",
     "LsLimits",
     "LsTool",
+    "PermissionAsk",
+    "PermissionGate",
     "ReadTracker",
     "TodoSink",
     "TodoSource",

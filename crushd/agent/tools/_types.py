@@ -52,6 +52,58 @@ class ToolResult:
     stop_turn: bool = False
 
 
+#: The result of a denied permission request (upstream's
+#: ``NewPermissionDeniedResponse``): the turn ends after it.
+PERMISSION_DENIED_TEXT = "User denied permission"
+
+
+@attrs.frozen
+class PermissionAsk:
+    """What a tool asks permission for (docs/agent.md 3.1 and 3.2).
+
+    Attributes:
+        tool_name: the tool asking (``bash``, ``edit``, ...).
+        action: upstream's action word (``execute``, ``write``, ``read``,
+            ``list``, ``fetch``, ``download``).
+        path: the path the request is about (the service turns a file into
+            its folder, as upstream).
+        description: one line for the dialog ("Create file /x/hello.txt").
+        params: the tool's parameters as the wire shows them (any JSON).
+    """
+
+    tool_name: str
+    action: str
+    path: str
+    description: str
+    params: object = None
+
+
+class PermissionGate(Protocol):
+    """The workspace's permission service, as a tool sees it."""
+
+    async def request(
+        self, session_id: str, tool_call_id: str, ask: PermissionAsk
+    ) -> bool:
+        """Ask, wait for a decision and return True when allowed.
+
+        Returns at once when skip, per-session auto-approve, ``allowed_tools``
+        or an ``allow_session`` grant applies. Raises ``trio.Cancelled`` when
+        the run is cancelled while waiting (the service then closes the
+        request for every client).
+        """
+
+
+@attrs.frozen
+class DenyingGate:
+    """A gate that allows nothing: the default when no service is wired (tests)."""
+
+    async def request(
+        self, session_id: str, tool_call_id: str, ask: PermissionAsk
+    ) -> bool:
+        """Return False: nobody can be asked."""
+        return False
+
+
 class ReadTracker(Protocol):
     """The file tracker: which files a session has read, and when."""
 
@@ -82,6 +134,8 @@ class ToolContext:
         todos: the session's todo store.
         supports_images: True when the model accepts image attachments.
         config: the workspace configuration (tool limits, options), if any.
+        permissions: the permission gate (the workspace's service; a gate
+            that denies everything when none is wired).
     """
 
     session_id: str
@@ -92,6 +146,15 @@ class ToolContext:
     todos: TodoSink
     supports_images: bool = False
     config: Config | None = None
+    permissions: PermissionGate = attrs.field(factory=DenyingGate)
+
+    async def allowed(self, ask: PermissionAsk) -> bool:
+        """Ask the gate for this call; True when the tool may go on."""
+        return await self.permissions.request(self.session_id, self.tool_call_id, ask)
+
+    def denied(self) -> ToolResult:
+        """Return upstream's denied result: an error that ends the turn."""
+        return ToolResult(PERMISSION_DENIED_TEXT, is_error=True, stop_turn=True)
 
 
 class Tool(Protocol):
