@@ -114,6 +114,19 @@ class ReadTracker(Protocol):
         """When ``session_id`` last read ``path`` (Unix seconds; 0 if never)."""
 
 
+class FileHistory(Protocol):
+    """The session's file history (versions of the files the agent changed)."""
+
+    async def record_write(
+        self, session_id: str, path: Path, old_content: str, new_content: str
+    ) -> None:
+        """Record a write of ``path``; never raises.
+
+        ``old_content`` is the text on disk before the write (``""`` when
+        the file was created), ``new_content`` the text written.
+        """
+
+
 class TodoSink(Protocol):
     """Where the ``todos`` tool stores a session's list."""
 
@@ -136,6 +149,8 @@ class ToolContext:
         config: the workspace configuration (tool limits, options), if any.
         permissions: the permission gate (the workspace's service; a gate
             that denies everything when none is wired).
+        history: the file history the write tools record versions in
+            (None: nothing recorded).
     """
 
     session_id: str
@@ -147,6 +162,7 @@ class ToolContext:
     supports_images: bool = False
     config: Config | None = None
     permissions: PermissionGate = attrs.field(factory=DenyingGate)
+    history: FileHistory | None = None
 
     async def allowed(self, ask: PermissionAsk) -> bool:
         """Ask the gate for this call; True when the tool may go on."""
