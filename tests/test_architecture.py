@@ -35,7 +35,11 @@ API_PACKAGES = (
     "crushd.workspace",
     "crushd.store",
     "crushd.server",
+    "crushd.server.http",
+    "crushd.server.listen",
+    "crushd.server.patches",
     "crushd.server.routes",
+    "crushd.server.streams",
     "crushctl",
     "crushctl.cli",
 )
@@ -117,6 +121,29 @@ RULES = (
         forbidden=("crushd",),
         allowed=("crushd.trust", "crushd.proto"),
         why="the trust rules are a leaf shared with crushctl",
+    ),
+    Rule(
+        "crushd.server.patches",
+        forbidden=("crushd.server", "crushd.registry", "crushd.workspace"),
+        allowed=("crushd.server.patches", "crushd.server._ratelimit"),
+        why="the hypercorn fixes know nothing of the daemon above them",
+    ),
+    Rule(
+        "crushd.server.http",
+        forbidden=("crushd.server",),
+        allowed=("crushd.server.http",),
+        why="the HTTP plumbing is shared by every route and guard, so it uses none",
+    ),
+    Rule(
+        "crushd.server.streams",
+        forbidden=("crushd.server",),
+        allowed=("crushd.server.streams", "crushd.server.patches"),
+        why="streams are transports: they know the connection, not the routes",
+    ),
+    Rule(
+        "crushd.server.listen",
+        forbidden=("crushd.server.routes", "crushd.server.streams"),
+        why="who may connect is decided before any route runs",
     ),
     Rule(
         "crushctl",
@@ -239,7 +266,7 @@ def test_module_walk_finds_both_top_packages() -> None:
 def test_imports_of_resolves_relative_and_submodule_imports() -> None:
     """Relative imports resolve to absolute names; ``from pkg import sub`` is sub."""
     targets = {t for _, t in imports_of("crushd.server.routes._system")}
-    assert "crushd.server._context" in targets
+    assert "crushd.server.http" in targets
     assert "crushd.errors" in targets
 
 

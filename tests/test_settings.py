@@ -185,8 +185,7 @@ def test_lower_layers_take_settings_values_without_defaults() -> None:
     import attrs
 
     from crushd.registry import RegistrySettings
-    from crushd.server import ServerContext, serve_app
-    from crushd.server._connections import ConnectionLimits
+    from crushd.server import ConnectionLimits, ServerContext, serve_app
 
     required = {
         name

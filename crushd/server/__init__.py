@@ -1,27 +1,41 @@
-"""The HTTP layer: the quart-trio app, SSE/WebSocket streams, listeners, serving."""
+"""The HTTP layer: the quart-trio app, SSE/WebSocket streams, listeners, serving.
+
+Subpackages by job: ``http`` (context, request helpers, errors), ``routes``
+(the ``/v1`` handlers), ``streams`` (SSE frames, direct fan-out), ``listen``
+(sockets, peer credentials, access control, token file) and ``patches`` (the
+version-guarded hypercorn fixes). docs/architecture.md draws the request path.
+"""
 
 from ._app import create_app
-from ._auth import AccessControl, TokenFileError, load_token, parse_allowed_host
-from ._cleanup import RequestCleanups, on_request_end
-from ._context import MAX_BODY_BYTES, ServerContext, version_info
-from ._errors import error_response, install_error_handlers
-from ._listeners import (
+from ._serve import serve_app
+from .http import (
+    MAX_BODY_BYTES,
+    RequestCleanups,
+    ServerContext,
+    error_response,
+    install_error_handlers,
+    on_request_end,
+    version_info,
+)
+from .listen import (
+    AccessControl,
     AddressInUseError,
     BoundSocket,
+    ConnectionLimits,
     ListenerError,
+    PeerCredentials,
+    TokenFileError,
     adopt_fd,
     bind_host,
     bind_tcp,
     bind_unix,
-)
-from ._peercred import (
-    PeerCredentials,
     install_peer_check,
+    load_token,
+    parse_allowed_host,
     peer_allowed,
     peer_credentials,
 )
-from ._serve import serve_app
-from ._sse import SSE_HEADERS, sse_frames
+from .streams import SSE_HEADERS, sse_frames
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -29,6 +43,7 @@ __all__ = [
     "AccessControl",
     "AddressInUseError",
     "BoundSocket",
+    "ConnectionLimits",
     "ListenerError",
     "PeerCredentials",
     "RequestCleanups",

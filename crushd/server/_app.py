@@ -6,14 +6,16 @@ from collections.abc import Iterable
 
 from quart_trio import QuartTrio
 
-from ._auth import AccessControl
-from ._cleanup import RequestCleanups
-from ._context import ServerContext
-from ._errors import install_error_handlers
-from ._hot import HotRoutes, declare_hot_rules
-from ._lazy_rule import LazyBuildRule
-from ._websocket import register_websocket_route
+from .http import (
+    LazyBuildRule,
+    RequestCleanups,
+    ServerContext,
+    install_error_handlers,
+)
+from .listen import AccessControl
 from .routes import (
+    HotRoutes,
+    declare_hot_rules,
     register_agent_routes,
     register_config_routes,
     register_debug_routes,
@@ -22,6 +24,7 @@ from .routes import (
     register_skill_routes,
     register_system_routes,
     register_unsupported_routes,
+    register_websocket_route,
     register_workspace_routes,
 )
 

@@ -18,11 +18,13 @@ import hypercorn.trio
 import trio
 from hypercorn.typing import ASGIFramework
 
-from ._connections import ConnectionGate, ConnectionLimits
-from ._http1 import install_http1_only
-from ._hypercorn_fixes import SendTimeoutConfig, ShieldFinalSend, install_send_timeout
-from ._listeners import BoundSocket
-from ._peercred import install_peer_check
+from .listen import BoundSocket, ConnectionGate, ConnectionLimits, install_peer_check
+from .patches import (
+    SendTimeoutConfig,
+    ShieldFinalSend,
+    install_http1_only,
+    install_send_timeout,
+)
 
 __all__ = ["serve_app"]
 

@@ -1,4 +1,4 @@
-"""Tests for ``crushd.server._auth``: TCP token, Host and Origin checks; token file.
+"""Tests for ``listen._auth``: TCP token, Host and Origin checks; token file.
 
 Requests go through the real app's test client. ``scope_base`` sets what
 hypercorn puts in the scope: ``server`` is ``(host, port)`` on TCP and absent
@@ -28,7 +28,7 @@ from crushd.server import (
     load_token,
     parse_allowed_host,
 )
-from crushd.server._auth import AUTHENTICATED_HOOK
+from crushd.server.listen._auth import AUTHENTICATED_HOOK
 
 from .conftest import Harness
 

@@ -19,10 +19,14 @@ from quart_trio import QuartTrio
 from trio.testing import MockClock
 
 from crushd.server import AccessControl
-from crushd.server._connections import ConnectionGate, ConnectionLimits, _Connection
-from crushd.server._http1 import HTTP2_REFUSAL
-from crushd.server._listeners import bind_tcp
 from crushd.server._serve import serve_app
+from crushd.server.listen._connections import (
+    ConnectionGate,
+    ConnectionLimits,
+    _Connection,
+)
+from crushd.server.listen._listeners import bind_tcp
+from crushd.server.patches._http1 import HTTP2_REFUSAL
 
 TOKEN = "a-token-long-enough-for-tests"
 #: hypercorn holds a connection the client closed until its keep-alive timer.

@@ -21,9 +21,15 @@ import trio.testing
 from hypercorn.events import RawData
 from hypercorn.trio.tcp_server import TCPServer
 
-from crushd.server import _hypercorn_fixes, sse_frames
-from crushd.server._direct import ChunkWriter, DirectFollower, chunk_writer, fanout_for
-from crushd.server._hypercorn_fixes import install_send_timeout
+from crushd.server import sse_frames
+from crushd.server.patches import _hypercorn_fixes
+from crushd.server.patches._hypercorn_fixes import install_send_timeout
+from crushd.server.streams._direct import (
+    ChunkWriter,
+    DirectFollower,
+    chunk_writer,
+    fanout_for,
+)
 from crushd.workspace import PING_FRAME, EventLog
 
 from .conftest import Harness, serve_harness

@@ -19,7 +19,7 @@ from werkzeug.routing import MapAdapter
 
 from crushd.errors import InternalError
 from crushd.server import MAX_BODY_BYTES, ServerContext, create_app
-from crushd.server._hot import BODY_TIMEOUT_SECONDS, match_hot_route
+from crushd.server.routes._hot import BODY_TIMEOUT_SECONDS, match_hot_route
 
 from .conftest import Harness
 

@@ -33,9 +33,9 @@ from quart import Response
 from quart_trio import QuartTrio
 from trio.testing import MockClock
 
-from crushd.server._hypercorn_fixes import ShieldFinalSend, install_send_timeout
-from crushd.server._listeners import bind_unix
 from crushd.server._serve import serve_app
+from crushd.server.listen._listeners import bind_unix
+from crushd.server.patches._hypercorn_fixes import ShieldFinalSend, install_send_timeout
 
 HELLO = b"GET /hello HTTP/1.1\r\nHost: test\r\n\r\n"
 HELLO_CLOSE = b"GET /hello HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
@@ -220,7 +220,7 @@ async def test_install_send_timeout_is_idempotent() -> None:
     patched = TCPServer.protocol_send
     assert install_send_timeout()
     assert TCPServer.protocol_send is patched
-    assert patched.__module__ == "crushd.server._hypercorn_fixes"
+    assert patched.__module__ == "crushd.server.patches._hypercorn_fixes"
 
 
 async def test_serve_app_reports_socket_urls(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart.routing import QuartMap, QuartRule
 from werkzeug.routing import MapAdapter
 
-from crushd.server._lazy_rule import LazyBuildRule
+from crushd.server.http._lazy_rule import LazyBuildRule
 
 PATH = "/v1/workspaces/<workspace_id>/sessions/<session_id>"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from crushd.proto import parse_host
-from crushd.server._listeners import (
+from crushd.server.listen._listeners import (
     AddressInUseError,
     BoundSocket,
     ListenerError,

@@ -1,4 +1,4 @@
-"""Tests for ``crushd.server._peercred``: the SO_PEERCRED check on unix connections.
+"""Tests for ``listen._peercred``: the SO_PEERCRED check on unix connections.
 
 A second uid cannot be conjured without root, so these tests prove the layer
 with this process's own credentials and a pretended daemon uid (``uid=`` or a
@@ -28,13 +28,13 @@ from trio.testing import MockClock
 
 from crushd.server import (
     PeerCredentials,
-    _peercred,
     bind_unix,
     install_peer_check,
     peer_allowed,
     peer_credentials,
     serve_app,
 )
+from crushd.server.listen import _peercred
 
 linux_only = pytest.mark.skipif(
     not hasattr(socket, "SO_PEERCRED"), reason="SO_PEERCRED is Linux-only"
@@ -132,7 +132,7 @@ def test_install_peer_check_is_idempotent() -> None:
     patched = TCPServer.run
     assert install_peer_check()
     assert TCPServer.run is patched
-    assert patched.__module__ == "crushd.server._peercred"
+    assert patched.__module__ == "crushd.server.listen._peercred"
 
 
 def test_install_peer_check_skips_unchecked_hypercorn(
@@ -221,5 +221,5 @@ async def test_serve_app_closes_other_uid_unread(
 
 def test_module_is_importable_on_every_platform() -> None:
     """The module only touches SO_PEERCRED when it exists (no import-time use)."""
-    assert "crushd.server._peercred" in sys.modules
+    assert "crushd.server.listen._peercred" in sys.modules
     assert not hasattr(_peercred, "SO_PEERCRED")

@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from crushd.server._hypercorn_fixes import _send_all_within, _write_nowait
+from crushd.server.patches._hypercorn_fixes import _send_all_within, _write_nowait
 
 
 @pytest.fixture

@@ -27,9 +27,14 @@ from crushd.proto import (
     agent_session,
 )
 
-from .._context import ServerContext
-from .._http import decode_body, decode_json, empty_response, json_response
-from .._live import live_workspace
+from ..http import (
+    ServerContext,
+    decode_body,
+    decode_json,
+    empty_response,
+    json_response,
+)
+from ._live import live_workspace
 from ._rules import View, add_rules
 
 if TYPE_CHECKING:

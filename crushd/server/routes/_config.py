@@ -27,9 +27,8 @@ from crushd.proto import (
 from crushd.registry import Registry
 from crushd.workspace import INIT_PROMPT, Workspace
 
-from .._context import ServerContext
-from .._http import decode_body, empty_response, json_response
-from .._live import live_workspace
+from ..http import ServerContext, decode_body, empty_response, json_response
+from ._live import live_workspace
 from ._rules import View, add_rules
 
 _WS = "/v1/workspaces/<workspace_id>"

@@ -28,9 +28,8 @@ from quart_trio import QuartTrio
 from crushd.errors import BadRequest, DecodeError, Forbidden
 from crushd.proto import load_json
 
-from .._context import ServerContext
-from .._http import json_response
-from .._live import live_workspace
+from ..http import ServerContext, json_response
+from ._live import live_workspace
 
 #: Most events one publish call may ask for.
 MAX_PUBLISH_COUNT = 100_000

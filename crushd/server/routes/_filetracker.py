@@ -12,9 +12,8 @@ from quart_trio import QuartTrio
 from crushd.proto import FileTrackerReadRequest
 from crushd.workspace import rfc3339
 
-from .._context import ServerContext
-from .._http import decode_body, empty_response, json_response
-from .._live import live_workspace
+from ..http import ServerContext, decode_body, empty_response, json_response
+from ._live import live_workspace
 from ._rules import View, add_rules
 
 _WS = "/v1/workspaces/<workspace_id>"

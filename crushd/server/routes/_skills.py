@@ -8,9 +8,8 @@ from quart_trio import QuartTrio
 from crushd.errors import BadRequest
 from crushd.proto import ReadSkillRequest
 
-from .._context import ServerContext
-from .._http import decode_body, json_response
-from .._live import live_workspace
+from ..http import ServerContext, decode_body, json_response
+from ._live import live_workspace
 from ._rules import View, add_rules
 
 _WS = "/v1/workspaces/<workspace_id>"

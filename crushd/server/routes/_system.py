@@ -11,8 +11,7 @@ from quart_trio import QuartTrio
 from crushd.errors import UnknownCommand
 from crushd.proto import ControlRequest
 
-from .._context import ServerContext
-from .._http import decode_body, empty_response, json_response
+from ..http import ServerContext, decode_body, empty_response, json_response
 
 #: ``POST /v1/control`` commands; both are idle-gated (docs/protocol.md 2.1).
 SHUTDOWN_COMMANDS = ("shutdown", "shutdown_if_idle")

@@ -14,8 +14,8 @@ from quart_trio import QuartTrio
 
 from crushd.errors import NotSupported
 
-from .._context import ServerContext
-from .._live import live_workspace
+from ..http import ServerContext
+from ._live import live_workspace
 
 _WS = "/v1/workspaces/<workspace_id>"
 _SID = f"{_WS}/agent/sessions/<session_id>"

@@ -7,9 +7,14 @@ from quart_trio import QuartTrio
 
 from crushd.proto import CurrentSessionRequest
 
-from .._context import ServerContext
-from .._http import decode_body, empty_response, json_response, query_client_id
-from .._live import live_workspace
+from ..http import (
+    ServerContext,
+    decode_body,
+    empty_response,
+    json_response,
+    query_client_id,
+)
+from ._live import live_workspace
 from ._rules import View, add_rules
 
 _WS = "/v1/workspaces/<workspace_id>"

@@ -27,8 +27,8 @@ import hypercorn.protocol
 from hypercorn.events import Closed, Event, RawData
 from hypercorn.protocol.h11 import H11Protocol
 
+from .._ratelimit import RefusalLog
 from ._patching import CHECKED_HYPERCORN_VERSIONS
-from ._ratelimit import RefusalLog
 
 __all__ = ["HTTP2_REFUSAL", "install_http1_only"]
 

@@ -34,9 +34,9 @@ from typing import Any
 import attrs
 import trio
 
+from .._ratelimit import RefusalLog
+from ..patches import write_nowait
 from ._auth import AUTHENTICATED_HOOK
-from ._hypercorn_fixes import write_nowait
-from ._ratelimit import RefusalLog
 
 __all__ = ["ConnectionGate", "ConnectionLimits"]
 

@@ -35,20 +35,19 @@ from crushd.errors import InternalError, PayloadTooLarge, RequestTimeout
 from crushd.proto import Workspace as WireWorkspace
 from crushd.registry import Hosted
 
-from ._auth import header_values
-from ._context import ServerContext
-from ._direct import chunk_writer
-from ._errors import error_body
-from ._http import (
+from ..http import (
     JSON_TYPE,
+    ServerContext,
     decode_json,
+    error_body,
+    header_values,
     json_body,
     last_event_id_from,
     parse_query_client_id,
 )
-from ._hypercorn_fixes import RAW_SEND_KEY
+from ..patches import RAW_SEND_KEY
+from ..streams import SSE_HEADERS, chunk_writer, sse_frames
 from ._live import live_workspace
-from ._sse import SSE_HEADERS, sse_frames
 
 __all__ = ["BODY_TIMEOUT_SECONDS", "HotRoutes", "declare_hot_rules", "match_hot_route"]
 

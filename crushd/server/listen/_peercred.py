@@ -31,8 +31,8 @@ import attrs
 import trio
 from hypercorn.trio.tcp_server import TCPServer
 
-from ._patching import CHECKED_HYPERCORN_VERSIONS, patch_tcp_server
-from ._ratelimit import RefusalLog
+from .._ratelimit import RefusalLog
+from ..patches import CHECKED_HYPERCORN_VERSIONS, patch_tcp_server
 
 __all__ = [
     "CHECKED_HYPERCORN_VERSIONS",

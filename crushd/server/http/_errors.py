@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from crushd.errors import CrushdError
 from crushd.proto import ErrorBody
 
-from ._http import JSON_TYPE, json_body, json_response
+from ._request import JSON_TYPE, json_body, json_response
 
 log = logging.getLogger("crushd.server")
 

@@ -48,7 +48,8 @@ from typing import Any
 from crushd.errors import ClientError, Forbidden, Unauthorized
 from crushd.proto import ErrorBody, to_json
 
-from ._ratelimit import RefusalLog
+from .._ratelimit import RefusalLog
+from ..http import header_values
 
 __all__ = [
     "AUTHENTICATED_HOOK",
@@ -192,11 +193,6 @@ def _valid_port(text: str) -> bool:
 
 def _parse_allowed_hosts(values: Iterable[str]) -> frozenset[tuple[str, int | None]]:
     return frozenset(parse_allowed_host(value) for value in values)
-
-
-def header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
-    """Every value of header ``name`` (lower case) in ASGI header pairs, in order."""
-    return [value for key, value in headers if key.lower() == name]
 
 
 def _split_host(host: str) -> tuple[str, int | None]:

@@ -17,9 +17,12 @@ from crushd.proto import MAX_EVENT_ID, load_json
 from crushd.registry import StreamTicket
 from crushd.workspace import EventLog
 
-from ._cleanup import on_request_end
-from ._context import ServerContext
-from ._http import last_event_id_from, parse_query_client_id
+from ..http import (
+    ServerContext,
+    last_event_id_from,
+    on_request_end,
+    parse_query_client_id,
+)
 from ._live import live_workspace
 
 #: Close code for a normal end (teardown, shutdown, retire).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol, TypeVar
 
 from quart import Response, request
@@ -20,6 +21,11 @@ from crushd.registry import validate_query_client_id
 T = TypeVar("T")
 
 JSON_TYPE = "application/json"
+
+
+def header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
+    """Every value of header ``name`` (lower case) in ASGI header pairs, in order."""
+    return [value for key, value in headers if key.lower() == name]
 
 
 class StringLookup(Protocol):

@@ -40,7 +40,7 @@ from hypercorn.trio.tcp_server import TCPServer
 
 from crushd.workspace import Batch, EventLog
 
-from . import _hypercorn_fixes
+from .. import patches as _hypercorn_fixes
 
 
 class DirectWriter(Protocol):
