@@ -25,6 +25,7 @@ from crushd.proto import (
 from ._agent import AgentRoutes
 from ._config import ConfigRoutes
 from ._http import HTTPSession, client_version, decode, decode_list
+from ._permissions import PermissionRoutes
 from ._sessions import SessionRoutes, segment
 from ._skills import SkillRoutes
 
@@ -61,7 +62,7 @@ def read_token(host: Host, environ: Mapping[str, str] | None = None) -> str | No
         return None
 
 
-class Client(SessionRoutes, SkillRoutes, ConfigRoutes, AgentRoutes):
+class Client(SessionRoutes, SkillRoutes, ConfigRoutes, AgentRoutes, PermissionRoutes):
     """An async client for one crushd daemon.
 
     Wraps an ``httpx.AsyncClient`` on the host's transport (a unix socket or

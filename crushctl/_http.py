@@ -111,13 +111,28 @@ class HTTPSession:
         *,
         params: Mapping[str, str] | None = None,
         body: object = None,
+        read_timeout: bool = True,
     ) -> httpx.Response:
-        """Send one request (``body`` as JSON); raise crushctl errors on failure."""
+        """Send one request (``body`` as JSON); raise crushctl errors on failure.
+
+        ``read_timeout=False`` waits for the answer as long as it takes (the
+        other phases keep ``TIMEOUT_SECONDS``).
+        """
         content = None if body is None else to_json(body)
         headers = None if content is None else _JSON_HEADERS
+        timeout = (
+            httpx.USE_CLIENT_DEFAULT
+            if read_timeout
+            else httpx.Timeout(TIMEOUT_SECONDS, read=None)
+        )
         with request_context(self.host, method, self.route(path)):
             response = await self._http.request(
-                method, path, params=params, content=content, headers=headers
+                method,
+                path,
+                params=params,
+                content=content,
+                headers=headers,
+                timeout=timeout,
             )
         raise_for_status(response)
         return response

@@ -23,6 +23,7 @@ from crushctl import (
 )
 from crushd.proto import Event
 
+from ._prompt_lines import PROMPT_SUMMARIES
 from ._render import clip, quoted, tool_line
 from ._skills import skills_summary
 
@@ -62,8 +63,13 @@ class EventLines:
             return _clip_json(payload)
         if event.type == "message":
             return self._message(event.event_type, payload)
-        summarize = _SUMMARIES.get(event.type)
-        return summarize(payload) if summarize else _clip_json(payload)
+        summarize = _SUMMARIES.get(event.type) or PROMPT_SUMMARIES.get(event.type)
+        if summarize is None:
+            return _clip_json(payload)
+        try:
+            return summarize(payload)
+        except ValueError:  # a prompt payload of the wrong shape
+            return _clip_json(payload)
 
     def _message(self, change: str, message: dict[str, object]) -> str:
         message_id, role = text_field(message, "id"), text_field(message, "role")

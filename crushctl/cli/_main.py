@@ -156,6 +156,11 @@ def _add_run(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--quiet", action="store_true", help="print only the final answer")
     run.add_argument(
+        "--yolo",
+        action="store_true",
+        help="approve every permission request of this run's session",
+    )
+    run.add_argument(
         "prompt", metavar="PROMPT", nargs="*", help="the prompt (default: stdin)"
     )
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import uuid
+from collections.abc import AsyncIterator
+from typing import TextIO
 
 import attrs
 import trio
@@ -22,10 +25,12 @@ from crushctl import (
     Stuck,
     open_watch,
 )
+from crushctl._tasks import open_helper_nursery
 from crushd.proto import Event, Resync
 
 from ._common import Context, joined_workspace
 from ._output import notice, print_json_line
+from ._prompt_desk import PromptDesk
 from ._render import clip
 from ._run_output import RunPrinter
 from ._watch import item_json, item_notice
@@ -46,6 +51,8 @@ class RunOptions:
         model: ``--model``'s model id.
         quiet: print only the final text.
         json: print the run's events as JSON lines.
+        yolo: auto-approve this run's session (never the whole workspace).
+        interactive: stdin is a terminal: prompts are answered there.
     """
 
     prompt: str
@@ -55,16 +62,20 @@ class RunOptions:
     model: str = ""
     quiet: bool = False
     json: bool = False
+    yolo: bool = False
+    interactive: bool = False
 
 
 async def cmd_run(ctx: Context, args: argparse.Namespace) -> None:
     """Run one prompt in the workspace for ``--cwd`` and print the answer live.
 
     Steps: join the workspace, select ``--model`` (``config/model``, then
-    ``agent/update``), ``agent/init``, pick or create the session, attach the
-    event stream, send the prompt with a fresh ``run_id``, and print until that
-    run's ``run_complete``. Leaving early (Ctrl-C) cancels the run in the
-    daemon first.
+    ``agent/update``), ``agent/init``, pick or create the session, turn on its
+    auto-approve with ``--yolo``, attach the event stream, send the prompt
+    with a fresh ``run_id``, and print until that run's ``run_complete``.
+    Permission requests and questions of the session are shown as they come
+    and answered on the terminal (``PromptDesk``). Leaving early (Ctrl-C)
+    cancels the run in the daemon first.
 
     Raises:
         CrushctlError: no prompt, a bad ``--model``, any failed call, or the
@@ -78,11 +89,20 @@ async def cmd_run(ctx: Context, args: argparse.Namespace) -> None:
     async with joined_workspace(client, cwd, spawn=ctx.spawn) as ws:
         session_id = await prepare(client, ws.id, options)
         run = RunCommand(client, ws.id, session_id, options)
-        async with open_watch(
-            client, ws, spawn=ctx.spawn, current_session_id=session_id
-        ) as watcher:
+        async with (
+            session_skip(client, ws.id, session_id, on=options.yolo),
+            open_watch(
+                client, ws, spawn=ctx.spawn, current_session_id=session_id
+            ) as watcher,
+        ):
             result = await run.follow(watcher)
     raise_for_outcome(result)
+
+
+def terminal() -> TextIO | None:
+    """Return stdin when a person can answer prompts there (a tty), else ``None``."""
+    stdin = sys.stdin
+    return stdin if stdin is not None and stdin.isatty() else None
 
 
 async def run_options(ctx: Context, args: argparse.Namespace) -> RunOptions:
@@ -96,6 +116,8 @@ async def run_options(ctx: Context, args: argparse.Namespace) -> RunOptions:
         model=model,
         quiet=args.quiet,
         json=ctx.json,
+        yolo=args.yolo,
+        interactive=terminal() is not None,
     )
 
 
@@ -112,7 +134,8 @@ async def prepare(client: Client, workspace_id: str, options: RunOptions) -> str
             "model": options.model,
         }
         await client.set_model(workspace_id, "large", choice)
-    await client.agent_init(workspace_id)
+    # A terminal can answer the question tool (docs/protocol.md 2.8, 6.6).
+    await client.agent_init(workspace_id, interactive=options.interactive)
     if options.provider:
         await client.agent_update(workspace_id)  # an agent made earlier
     return await pick_session(client, workspace_id, options)
@@ -195,6 +218,7 @@ class RunCommand:
         self.follower = RunFollower(session_id, str(uuid.uuid4()), options.prompt)
         self._printer = RunPrinter(quiet=options.quiet, silent=options.json)
         self._sent = False
+        self._desk: PromptDesk | None = None
 
     async def follow(self, watcher: EventWatcher) -> RunResult:
         """Send the prompt on the first connection; return the run's end.
@@ -208,15 +232,28 @@ class RunCommand:
             daemon (bounded, shielded) before leaving.
         """
         try:
-            async for item in watcher:
-                result = await self._item(item)
-                if result is not None:
-                    self._printer.finish(result)
-                    return result
+            async with open_helper_nursery() as nursery:
+                self._desk = self._open_desk(nursery)
+                async for item in watcher:
+                    result = await self._item(item)
+                    if result is not None:
+                        nursery.cancel_scope.cancel()  # open prompts are moot
+                        self._printer.finish(result)
+                        return result
         finally:
             if self._sent and self.follower.result is None:
                 await self._cancel_run()
         raise CrushctlError("the event stream ended before the run did")
+
+    def _open_desk(self, nursery: trio.Nursery) -> PromptDesk:
+        return PromptDesk(
+            self._client,
+            self._workspace_id,
+            self.follower.session_id,
+            nursery,
+            terminal=terminal() if self._options.interactive else None,
+            before_output=self._printer.end_line,
+        )
 
     async def _item(self, item: object) -> RunResult | None:
         if isinstance(item, Event):
@@ -231,6 +268,8 @@ class RunCommand:
         return None
 
     def _event(self, event: Event) -> RunResult | None:
+        if self._desk is not None:
+            self._desk.feed(event)
         step = self.follower.feed(event)
         if step.belongs and self._options.json:
             print_json_line(item_json(event))
@@ -283,3 +322,30 @@ class RunCommand:
                 notice(f"could not cancel the run: {exc.message}")
             else:
                 notice("cancelled the run")
+
+
+@contextlib.asynccontextmanager
+async def session_skip(
+    client: Client, workspace_id: str, session_id: str, *, on: bool
+) -> AsyncIterator[None]:
+    """Auto-approve ``session_id``'s prompts inside the block (``--yolo``).
+
+    Only this session: the workspace's toggle and other clients' prompts stay
+    as they are (docs/agent.md 3.4). Turned off again on exit (bounded,
+    shielded, best effort). Does nothing unless ``on``.
+
+    Raises:
+        CrushctlError: the daemon refused to turn it on.
+    """
+    if not on:
+        yield
+        return
+    await client.set_permission_skip(workspace_id, True, session_id=session_id)
+    try:
+        yield
+    finally:
+        with trio.move_on_after(CLEANUP_SECONDS, shield=True):
+            with contextlib.suppress(CrushctlError):
+                await client.set_permission_skip(
+                    workspace_id, False, session_id=session_id
+                )

@@ -36,7 +36,7 @@ class RunPrinter:
         if self._quiet or isinstance(output, RunResult):
             return
         if isinstance(output, ToolCallSeen):
-            self._end_line()
+            self.end_line()
             print(
                 f"{TOOL_ARROW} {tool_line(output.name, output.input)}", file=sys.stderr
             )
@@ -49,21 +49,22 @@ class RunPrinter:
         if self._silent:
             return
         if not self._quiet:
-            self._end_line()
+            self.end_line()
         elif result.text.strip():
             print(result.text.strip(), flush=True)
 
     def _text(self, chunk: TextChunk) -> None:
         if chunk.restarted:
-            self._end_line()
+            self.end_line()
             notice("the model call was retried; its answer starts again")
         elif chunk.first:
-            self._end_line()
+            self.end_line()
         sys.stdout.write(chunk.text)
         sys.stdout.flush()
         self._open_line = not chunk.text.endswith("\n")
 
-    def _end_line(self) -> None:
+    def end_line(self) -> None:
+        """End stdout's open line (before a prompt or notice on stderr)."""
         if self._open_line:
             sys.stdout.write("\n")
             sys.stdout.flush()
