@@ -4,7 +4,9 @@ Source: Crush ``internal/agent/tools/glob.go`` and ``rg.go`` (parameter
 names, ``rg --files --glob /<pattern>``, 100 results, the notes, the 30 s
 default time limit); docs/agent.md 2.2. Differences: both the ``rg`` and the
 fallback path list newest first (upstream's ``rg`` path sorts by length);
-searching outside the workspace is refused until permissions exist.
+searching outside the workspace asks permission (action ``list``; upstream
+searches anywhere without asking), and the wait for the answer is not part of
+the time limit.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import trio
 from . import _rg
 from ._ignore import IgnoreRules
 from ._input import InputError, parse_input, prop, schema
+from ._paths import OutsideDeniedError, resolve_gated
 from ._search import (
     MAX_SEARCH_RESULTS,
     TRUNCATED_NOTE,
@@ -31,7 +34,7 @@ from ._search import (
     timeout_seconds,
 )
 from ._thread import run_stoppable
-from ._types import ToolCall, ToolContext, ToolResult
+from ._types import PermissionAsk, ToolCall, ToolContext, ToolResult
 from ._walk import glob_regex, walk
 
 if TYPE_CHECKING:
@@ -61,7 +64,7 @@ GLOB_PARAMETERS = schema(
 
 
 class GlobTool:
-    """``glob``: files matching a pattern inside the workspace."""
+    """``glob``: files matching a pattern (outside the workspace if allowed)."""
 
     def __init__(self, timeout_s: float = DEFAULT_GLOB_TIMEOUT_SECONDS) -> None:
         self.name = "glob"
@@ -77,16 +80,26 @@ class GlobTool:
         return cls(timeout_seconds(configured, DEFAULT_GLOB_TIMEOUT_SECONDS))
 
     async def run(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
-        """Return the matching paths, "No files found", or an error result."""
+        """Return the matching paths, "No files found", or an error result.
+
+        A folder outside the workspace is searched only when the user allows
+        it (action ``list``); else the denied result.
+        """
         try:
             args = parse_input(call.input, self.parameters)
             pattern = str(args["pattern"])
             if not pattern:
                 raise InputError("pattern is required")
+            ask = functools.partial(_ask, pattern, args.get("path"))
+            folder = await resolve_gated(
+                ctx, str(args.get("path") or ""), key="path", ask=ask
+            )
             with trio.move_on_after(self.timeout_s):
-                return await _glob(ctx.root, pattern, args.get("path"))
+                return await _glob(ctx.root, pattern, str(folder))
         except InputError as exc:
             return exc.result()
+        except OutsideDeniedError:
+            return ctx.denied()
         return ToolResult(
             content=f"glob timed out after {self.timeout_s:g} s; use a more "
             "specific path or pattern",
@@ -94,7 +107,17 @@ class GlobTool:
         )
 
 
-async def _glob(root: Path, pattern: str, path: object) -> ToolResult:
+def _ask(pattern: str, given: object, folder: Path) -> PermissionAsk:
+    return PermissionAsk(
+        tool_name="glob",
+        action="list",
+        path=str(folder),
+        description=f"Find files outside working directory: {folder}",
+        params={"pattern": pattern, "path": given or ""},
+    )
+
+
+async def _glob(root: Path, pattern: str, path: str) -> ToolResult:
     root, folder = await trio.to_thread.run_sync(search_folder, root, path)
     pattern = _relative_pattern(pattern, folder)
     listed = await _rg_files(root, folder, pattern)

@@ -3,7 +3,9 @@
 Source: Crush ``internal/agent/tools/grep.go`` (parameter names, the output
 form, 100 matches, 500-column lines, the 5 s default time limit);
 docs/agent.md 2.2. Differences: ``literal_text`` uses ``rg --fixed-strings``;
-searching outside the workspace is refused until permissions exist.
+searching outside the workspace asks permission (action ``read``; upstream
+searches anywhere without asking), and the wait for the answer is not part of
+the time limit.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import trio
 from . import _rg
 from ._grep_search import Found, LineMatch, search_python, search_rg
 from ._input import InputError, parse_input, prop, schema
+from ._paths import OutsideDeniedError, resolve_gated
 from ._search import (
     MAX_SEARCH_RESULTS,
     TRUNCATED_NOTE,
@@ -26,7 +29,7 @@ from ._search import (
     timeout_seconds,
 )
 from ._thread import run_stoppable
-from ._types import ToolCall, ToolContext, ToolResult
+from ._types import PermissionAsk, ToolCall, ToolContext, ToolResult
 
 if TYPE_CHECKING:
     from crushd.config import Config
@@ -58,7 +61,7 @@ GREP_PARAMETERS = schema(
 
 
 class GrepTool:
-    """``grep``: search file contents inside the workspace."""
+    """``grep``: search file contents (outside the workspace if allowed)."""
 
     def __init__(self, timeout_s: float = DEFAULT_GREP_TIMEOUT_SECONDS) -> None:
         self.name = "grep"
@@ -74,15 +77,25 @@ class GrepTool:
         return cls(timeout_seconds(configured, DEFAULT_GREP_TIMEOUT_SECONDS))
 
     async def run(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
-        """Return the grouped matches, "No files found", or an error result."""
+        """Return the grouped matches, "No files found", or an error result.
+
+        A path outside the workspace is searched only when the user allows
+        it (action ``read``); else the denied result.
+        """
         try:
             args = parse_input(call.input, self.parameters)
             if not args["pattern"]:
                 raise InputError("pattern is required")
+            ask = functools.partial(_ask, args)
+            folder = await resolve_gated(
+                ctx, str(args.get("path") or ""), key="path", ask=ask
+            )
             with trio.move_on_after(self.timeout_s):
-                return await _grep(ctx.root, args)
+                return await _grep(ctx.root, folder, args)
         except InputError as exc:
             return exc.result()
+        except OutsideDeniedError:
+            return ctx.denied()
         return ToolResult(
             content=f"grep timed out after {self.timeout_s:g} s; use a more "
             "specific path, include or pattern",
@@ -90,9 +103,28 @@ class GrepTool:
         )
 
 
-async def _grep(root: Path, args: dict[str, object]) -> ToolResult:
+def _ask(args: dict[str, object], path: Path) -> PermissionAsk:
+    params = {
+        key: args.get(key, default)
+        for key, default in (
+            ("pattern", ""),
+            ("path", ""),
+            ("include", ""),
+            ("literal_text", False),
+        )
+    }
+    return PermissionAsk(
+        tool_name="grep",
+        action="read",
+        path=str(path),
+        description=f"Search file contents outside working directory: {path}",
+        params=params,
+    )
+
+
+async def _grep(root: Path, path: Path, args: dict[str, object]) -> ToolResult:
     root, folder = await trio.to_thread.run_sync(
-        functools.partial(search_folder, root, args.get("path"), allow_file=True)
+        functools.partial(search_folder, root, str(path), allow_file=True)
     )
     pattern, include = str(args["pattern"]), str(args.get("include", ""))
     literal = args.get("literal_text") is True

@@ -2,8 +2,8 @@
 
 Source: Crush ``internal/agent/tools/ls.go`` and ``internal/fsext/ls.go``
 (parameter names, the tree form, the notes, ``tools.ls`` limits);
-docs/agent.md 2.2. Differences: listing outside the workspace is refused until
-permissions exist; symlinked folders are shown but not entered.
+docs/agent.md 2.2. Listing outside the workspace asks permission (action
+``list``). Differences: symlinked folders are shown but not entered.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import attrs
 
 from ._ignore import IgnoreRules
 from ._input import InputError, parse_input, prop, schema
-from ._paths import resolve_inside
+from ._paths import OutsideDeniedError, resolve_gated, tree_root
 from ._thread import run_stoppable
-from ._types import ToolCall, ToolContext, ToolResult
+from ._types import PermissionAsk, ToolCall, ToolContext, ToolResult
 from ._walk import Entry, walk
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class LsLimits:
 
 
 class LsTool:
-    """``ls``: a folder's tree inside the workspace."""
+    """``ls``: a folder's tree; outside the workspace if the user allows it."""
 
     def __init__(self, limits: LsLimits | None = None) -> None:
         self.name = "ls"
@@ -75,30 +75,52 @@ class LsTool:
         self.limits = limits or LsLimits()
 
     async def run(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
-        """Return the tree of ``path`` (a text result) or an error result."""
+        """Return the tree of ``path`` (a text result) or an error result.
+
+        A folder outside the workspace is listed only when the user allows
+        it; else the denied result.
+        """
         try:
             args = parse_input(call.input, self.parameters)
-            work = functools.partial(_ls, ctx.root, args, self.limits)
+            ask = functools.partial(_ask, args)
+            given = str(args.get("path", ""))
+            folder = await resolve_gated(ctx, given, key="path", ask=ask)
+            work = functools.partial(_ls, ctx.root, folder, args, self.limits)
             return await run_stoppable(work)
         except InputError as exc:
             return exc.result()
+        except OutsideDeniedError:
+            return ctx.denied()
+
+
+def _ask(args: dict[str, object], folder: Path) -> PermissionAsk:
+    return PermissionAsk(
+        tool_name="ls",
+        action="list",
+        path=str(folder),
+        description=f"List directory outside working directory: {folder}",
+        params={
+            "path": args.get("path", ""),
+            "ignore": args.get("ignore"),
+            "depth": _int(args.get("depth")),
+        },
+    )
 
 
 def _ls(
     root: Path,
+    folder: Path,
     args: dict[str, object],
     limits: LsLimits,
     should_stop: Callable[[], bool],
 ) -> ToolResult:
-    root = root.resolve()
-    folder = resolve_inside(root, str(args.get("path", "")), verb="listing", key="path")
     if not folder.exists():
         raise InputError(f"path does not exist: {folder}")
     if not folder.is_dir():
         raise InputError(f"path is not a directory: {folder}")
     depth = _int(args.get("depth")) or limits.max_depth
     max_items = limits.max_items or DEFAULT_LS_ITEMS
-    rules = _rules(root, args.get("ignore"))
+    rules = _rules(tree_root(root, folder), args.get("ignore"))
     entries: list[Entry] = []
     for entry in walk(folder, rules, max_depth=depth, should_stop=should_stop):
         if len(entries) == max_items:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ._ignore import IGNORE_FILES, IgnoreRules
 from ._input import InputError
-from ._paths import resolve_inside
+from ._paths import resolve_path, tree_root
 
 NANOSECONDS_PER_SECOND = 1_000_000_000
 #: The most results ``glob`` lists and matches ``grep`` shows.
@@ -39,7 +39,7 @@ def timeout_seconds(configured_ns: int, default_seconds: float) -> float:
 def search_folder(
     root: Path, given: object, *, allow_file: bool = False
 ) -> tuple[Path, Path]:
-    """Resolve a ``path`` parameter to an existing folder inside ``root``.
+    """Resolve a ``path`` parameter to an existing folder (permission asked before).
 
     Blocking: call it from a worker thread.
 
@@ -49,16 +49,17 @@ def search_folder(
         allow_file: accept a file too (``grep`` searches one file).
 
     Returns:
-        ``(root, folder)``, both with symlinks resolved.
+        ``(rules_root, folder)``, both with symlinks resolved; ``rules_root``
+        is ``root``, or ``folder`` itself when outside it (``tree_root``).
 
     Raises:
-        InputError: the folder is outside ``root``, missing or not a folder.
+        InputError: the folder is missing or not a folder.
     """
-    folder = resolve_inside(root, str(given or ""), verb="searching", key="path")
+    folder, _ = resolve_path(root, str(given or ""), key="path")
     if not (folder.is_dir() or (allow_file and folder.is_file())):
         what = "is not a directory" if folder.exists() else "does not exist"
         raise InputError(f"path {what}: {folder}")
-    return root.resolve(), folder
+    return tree_root(root, folder), folder
 
 
 def rg_ignore_args(root: Path) -> list[str]:

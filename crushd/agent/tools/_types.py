@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
+from ._http import HttpOpener, client_opener
+
 if TYPE_CHECKING:
     from crushd.config import Config
-    from crushd.proto import Todo
+    from crushd.proto import QuestionItem, QuestionResponse, Todo
 
 
 @attrs.frozen
@@ -104,6 +106,24 @@ class DenyingGate:
         return False
 
 
+class QuestionAsker(Protocol):
+    """The workspace's question service, as the ``question`` tool sees it."""
+
+    async def ask(
+        self,
+        session_id: str,
+        tool_call_id: str,
+        questions: list[QuestionItem],
+        confirm_title: str = "",
+        confirm_description: str = "",
+    ) -> list[QuestionResponse] | None:
+        """Show a batch to every client, wait; the responses, None if cancelled.
+
+        Raises ``ValueError`` (text for the model) when the batch breaks a
+        limit, ``trio.Cancelled`` when the run is cancelled while waiting.
+        """
+
+
 class ReadTracker(Protocol):
     """The file tracker: which files a session has read, and when."""
 
@@ -149,8 +169,13 @@ class ToolContext:
         config: the workspace configuration (tool limits, options), if any.
         permissions: the permission gate (the workspace's service; a gate
             that denies everything when none is wired).
+        http: opens an HTTP client for ``fetch``/``download`` (default:
+            a fresh client on the network per call; tests pass
+            ``client_opener(httpx.MockTransport(...))``).
         history: the file history the write tools record versions in
             (None: nothing recorded).
+        questions: the question service (interactive agents only; None:
+            nobody to ask).
     """
 
     session_id: str
@@ -162,7 +187,9 @@ class ToolContext:
     supports_images: bool = False
     config: Config | None = None
     permissions: PermissionGate = attrs.field(factory=DenyingGate)
+    http: HttpOpener = attrs.field(factory=client_opener)
     history: FileHistory | None = None
+    questions: QuestionAsker | None = None
 
     async def allowed(self, ask: PermissionAsk) -> bool:
         """Ask the gate for this call; True when the tool may go on."""

@@ -1,12 +1,13 @@
 """The ``view`` tool: a numbered slice of a text file, or an image.
 
 Source: Crush ``internal/agent/tools/view.go`` (parameter names, output form,
-limits); docs/agent.md 2.2. Differences: reading outside the workspace is
-refused until permissions exist.
+limits); docs/agent.md 2.2. Reading outside the workspace asks permission
+(action ``read``, path = the file with symlinks resolved).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import attrs
 import trio
 
 from ._input import InputError, parse_input, prop, schema
-from ._paths import resolve_inside
+from ._paths import OutsideDeniedError, resolve_gated
 from ._textfile import (
     MAX_LINE_CHARS,
     MAX_SECTION_BYTES,
@@ -23,7 +24,7 @@ from ._textfile import (
     SectionTooLargeError,
     read_section,
 )
-from ._types import ToolCall, ToolContext, ToolResult
+from ._types import PermissionAsk, ToolCall, ToolContext, ToolResult
 
 #: Lines shown when the call gives no ``limit``.
 DEFAULT_VIEW_LINES = 200
@@ -65,7 +66,7 @@ class _Read:
 
 
 class ViewTool:
-    """``view``: read a file's lines (or an image) inside the workspace."""
+    """``view``: read a file's lines (or an image); outside the workspace if allowed."""
 
     def __init__(self) -> None:
         self.name = "view"
@@ -76,23 +77,42 @@ class ViewTool:
     async def run(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
         """Return the file's numbered lines, the image, or an error result.
 
-        A successful text read is recorded with ``ctx.reads``.
+        A successful text read is recorded with ``ctx.reads``. A file outside
+        the workspace is read only when the user allows it; else the denied
+        result.
         """
         try:
             args = parse_input(call.input, self.parameters)
-            read = await trio.to_thread.run_sync(_view, ctx.root, args, ctx)
+            given = str(args["file_path"])
+            if not given:
+                raise InputError("file_path is required")
+            ask = functools.partial(_ask, args)
+            path = await resolve_gated(ctx, given, key="file_path", ask=ask)
+            read = await trio.to_thread.run_sync(_view, path, args, ctx)
         except InputError as exc:
             return exc.result()
+        except OutsideDeniedError:
+            return ctx.denied()
         if read.path is not None:
             await ctx.reads.record_read(ctx.session_id, read.path)
         return read.result
 
 
-def _view(root: Path, args: dict[str, object], ctx: ToolContext) -> _Read:
-    given = str(args["file_path"])
-    if not given:
-        raise InputError("file_path is required")
-    path = resolve_inside(root, given, verb="reading", key="file_path")
+def _ask(args: dict[str, object], path: Path) -> PermissionAsk:
+    return PermissionAsk(
+        tool_name="view",
+        action="read",
+        path=str(path),
+        description=f"Read file outside working directory: {path}",
+        params={
+            "file_path": args["file_path"],
+            "offset": _int(args.get("offset"), 0),
+            "limit": _int(args.get("limit"), 0),
+        },
+    )
+
+
+def _view(path: Path, args: dict[str, object], ctx: ToolContext) -> _Read:
     if not path.exists():
         raise InputError(_not_found(path))
     if path.is_dir():

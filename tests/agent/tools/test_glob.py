@@ -6,14 +6,27 @@ import json
 import os
 from pathlib import Path
 
-from crushd.agent.tools import MAX_SEARCH_RESULTS, GlobTool, ToolResult
+from crushd.agent.tools import (
+    MAX_SEARCH_RESULTS,
+    GlobTool,
+    PermissionAsk,
+    ToolResult,
+)
 
+from ._gate import RecordingGate
 from ._helpers import call, write
 from .conftest import MakeContext
 
 
-async def glob(ctx: MakeContext, pattern: str, **more: str) -> ToolResult:
-    return await call(GlobTool(), ctx(), json.dumps({"pattern": pattern, **more}))
+async def glob(
+    ctx: MakeContext,
+    pattern: str,
+    *,
+    permissions: RecordingGate | None = None,
+    **more: str,
+) -> ToolResult:
+    made = ctx() if permissions is None else ctx(permissions=permissions)
+    return await call(GlobTool(), made, json.dumps({"pattern": pattern, **more}))
 
 
 def age(path: Path, seconds_ago: int) -> None:
@@ -121,12 +134,43 @@ async def test_symlinks_are_not_followed(
     assert result.content == "No files found"
 
 
-async def test_outside_root_is_refused(
+async def test_outside_root_asks_list_permission_and_searches_when_allowed(
+    workspace: Path, make_ctx: MakeContext, tmp_path: Path, search_mode: str
+) -> None:
+    """Outside the root, the searched folder's own ignore files apply."""
+    outside = tmp_path / "outside"
+    write(outside, {".gitignore": "gen/\n", "a.go": "", "gen/b.go": ""})
+    gate = RecordingGate(allow=True)
+    result = await glob(make_ctx, "**/*.go", path="../outside", permissions=gate)
+    real = workspace.parent / "outside"
+    assert result.content == f"{real}/a.go"
+    assert gate.only_ask == PermissionAsk(
+        tool_name="glob",
+        action="list",
+        path=str(real),
+        description=f"Find files outside working directory: {real}",
+        params={"pattern": "**/*.go", "path": "../outside"},
+    )
+
+
+async def test_outside_root_denied_gives_the_denied_result(
     make_ctx: MakeContext, tmp_path: Path, search_mode: str
 ) -> None:
-    result = await glob(make_ctx, "*", path=str(tmp_path))
-    assert result.is_error
-    assert "searching outside it needs permission" in result.content
+    gate = RecordingGate(allow=False)
+    result = await glob(make_ctx, "*", path=str(tmp_path), permissions=gate)
+    assert result == make_ctx().denied()
+    assert len(gate.asks) == 1
+
+
+async def test_inside_the_root_asks_nothing(
+    workspace: Path, make_ctx: MakeContext, search_mode: str
+) -> None:
+    write(workspace, {"sub/a.go": ""})
+    gate = RecordingGate(allow=False)
+    for path in ("", "sub", str(workspace)):
+        result = await glob(make_ctx, "**/*.go", path=path, permissions=gate)
+        assert result.content == f"{workspace}/sub/a.go"
+    assert gate.asks == []
 
 
 async def test_missing_pattern_and_folder_are_errors(

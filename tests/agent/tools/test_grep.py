@@ -10,15 +10,24 @@ from crushd.agent.tools import (
     MAX_GREP_LINE_CHARS,
     MAX_SEARCH_RESULTS,
     GrepTool,
+    PermissionAsk,
     ToolResult,
 )
 
+from ._gate import RecordingGate
 from ._helpers import call, write
 from .conftest import MakeContext
 
 
-async def grep(ctx: MakeContext, pattern: str, **more: object) -> ToolResult:
-    return await call(GrepTool(), ctx(), json.dumps({"pattern": pattern, **more}))
+async def grep(
+    ctx: MakeContext,
+    pattern: str,
+    *,
+    permissions: RecordingGate | None = None,
+    **more: object,
+) -> ToolResult:
+    made = ctx() if permissions is None else ctx(permissions=permissions)
+    return await call(GrepTool(), made, json.dumps({"pattern": pattern, **more}))
 
 
 def age(path: Path, seconds_ago: int) -> None:
@@ -171,9 +180,40 @@ async def test_path_parameter_and_the_root_boundary(
     scoped = await grep(make_ctx, "hit", path="a")
     assert "x.txt" in scoped.content
     assert "y.txt" not in scoped.content
-    outside = await grep(make_ctx, "hit", path=str(tmp_path))
-    assert outside.is_error
-    assert "searching outside it needs permission" in outside.content
+    gate = RecordingGate(allow=False)
+    inside = await grep(make_ctx, "hit", path=str(workspace / "b"), permissions=gate)
+    assert "y.txt" in inside.content
+    assert gate.asks == []  # inside the root: nothing asked
+    outside = await grep(make_ctx, "hit", path=str(tmp_path), permissions=gate)
+    assert outside == make_ctx().denied()
+    assert gate.only_ask.action == "read"
+
+
+async def test_outside_root_asks_read_permission_and_searches_when_allowed(
+    workspace: Path, make_ctx: MakeContext, tmp_path: Path, search_mode: str
+) -> None:
+    """A folder or one file outside the root; the folder's ignore files apply."""
+    outside = tmp_path / "outside"
+    write(outside, {".gitignore": "gen/\n", "o.txt": "hit\n", "gen/g.txt": "hit\n"})
+    real = workspace.parent / "outside"
+    for path, asked in (("../outside", real), (str(outside / "o.txt"), real / "o.txt")):
+        gate = RecordingGate(allow=True)
+        result = await grep(make_ctx, "hit", path=path, permissions=gate)
+        assert (
+            result.content == f"Found 1 matches\n{real}/o.txt:\n  Line 1, Char 1: hit\n"
+        )
+        assert gate.only_ask == PermissionAsk(
+            tool_name="grep",
+            action="read",
+            path=str(asked),
+            description=f"Search file contents outside working directory: {asked}",
+            params={
+                "pattern": "hit",
+                "path": path,
+                "include": "",
+                "literal_text": False,
+            },
+        )
 
 
 async def test_bad_input_is_an_error(make_ctx: MakeContext) -> None:

@@ -10,12 +10,14 @@ from crushd.agent.tools import (
     DEFAULT_LS_ITEMS,
     LsLimits,
     LsTool,
+    PermissionAsk,
     ToolResult,
     build_tools,
 )
 from crushd.config import Config, Tools
 from crushd.config import LsTool as LsConfig
 
+from ._gate import RecordingGate
 from ._helpers import call, write
 from .conftest import MakeContext
 
@@ -162,15 +164,47 @@ async def test_missing_path_and_file_path_are_errors(
     assert a_file.is_error
 
 
-async def test_outside_root_is_refused(
+async def test_outside_root_asks_list_permission_and_lists_when_allowed(
     workspace: Path, make_ctx: MakeContext, tmp_path: Path
 ) -> None:
-    (workspace / "out").symlink_to(tmp_path)
-    for given in ("..", str(tmp_path), "out"):
-        result = await ls(make_ctx, {"path": given})
-        assert result.is_error
-        assert "outside the workspace" in result.content
-        assert "listing outside it needs permission" in result.content
+    """Outside the root, the listed folder's own ignore files apply."""
+    outside = tmp_path / "outside"
+    write(outside, {".gitignore": "skip.txt\n", "a.txt": "", "skip.txt": ""})
+    (workspace / "out").symlink_to(outside)
+    real = workspace.parent / "outside"
+    for given in ("../outside", str(outside), "out"):
+        gate = RecordingGate(allow=True)
+        args = {"path": given, "ignore": ["*.md"], "depth": 2}
+        result = await call(LsTool(), make_ctx(permissions=gate), json.dumps(args))
+        assert result.content == f"\n- {real}/\n  - a.txt\n"
+        assert gate.only_ask == PermissionAsk(
+            tool_name="ls",
+            action="list",
+            path=str(real),
+            description=f"List directory outside working directory: {real}",
+            params={"path": given, "ignore": ["*.md"], "depth": 2},
+        )
+
+
+async def test_outside_root_denied_gives_the_denied_result(
+    workspace: Path, make_ctx: MakeContext
+) -> None:
+    gate = RecordingGate(allow=False)
+    result = await call(LsTool(), make_ctx(permissions=gate), '{"path": ".."}')
+    assert result == make_ctx().denied()
+    assert gate.only_ask.params == {"path": "..", "ignore": None, "depth": 0}
+    assert gate.only_ask.path == str(workspace.parent)
+
+
+async def test_inside_the_root_asks_nothing(
+    workspace: Path, make_ctx: MakeContext
+) -> None:
+    write(workspace, {"sub/a.txt": ""})
+    gate = RecordingGate(allow=False)
+    for args in ({}, {"path": "sub"}, {"path": str(workspace)}, {"path": "sub/.."}):
+        result = await call(LsTool(), make_ctx(permissions=gate), json.dumps(args))
+        assert not result.is_error
+    assert gate.asks == []
 
 
 async def test_symlinked_folders_are_shown_but_not_entered(

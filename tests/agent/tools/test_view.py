@@ -10,10 +10,13 @@ from crushd.agent.tools import (
     MAX_IMAGE_BYTES,
     MAX_LINE_CHARS,
     MAX_SECTION_BYTES,
+    PERMISSION_DENIED_TEXT,
+    PermissionAsk,
     ToolResult,
     ViewTool,
 )
 
+from ._gate import RecordingGate
 from ._helpers import FakeReads, call, write
 from .conftest import MakeContext
 
@@ -224,29 +227,84 @@ async def test_failed_read_is_not_recorded(
     assert reads.recorded == []
 
 
-async def test_outside_root_is_refused(
+async def test_outside_root_asks_read_permission_and_reads_when_allowed(
     workspace: Path, make_ctx: MakeContext, tmp_path: Path, reads: FakeReads
 ) -> None:
     write(tmp_path, {"secret.txt": "s"})
+    secret = workspace.parent / "secret.txt"
     for given in (str(tmp_path / "secret.txt"), "../secret.txt"):
-        result = await view(make_ctx, {"file_path": given})
-        assert result.is_error
-        assert "is outside the workspace" in result.content
-        assert "needs permission, which is not available yet" in result.content
+        gate = RecordingGate(allow=True)
+        args = {"file_path": given, "offset": 0, "limit": 5}
+        result = await view(make_ctx, args, permissions=gate)
+        assert result.content == "<file>\n     1|s\n</file>\n"
+        assert gate.asks[0][:2] == ("s1", "call_1")
+        assert gate.only_ask == PermissionAsk(
+            tool_name="view",
+            action="read",
+            path=str(secret),
+            description=f"Read file outside working directory: {secret}",
+            params={"file_path": given, "offset": 0, "limit": 5},
+        )
+    assert reads.recorded == [("s1", secret), ("s1", secret)]
+
+
+async def test_outside_root_denied_gives_the_denied_result(
+    make_ctx: MakeContext, tmp_path: Path, reads: FakeReads
+) -> None:
+    write(tmp_path, {"secret.txt": "s"})
+    gate = RecordingGate(allow=False)
+    result = await view(make_ctx, {"file_path": "../secret.txt"}, permissions=gate)
+    assert result == make_ctx().denied()
+    assert result.stop_turn
+    assert gate.only_ask.params == {
+        "file_path": "../secret.txt",
+        "offset": 0,
+        "limit": 0,
+    }
     assert reads.recorded == []
 
 
-async def test_symlink_out_of_the_root_is_refused(
+async def test_default_gate_denies_outside_reads(
+    make_ctx: MakeContext, tmp_path: Path
+) -> None:
+    write(tmp_path, {"secret.txt": "s"})
+    result = await view(make_ctx, {"file_path": str(tmp_path / "secret.txt")})
+    assert result.content == PERMISSION_DENIED_TEXT
+
+
+async def test_symlink_out_of_the_root_counts_as_outside(
     workspace: Path, make_ctx: MakeContext, tmp_path: Path
 ) -> None:
     write(tmp_path, {"secret.txt": "s"})
     (workspace / "link.txt").symlink_to(tmp_path / "secret.txt")
     (workspace / "dirlink").symlink_to(tmp_path)
     for given in ("link.txt", "dirlink/secret.txt"):
-        result = await view(make_ctx, {"file_path": given})
-        assert result.is_error
-        assert "outside the workspace" in result.content
-        assert "resolves to" in result.content
+        gate = RecordingGate(allow=False)
+        result = await view(make_ctx, {"file_path": given}, permissions=gate)
+        assert result.content == PERMISSION_DENIED_TEXT
+        assert gate.only_ask.path == str(workspace.parent / "secret.txt")
+
+
+async def test_inside_the_root_asks_nothing(
+    workspace: Path, make_ctx: MakeContext
+) -> None:
+    write(workspace, {"a.txt": "a"})
+    gate = RecordingGate(allow=False)
+    for given in ("a.txt", str(workspace / "a.txt"), "sub/../a.txt"):
+        result = await view(make_ctx, {"file_path": given}, permissions=gate)
+        assert result.content == "<file>\n     1|a\n</file>\n"
+    missing = await view(make_ctx, {"file_path": "nope.txt"}, permissions=gate)
+    assert missing.content == f"File not found: {workspace / 'nope.txt'}"
+    assert gate.asks == []
+
+
+async def test_outside_missing_file_is_not_found_once_allowed(
+    workspace: Path, make_ctx: MakeContext
+) -> None:
+    gate = RecordingGate(allow=True)
+    result = await view(make_ctx, {"file_path": "../gone.txt"}, permissions=gate)
+    assert result.is_error
+    assert result.content == f"File not found: {workspace.parent / 'gone.txt'}"
 
 
 async def test_symlink_inside_the_root_is_followed(
