@@ -28,6 +28,7 @@ from ._common import Context
 from ._config import add_config_commands
 from ._doctor import cmd_doctor
 from ._output import notice
+from ._permissions import add_permission_commands
 from ._run import cmd_run
 from ._skills import cmd_skills
 from ._transcript import cmd_messages
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     cwd_option = argparse.ArgumentParser(add_help=False)
     _add_cwd(cwd_option)
     add_config_commands(commands, common, cwd_option)
+    add_permission_commands(commands, common, cwd_option)
     doctor = command("doctor", cmd_doctor, "check why crushd is or is not reachable")
     doctor.set_defaults(spawns=False)  # diagnose what is there; change nothing
     doctor.add_argument(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import httpx
@@ -14,8 +14,10 @@ WS = "/v1/workspaces/w1"
 PROMPT = "list the files"
 
 Handler = Callable[[httpx.Request], httpx.Response]
+#: A stream's items: frames, and events the stream waits for before going on.
+Frames = Sequence[bytes | trio.Event]
 #: Builds a stream's frames from the prompt's body (its run_id).
-Script = Callable[[dict[str, Any]], list[bytes]]
+Script = Callable[[dict[str, Any]], Frames]
 
 
 def frame(seq: int, type_: str, event_type: str, payload: object) -> bytes:
@@ -115,7 +117,7 @@ class Body(httpx.AsyncByteStream):
     ends (``hang=False``) or stays open."""
 
     def __init__(
-        self, daemon: AgentDaemon, script: Script | list[bytes], hang: bool
+        self, daemon: AgentDaemon, script: Script | Frames, hang: bool
     ) -> None:
         self.daemon = daemon
         self.script = script
@@ -129,7 +131,10 @@ class Body(httpx.AsyncByteStream):
             frames = self.script
         for chunk in frames:
             await trio.lowlevel.checkpoint()
-            yield chunk
+            if isinstance(chunk, trio.Event):
+                await chunk.wait()
+            else:
+                yield chunk
         if self.hang:
             await trio.sleep_forever()
 
@@ -150,7 +155,7 @@ class AgentDaemon:
     or a list of frames (a Body), or a status.
     """
 
-    def __init__(self, *streams: Script | list[bytes] | int, hang: bool = True) -> None:
+    def __init__(self, *streams: Script | Frames | int, hang: bool = True) -> None:
         self.streams = list(streams)
         self.hang = hang
         self.requests: list[httpx.Request] = []
