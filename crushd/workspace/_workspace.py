@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from ._config import ConfigService
     from ._filetracker import FileTracker
     from ._messages import MessageService
+    from ._permissions import PermissionService
+    from ._questions import QuestionService
     from ._sessions import SessionService
     from ._skills import SkillsService
 
@@ -66,6 +68,9 @@ class Workspace:
         configuration: the layered config (reads redacted, scope writes).
         skills: the skill catalog, rescanned on demand, publishing
             ``skills_event``; an empty one when not given.
+        permissions: the permission prompts (the tools' permission gate),
+            skipped from the start when the spec says ``yolo``.
+        questions: the ``question`` tool's batches.
         agent: the agent coordinator, ``None`` until one is installed.
     """
 
@@ -85,6 +90,8 @@ class Workspace:
 
         from ._filetracker import FileTracker
         from ._messages import MessageService
+        from ._permissions import PermissionService
+        from ._questions import QuestionService
         from ._sessions import SessionService
         from ._skills import SkillsService
 
@@ -106,6 +113,13 @@ class Workspace:
         self.reads: FileTracker = FileTracker(ReadFileStore(database), self.root)
         self.files = FileStore(database)
         self.skills = skills or SkillsService(self.root, event_log, SkillCatalog())
+        self.permissions: PermissionService = PermissionService(
+            event_log,
+            self.root,
+            lambda: self.configuration.current.config,
+            skip=spec.yolo,
+        )
+        self.questions: QuestionService = QuestionService(event_log)
         self._pool = pool
         self._nursery: trio.Nursery | None = None
         self._closed = False
