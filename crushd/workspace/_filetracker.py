@@ -1,7 +1,10 @@
 """The file tracker: which files each session's agent read, and when.
 
-The agent's ``view`` tool records a read; edit tools (later) compare a file's
-modification time with the last read. Paths are stored relative to the
+The agent's ``view`` tool records a read; the edit tools compare a file's
+modification time with the last read. Besides the stored time (Unix seconds),
+the tracker keeps in memory, for the life of the workspace, each read file's
+``(mtime_ns, size)`` as the read saw it, so a change within the same second
+is caught too (docs/agent.md 2.3). Paths are stored relative to the
 workspace folder when inside it, else absolute (upstream stores them relative
 to the server process's working directory, which is whatever the first
 spawner's was; docs/protocol.md 2.4). Recording never fails its caller:
@@ -17,6 +20,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import trio
 
 from crushd.errors import CrushdError, SessionNotFound
 
@@ -50,6 +55,7 @@ class FileTracker:
     def __init__(self, store: ReadFileStore, root: Path) -> None:
         self._store = store
         self.root = root
+        self._stamps: dict[tuple[str, str], tuple[int, int]] = {}
 
     def stored_path(self, path: Path | str) -> str:
         """Return the form ``path`` is stored in (lexically normalised).
@@ -71,14 +77,30 @@ class FileTracker:
     async def record_read(self, session_id: str, path: Path | str) -> None:
         """Remember that ``session_id`` read ``path`` now; never raises.
 
-        An unknown session or a database failure is logged and ignored.
+        An unknown session or a database failure is logged and ignored. The
+        file's ``(mtime_ns, size)`` is remembered too (forgotten when it
+        cannot be read).
         """
+        key = (session_id, self.stored_path(path))
+        stamp = await trio.to_thread.run_sync(_stamp, self.absolute(key[1]))
+        if stamp is None:
+            self._stamps.pop(key, None)
+        else:
+            self._stamps[key] = stamp
         try:
-            await self._store.record(session_id, self.stored_path(path))
+            await self._store.record(session_id, key[1])
         except SessionNotFound:
             log.debug("file read not recorded: no session %s", session_id)
         except CrushdError as exc:
             log.warning("file read of %s not recorded: %s", path, exc.message)
+
+    def read_stamp(self, session_id: str, path: Path | str) -> tuple[int, int] | None:
+        """Return ``(mtime_ns, size)`` of ``path`` at ``session_id``'s last read.
+
+        None when this workspace has not recorded a read of it since it
+        opened (or the file could not be examined then).
+        """
+        return self._stamps.get((session_id, self.stored_path(path)))
 
     async def last_read(self, session_id: str, path: Path | str) -> float:
         """Return when ``session_id`` last read ``path``: Unix seconds, 0 if never.
@@ -100,3 +122,12 @@ class FileTracker:
         """
         stored = await self._store.list_for_session(session_id)
         return [self.absolute(path) for path in stored]
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    """Return ``(mtime_ns, size)`` of ``path``, None when it cannot be examined."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return info.st_mtime_ns, info.st_size

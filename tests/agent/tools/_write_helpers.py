@@ -1,0 +1,84 @@
+"""Test doubles for the tools that change files: gate, history, read tracker."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from crushd.agent.tools import PermissionAsk
+
+
+class FakeGate:
+    """A permission gate that records every request and answers ``allow``."""
+
+    def __init__(self, allow: bool = True) -> None:
+        self.allow = allow
+        self.asks: list[tuple[str, str, PermissionAsk]] = []
+
+    async def request(
+        self, session_id: str, tool_call_id: str, ask: PermissionAsk
+    ) -> bool:
+        self.asks.append((session_id, tool_call_id, ask))
+        return self.allow
+
+    @property
+    def only(self) -> PermissionAsk:
+        """The single request made (fails when there were none or several)."""
+        assert len(self.asks) == 1, self.asks
+        return self.asks[0][2]
+
+
+class FakeHistory:
+    """A FileHistory that keeps the writes it was told about."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[str, Path, str, str]] = []
+
+    async def record_write(
+        self, session_id: str, path: Path, old_content: str, new_content: str
+    ) -> None:
+        self.writes.append((session_id, path, old_content, new_content))
+
+
+class Tracker:
+    """A read tracker like the workspace's: read time in seconds, and stamps.
+
+    ``stamps=False`` gives one with upstream's seconds rule only (no
+    ``read_stamp``); see ``SecondsTracker``.
+    """
+
+    def __init__(self) -> None:
+        self.times: dict[tuple[str, Path], float] = {}
+        self.stamps: dict[tuple[str, Path], tuple[int, int]] = {}
+        self.recorded: list[tuple[str, Path]] = []
+
+    async def record_read(self, session_id: str, path: Path) -> None:
+        self.recorded.append((session_id, path))
+        self.times[session_id, path] = float(int(time.time()))
+        info = os.stat(path)
+        self.stamps[session_id, path] = (info.st_mtime_ns, info.st_size)
+
+    async def last_read(self, session_id: str, path: Path) -> float:
+        return self.times.get((session_id, path), 0.0)
+
+    def read_stamp(self, session_id: str, path: Path) -> tuple[int, int] | None:
+        return self.stamps.get((session_id, path))
+
+
+class SecondsTracker:
+    """A read tracker with upstream's information only: read times in seconds."""
+
+    def __init__(self) -> None:
+        self.times: dict[tuple[str, Path], float] = {}
+
+    async def record_read(self, session_id: str, path: Path) -> None:
+        self.times[session_id, path] = float(int(time.time()))
+
+    async def last_read(self, session_id: str, path: Path) -> float:
+        return self.times.get((session_id, path), 0.0)
+
+
+def set_mtime(path: Path, unix_ns: int) -> None:
+    """Set ``path``'s access and modification times (nanoseconds)."""
+    os.utime(path, ns=(unix_ns, unix_ns))
