@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 import pytest
 
+from crushd.agent.tools._types import FileHistory
 from crushd.errors import InternalError
 from crushd.store import DATABASE_FILE_NAME, Database, FileStore, SessionStore
 from crushd.workspace import EventLog
@@ -105,6 +106,11 @@ async def test_versions_are_numbered_per_session_and_path(setup: Setup) -> None:
     await setup.history.record_write(other.id, PATH, "a", "a2")
     assert await setup.contents(other.id) == [(0, "a"), (1, "a2")]
     assert len(await setup.files.history(setup.sid)) == 4
+
+
+async def test_it_is_the_tools_file_history(setup: Setup) -> None:
+    port: FileHistory = setup.history  # checked by mypy
+    assert port is setup.history
 
 
 async def test_unknown_session_records_and_publishes_nothing(setup: Setup) -> None:

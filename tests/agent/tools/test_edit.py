@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, cast
 
 import attrs
 import pytest
 
-from crushd.agent.tools import PermissionAsk, ToolContext, ToolResult, ViewTool
+from crushd.agent.tools import PermissionAsk, Tool, ToolContext, ToolResult, ViewTool
 from crushd.agent.tools._edit import EditTool
 from crushd.agent.tools._match import WHITESPACE_NOTE
+from crushd.agent.tools._multiedit import MultiEditTool
+from crushd.agent.tools._write import WriteTool
 
 from ._helpers import call, write
 from ._write_helpers import FakeGate, FakeHistory, Tracker, set_mtime
@@ -282,3 +285,31 @@ async def test_bad_input(env: Env, workspace: Path) -> None:
     await env.read("bin.dat")
     result = await env.edit(file_path="bin.dat", old_string="x", new_string="y")
     assert result.content == f"file is not valid UTF-8 text: {workspace / 'bin.dat'}"
+
+
+def test_schemas_have_upstreams_names_and_required_sets() -> None:
+    tools: list[Tool] = [EditTool(), MultiEditTool(), WriteTool()]
+    shapes = {
+        t.name: (
+            sorted(cast("dict[str, object]", t.parameters["properties"])),
+            t.parameters["required"],
+            t.parallel,
+        )
+        for t in tools
+    }
+    assert shapes == {
+        "edit": (
+            ["file_path", "new_string", "old_string", "replace_all"],
+            ["file_path", "old_string", "new_string"],
+            False,
+        ),
+        "multiedit": (["edits", "file_path"], ["file_path", "edits"], False),
+        "write": (["content", "file_path"], ["file_path", "content"], False),
+    }
+    edits = cast("dict[str, Any]", MultiEditTool().parameters["properties"])["edits"]
+    assert edits["items"]["required"] == ["old_string", "new_string"]
+    assert sorted(edits["items"]["properties"]) == [
+        "new_string",
+        "old_string",
+        "replace_all",
+    ]
