@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -113,12 +113,14 @@ def capped_timeout(given: object, default_s: float, max_s: float) -> float:
 
 
 @asynccontextmanager
-async def http_get(opener: HttpOpener, url: str) -> AsyncIterator[httpx.Response]:
+async def http_get(
+    opener: HttpOpener, url: str, *, failing: str = "failed to fetch URL"
+) -> AsyncIterator[httpx.Response]:
     """GET ``url`` and yield the response once its status is 200, body unread.
 
     Errors of the request and of reading the body inside the block become
-    ``RequestError`` ("failed to fetch URL: ..."); the caller sets the time
-    limit (a Trio cancel scope around the block).
+    ``RequestError`` ("<failing>: <error type>: <text>"); the caller sets the
+    time limit (a Trio cancel scope around the block).
 
     Raises:
         RequestError: another status than 200 ("Request failed with status
@@ -137,7 +139,7 @@ async def http_get(opener: HttpOpener, url: str) -> AsyncIterator[httpx.Response
                     )
                 yield response
     except failures as exc:
-        raise RequestError(f"failed to fetch URL: {_describe(exc)}") from None
+        raise RequestError(f"{failing}: {_describe(exc)}") from None
 
 
 def _describe(exc: BaseException) -> str:
@@ -153,8 +155,14 @@ async def read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool
         (the rest is not read).
     """
     body = bytearray()
-    async for chunk in response.aiter_bytes():
-        body += chunk
-        if len(body) > limit:
-            return bytes(body[:limit]), True
+    async with aclosing(body_chunks(response)) as chunks:
+        async for chunk in chunks:
+            body += chunk
+            if len(body) > limit:
+                return bytes(body[:limit]), True
     return bytes(body), False
+
+
+def body_chunks(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    """Return the body's (decoded) chunks as a generator ``aclosing`` accepts."""
+    return cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
