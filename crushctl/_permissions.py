@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._http import HTTPSession, decode, decode_list
-from ._prompt_models import (
-    GRANT_ACTIONS,
+from crushd.proto import (
+    PERMISSION_ACTIONS,
     PermissionGrant,
     PermissionRequest,
+    PermissionSkip,
     QuestionAnswer,
     QuestionResponse,
     Resolved,
-    ShellRequest,
-    ShellResult,
-    SkipRequest,
-    SkipState,
 )
+
+from ._http import HTTPSession, decode, decode_list
+from ._prompt_models import ShellRequest, ShellResult
 from ._sessions import segment
 
 
@@ -65,7 +64,7 @@ class PermissionRoutes:
 
         Source: docs/protocol.md 2.6 ``permissions/grant``; docs/agent.md 3.4.
         """
-        if action not in GRANT_ACTIONS:
+        if action not in PERMISSION_ACTIONS:
             raise ValueError(f"invalid permission action: {action!r}")
         path = self._ws(workspace_id, "/permissions/grant")
         body = PermissionGrant(permission=permission, action=action)
@@ -83,7 +82,8 @@ class PermissionRoutes:
         """
         params = {"session_id": session_id} if session_id else None
         path = self._ws(workspace_id, "/permissions/skip")
-        return decode(await self._http.send("GET", path, params=params), SkipState).skip
+        response = await self._http.send("GET", path, params=params)
+        return decode(response, PermissionSkip).skip
 
     async def set_permission_skip(
         self, workspace_id: str, skip: bool, *, session_id: str = ""
@@ -98,7 +98,7 @@ class PermissionRoutes:
 
         Source: docs/protocol.md 2.6 ``POST permissions/skip``; docs/agent.md 3.4.
         """
-        body = SkipRequest(skip=skip, session_id=session_id)
+        body = PermissionSkip(skip=skip, session_id=session_id)
         path = self._ws(workspace_id, "/permissions/skip")
         await self._http.send("POST", path, body=body)
 

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import attrs
 
-from crushd.proto import Event, from_json
-
-from ._prompt_models import (
-    PERMISSION_NOTIFICATION,
-    PERMISSION_REQUEST,
-    QUESTION_NOTIFICATION,
-    QUESTION_REQUEST,
+from crushd.proto import (
+    PERMISSION_NOTIFICATION_EVENT,
+    PERMISSION_REQUEST_EVENT,
+    QUESTION_BATCH_NOTIFICATION_EVENT,
+    QUESTION_BATCH_REQUEST_EVENT,
+    Event,
     PermissionNotification,
     PermissionRequest,
-    QuestionBatch,
-    QuestionNotification,
+    QuestionBatchNotification,
+    QuestionBatchRequest,
+    from_json,
 )
+
+from ._prompt_models import is_resolved
 
 
 @attrs.frozen
@@ -46,14 +48,14 @@ class PermissionClosed:
 class QuestionsAsked:
     """A question batch opened."""
 
-    batch: QuestionBatch
+    batch: QuestionBatchRequest
 
 
 @attrs.frozen
 class QuestionsClosed:
     """An open question batch was answered, or ``cancelled``."""
 
-    batch: QuestionBatch
+    batch: QuestionBatchRequest
     cancelled: bool = False
 
 
@@ -73,7 +75,7 @@ class PromptTracker:
     def __init__(self, session_id: str = "") -> None:
         self.session_id = session_id
         self._permissions: dict[str, PermissionRequest] = {}  # by tool_call_id
-        self._batches: dict[str, QuestionBatch] = {}  # by id
+        self._batches: dict[str, QuestionBatchRequest] = {}  # by id
 
     @property
     def open_permissions(self) -> list[PermissionRequest]:
@@ -81,7 +83,7 @@ class PromptTracker:
         return list(self._permissions.values())
 
     @property
-    def open_batches(self) -> list[QuestionBatch]:
+    def open_batches(self) -> list[QuestionBatchRequest]:
         """The open question batches, oldest first."""
         return list(self._batches.values())
 
@@ -91,15 +93,16 @@ class PromptTracker:
         Malformed payloads are ignored (``None``), never raised.
         """
         try:
-            if event.type == PERMISSION_REQUEST:
+            if event.type == PERMISSION_REQUEST_EVENT:
                 return self._asked(from_json(event.payload, PermissionRequest))
-            if event.type == PERMISSION_NOTIFICATION:
-                return self._notified(from_json(event.payload, PermissionNotification))
-            if event.type == QUESTION_REQUEST:
-                return self._batch(from_json(event.payload, QuestionBatch))
-            if event.type == QUESTION_NOTIFICATION:
+            if event.type == PERMISSION_NOTIFICATION_EVENT:
+                notified = from_json(event.payload, PermissionNotification)
+                return self._notified(notified)
+            if event.type == QUESTION_BATCH_REQUEST_EVENT:
+                return self._batch(from_json(event.payload, QuestionBatchRequest))
+            if event.type == QUESTION_BATCH_NOTIFICATION_EVENT:
                 return self._batch_closed(
-                    from_json(event.payload, QuestionNotification)
+                    from_json(event.payload, QuestionBatchNotification)
                 )
         except ValueError:
             return None
@@ -110,24 +113,26 @@ class PromptTracker:
 
     def _asked(self, request: PermissionRequest) -> PromptChange | None:
         known = self._permissions.get(request.tool_call_id)
-        if not self._mine(request.session_id) or known == request:
+        if not request.id or not self._mine(request.session_id) or known == request:
             return None
         self._permissions[request.tool_call_id] = request
         return PermissionAsked(request)
 
     def _notified(self, notification: PermissionNotification) -> PromptChange | None:
-        if not notification.resolved:
+        if not is_resolved(notification):
             return None  # "asking": a request may follow
         request = self._permissions.pop(notification.tool_call_id, None)
         return None if request is None else PermissionClosed(request, notification)
 
-    def _batch(self, batch: QuestionBatch) -> PromptChange | None:
+    def _batch(self, batch: QuestionBatchRequest) -> PromptChange | None:
         if not self._mine(batch.session_id) or self._batches.get(batch.id) == batch:
             return None
         self._batches[batch.id] = batch
         return QuestionsAsked(batch)
 
-    def _batch_closed(self, notification: QuestionNotification) -> PromptChange | None:
+    def _batch_closed(
+        self, notification: QuestionBatchNotification
+    ) -> PromptChange | None:
         batch = self._batches.pop(notification.batch_id, None)
         if batch is None:
             return None

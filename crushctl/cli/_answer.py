@@ -15,8 +15,10 @@ from crushctl import (
     Client,
     CrushctlError,
     PromptTracker,
-    QuestionBatch,
     open_event_stream,
+)
+from crushd.proto import (
+    QuestionBatchRequest,
 )
 
 from ._answers import responses_from_flags
@@ -28,7 +30,9 @@ from ._prompt_lines import question_lines
 REPLAY_WAIT_SECONDS = 1.0
 
 
-async def pending_batch(client: Client, workspace_id: str) -> QuestionBatch | None:
+async def pending_batch(
+    client: Client, workspace_id: str
+) -> QuestionBatchRequest | None:
     """Return the workspace's pending question batch, or ``None``.
 
     Reads the replayed pending prompts at the head of a fresh stream: up to
@@ -77,7 +81,7 @@ async def cmd_answer(ctx: Context, args: argparse.Namespace) -> None:
             _show(ctx, batch)
 
 
-def _show(ctx: Context, batch: QuestionBatch) -> None:
+def _show(ctx: Context, batch: QuestionBatchRequest) -> None:
     if ctx.json:
         print_json(batch)
         return
@@ -86,7 +90,9 @@ def _show(ctx: Context, batch: QuestionBatch) -> None:
         print(f"  {line}")
 
 
-def _report(ctx: Context, batch: QuestionBatch, done: str, resolved: bool) -> None:
+def _report(
+    ctx: Context, batch: QuestionBatchRequest, done: str, resolved: bool
+) -> None:
     if ctx.json:
         print_json({"batch_id": batch.id, "action": done, "resolved": resolved})
     elif resolved:

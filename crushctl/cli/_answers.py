@@ -15,7 +15,9 @@ from crushctl import (
     SINGLE_CHOICE,
     YES_NO,
     CrushctlError,
-    QuestionBatch,
+)
+from crushd.proto import (
+    QuestionBatchRequest,
     QuestionItem,
     QuestionResponse,
 )
@@ -74,7 +76,7 @@ def ask_text(item: QuestionItem) -> str:
 
 
 def responses_from_flags(
-    batch: QuestionBatch,
+    batch: QuestionBatchRequest,
     choices: Sequence[str],
     yes: bool | None,
     texts: Sequence[str],

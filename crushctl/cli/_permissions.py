@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 
 from crushctl import (
-    ALLOW,
-    ALLOW_SESSION,
-    DENY,
     Client,
     CrushctlError,
+)
+from crushd.proto import (
+    PERMISSION_ALLOW,
+    PERMISSION_ALLOW_SESSION,
+    PERMISSION_DENY,
     PermissionRequest,
 )
 
@@ -25,7 +27,11 @@ from ._prompt_lines import permission_text, shown_params
 from ._render import clip
 from ._shell import add_shell_command
 
-_DONE = {ALLOW: "approved", ALLOW_SESSION: "approved for the session", DENY: "denied"}
+_DONE = {
+    PERMISSION_ALLOW: "approved",
+    PERMISSION_ALLOW_SESSION: "approved for the session",
+    PERMISSION_DENY: "denied",
+}
 
 
 def _cwd(args: argparse.Namespace) -> str | None:
@@ -84,8 +90,8 @@ async def cmd_grant(ctx: Context, args: argparse.Namespace) -> None:
     Source: docs/protocol.md 2.6 ``permissions/grant``; docs/agent.md 3.4.
     """
     action = args.action
-    if action == ALLOW and args.session:
-        action = ALLOW_SESSION
+    if action == PERMISSION_ALLOW and args.session:
+        action = PERMISSION_ALLOW_SESSION
     client = ctx.client
     async with joined_workspace(client, _cwd(args), spawn=ctx.spawn) as ws:
         request = await find_request(client, ws.id, args.id)
@@ -123,13 +129,13 @@ def add_permission_commands(
     )
     listing.set_defaults(handler=cmd_permissions, spawns=False)
     for name, action, text in (
-        ("grant", ALLOW, "approve a pending permission request"),
-        ("deny", DENY, "deny a pending permission request"),
+        ("grant", PERMISSION_ALLOW, "approve a pending permission request"),
+        ("deny", PERMISSION_DENY, "deny a pending permission request"),
     ):
         sub = commands.add_parser(name, help=text, description=text, parents=parents)
         sub.set_defaults(handler=cmd_grant, spawns=False, action=action)
         sub.add_argument("id", metavar="ID", help="the request id (or its start)")
-        if action == ALLOW:
+        if action == PERMISSION_ALLOW:
             sub.add_argument(
                 "--session",
                 action="store_true",

@@ -14,20 +14,22 @@ from typing import Any, TextIO
 import trio
 
 from crushctl import (
-    ALLOW,
-    ALLOW_SESSION,
-    DENY,
     Client,
     CrushctlError,
     PermissionAsked,
     PermissionClosed,
-    PermissionRequest,
     PromptTracker,
-    QuestionBatch,
     QuestionsAsked,
     QuestionsClosed,
 )
-from crushd.proto import Event
+from crushd.proto import (
+    PERMISSION_ALLOW,
+    PERMISSION_ALLOW_SESSION,
+    PERMISSION_DENY,
+    Event,
+    PermissionRequest,
+    QuestionBatchRequest,
+)
 
 from ._answers import ask_text, parse_line
 from ._output import notice
@@ -42,15 +44,19 @@ from ._terminal import LineReader
 
 #: What the permission prompt accepts, and the action each word sends.
 PERMISSION_WORDS = {
-    "y": ALLOW,
-    "yes": ALLOW,
-    "s": ALLOW_SESSION,
-    "session": ALLOW_SESSION,
-    "n": DENY,
-    "no": DENY,
+    "y": PERMISSION_ALLOW,
+    "yes": PERMISSION_ALLOW,
+    "s": PERMISSION_ALLOW_SESSION,
+    "session": PERMISSION_ALLOW_SESSION,
+    "n": PERMISSION_DENY,
+    "no": PERMISSION_DENY,
 }
 PERMISSION_ASK = "[y]es / [s]ession / [n]o: "
-_DONE = {ALLOW: "approved", ALLOW_SESSION: "approved for this session", DENY: "denied"}
+_DONE = {
+    PERMISSION_ALLOW: "approved",
+    PERMISSION_ALLOW_SESSION: "approved for this session",
+    PERMISSION_DENY: "denied",
+}
 #: An answering task: asks for one prompt (a request or a batch).
 _Ask = Callable[[Any], Awaitable[None]]
 _ANSWER_HINT = "crushctl answer (--choice ID | --yes | --no | --text TEXT)"
@@ -133,7 +139,7 @@ class PromptDesk:
             f" crushctl grant {request.id} [--session] | crushctl deny {request.id}"
         )
 
-    def _questions_asked(self, batch: QuestionBatch) -> None:
+    def _questions_asked(self, batch: QuestionBatchRequest) -> None:
         self._say(f"the agent asks {question_summary(batch)}")
         for line in question_lines(batch):
             self._say(f"  {line}")
@@ -182,7 +188,7 @@ class PromptDesk:
             return
         self._say(_DONE[action] if resolved else "already resolved")
 
-    async def _ask_questions(self, batch: QuestionBatch) -> None:
+    async def _ask_questions(self, batch: QuestionBatchRequest) -> None:
         assert self._reader is not None
         responses = []
         for item in batch.questions or []:

@@ -11,19 +11,24 @@ import json
 
 from crushctl import (
     MULTI_CHOICE,
-    PERMISSION_NOTIFICATION,
-    PERMISSION_REQUEST,
-    QUESTION_NOTIFICATION,
-    QUESTION_REQUEST,
     SINGLE_CHOICE,
     YES_NO,
+    is_resolved,
+)
+from crushd.proto import (
+    PERMISSION_NOTIFICATION_EVENT,
+    PERMISSION_REQUEST_EVENT,
+    QUESTION_BATCH_NOTIFICATION_EVENT,
+    QUESTION_BATCH_REQUEST_EVENT,
     PermissionNotification,
     PermissionRequest,
-    QuestionBatch,
+    QuestionBatchNotification,
+    QuestionBatchRequest,
     QuestionItem,
-    QuestionNotification,
+    from_json,
+    mask_in_text,
+    redact,
 )
-from crushd.proto import from_json, mask_in_text, redact
 
 from ._render import clip, tail, tool_line
 
@@ -74,7 +79,7 @@ def resolution_text(notification: PermissionNotification, own_id: str = "") -> s
     return f"{verb} by {'you' if who == own_id else who}"
 
 
-def question_summary(batch: QuestionBatch) -> str:
+def question_summary(batch: QuestionBatchRequest) -> str:
     """Return ``<n> question(s): "<first question>"`` for one line."""
     questions = batch.questions or []
     count = len(questions)
@@ -83,7 +88,7 @@ def question_summary(batch: QuestionBatch) -> str:
     return f"{count} {noun}: {json.dumps(first, ensure_ascii=False)}"
 
 
-def question_lines(batch: QuestionBatch) -> list[str]:
+def question_lines(batch: QuestionBatchRequest) -> list[str]:
     """Return every question with its choices, one per line, and how to answer."""
     lines: list[str] = []
     for number, item in enumerate(batch.questions or [], start=1):
@@ -114,21 +119,21 @@ def permission_request_line(payload: dict[str, object]) -> str:
 def permission_notification_line(payload: dict[str, object]) -> str:
     """``watch``'s summary of a ``permission_notification`` payload."""
     notification = from_json(payload, PermissionNotification)
-    if not notification.resolved:
+    if not is_resolved(notification):
         return f"call={notification.tool_call_id} asking"
     return f"call={notification.tool_call_id} {resolution_text(notification)}"
 
 
 def question_request_line(payload: dict[str, object]) -> str:
     """``watch``'s summary of a ``question_batch_request`` payload."""
-    batch = from_json(payload, QuestionBatch)
+    batch = from_json(payload, QuestionBatchRequest)
     line = f"{batch.id} {question_summary(batch)} session={batch.session_id}"
     return f"{line} (crushctl answer)"
 
 
 def question_notification_line(payload: dict[str, object]) -> str:
     """``watch``'s summary of a ``question_batch_notification`` payload."""
-    notification = from_json(payload, QuestionNotification)
+    notification = from_json(payload, QuestionBatchNotification)
     outcome = "cancelled" if notification.cancelled else "answered"
     return f"{notification.batch_id} {outcome}"
 
@@ -136,8 +141,8 @@ def question_notification_line(payload: dict[str, object]) -> str:
 #: ``watch`` summaries by outer event type; each raises ``ValueError`` on a
 #: payload of the wrong shape.
 PROMPT_SUMMARIES = {
-    PERMISSION_REQUEST: permission_request_line,
-    PERMISSION_NOTIFICATION: permission_notification_line,
-    QUESTION_REQUEST: question_request_line,
-    QUESTION_NOTIFICATION: question_notification_line,
+    PERMISSION_REQUEST_EVENT: permission_request_line,
+    PERMISSION_NOTIFICATION_EVENT: permission_notification_line,
+    QUESTION_BATCH_REQUEST_EVENT: question_request_line,
+    QUESTION_BATCH_NOTIFICATION_EVENT: question_notification_line,
 }

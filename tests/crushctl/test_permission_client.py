@@ -10,12 +10,14 @@ import pytest
 
 from crushctl import (
     Client,
-    PermissionRequest,
-    QuestionResponse,
     RequestError,
     ShellResult,
 )
-from crushd.proto import parse_host
+from crushd.proto import (
+    PermissionRequest,
+    QuestionResponse,
+    parse_host,
+)
 
 CLIENT = "6f1a2b3c-0000-4000-8000-00000000000c"
 WS = "/v1/workspaces/w1"

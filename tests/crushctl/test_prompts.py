@@ -7,13 +7,15 @@ from typing import Any
 from crushctl import (
     PermissionAsked,
     PermissionClosed,
-    PermissionNotification,
-    PermissionRequest,
     PromptTracker,
     QuestionsAsked,
     QuestionsClosed,
 )
-from crushd.proto import Event
+from crushd.proto import (
+    Event,
+    PermissionNotification,
+    PermissionRequest,
+)
 
 REQUEST: dict[str, Any] = {
     "id": "p1",

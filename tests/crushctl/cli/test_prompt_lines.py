@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from crushctl import CrushctlError, QuestionBatch, QuestionItem, QuestionResponse
+from crushctl import (
+    CrushctlError,
+)
 from crushctl.cli._answers import parse_line, responses_from_flags
 from crushctl.cli._event_lines import EventLines
-from crushd.proto import Event, from_json
+from crushd.proto import (
+    Event,
+    QuestionBatchRequest,
+    QuestionItem,
+    QuestionResponse,
+    from_json,
+)
 
 SECRET = "sk-abcdefghijklmnop1234"
 
@@ -31,6 +39,7 @@ def test_watch_prints_requests_resolutions_and_questions_readably() -> None:
     batch = {
         "id": "b1",
         "session_id": "s1",
+        "tool_call_id": "c2",
         "questions": [{"id": "q1", "type": "yes_no", "question": "Go on?"}],
     }
     lines = EventLines()
@@ -74,7 +83,9 @@ def test_watch_prompt_payloads_of_the_wrong_shape_print_as_json() -> None:
 
 def item(type_: str, *choices: str) -> QuestionItem:
     listed = [{"id": c, "label": c.upper() + "x"} for c in choices]
-    data = {"id": "q", "type": type_, "question": "?", "choices": listed or None}
+    data: dict[str, object] = {"id": "q", "type": type_, "question": "?"}
+    if listed:
+        data["choices"] = listed
     return from_json(data, QuestionItem)
 
 
@@ -103,7 +114,9 @@ def test_typed_lines_become_answers(
 
 def test_flags_with_two_choices_for_a_single_choice_are_refused() -> None:
     """A single choice takes one --choice; two leave it unanswered."""
-    batch = QuestionBatch(id="b", questions=[item("single_choice", "a", "b")])
+    batch = QuestionBatchRequest(
+        "b", "s1", "c1", questions=[item("single_choice", "a", "b")]
+    )
     with pytest.raises(CrushctlError, match="give one --choice"):
         responses_from_flags(batch, ["a", "b"], None, [])
     assert responses_from_flags(batch, ["b"], None, []) == [
