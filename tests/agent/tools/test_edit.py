@@ -313,3 +313,18 @@ def test_schemas_have_upstreams_names_and_required_sets() -> None:
         "old_string",
         "replace_all",
     ]
+
+
+async def test_a_link_out_of_the_workspace_asks_for_the_real_file(
+    env: Env, workspace: Path, tmp_path: Path
+) -> None:
+    """The target is resolved: a link inside pointing out names the real file."""
+    real = tmp_path / "real.txt"
+    real.write_text("x\n")
+    (workspace / "link.txt").symlink_to(real)
+    await env.reads.record_read("s1", real)  # what view records for the link
+    result = await env.edit(file_path="link.txt", old_string="x", new_string="y")
+    assert not result.is_error, result.content
+    assert env.gate.only.path == str(real)
+    assert real.read_text() == "y\n"
+    assert (workspace / "link.txt").is_symlink()
