@@ -83,24 +83,18 @@ class EditTool:
             )
             old, new = str(args["old_string"]), str(args["new_string"])
             if not old:
-                return await create_file(ctx, self.name, path, new)
+                return await _create(ctx, path, new)
             return await _replace(ctx, path, old, new, args.get("replace_all") is True)
         except InputError as exc:
             return exc.result()
 
 
-async def create_file(
-    ctx: ToolContext, tool_name: str, path: Path, content: str
-) -> ToolResult:
-    """Create ``path`` holding ``content`` (``edit`` with an empty old_string).
-
-    Raises:
-        InputError: the file exists (or is a directory), or writing failed.
-    """
+async def _create(ctx: ToolContext, path: Path, content: str) -> ToolResult:
+    """Create ``path`` holding ``content`` (an empty ``old_string``)."""
     if await trio.to_thread.run_sync(stat_file, path) is not None:
         raise InputError(f"file already exists: {path}")
     change = Change(path, "", content, f"Create file {path}", f"File created: {path}")
-    return await _apply(ctx, tool_name, change, None, fuzzy=False)
+    return await _apply(ctx, change, None, fuzzy=False)
 
 
 async def _replace(
@@ -120,16 +114,11 @@ async def _replace(
     change = Change(
         path, loaded.text, replaced.content, f"{description} {path}", f"{done} {path}"
     )
-    return await _apply(ctx, "edit", change, loaded, fuzzy=replaced.fuzzy)
+    return await _apply(ctx, change, loaded, fuzzy=replaced.fuzzy)
 
 
 async def _apply(
-    ctx: ToolContext,
-    tool_name: str,
-    change: Change,
-    loaded: Loaded | None,
-    *,
-    fuzzy: bool,
+    ctx: ToolContext, change: Change, loaded: Loaded | None, *, fuzzy: bool
 ) -> ToolResult:
     """Ask, write (CRLF kept), record; the result in ``<result>`` tags."""
     diff = unified_diff(change.before, change.after, shown_name(ctx.root, change.path))
@@ -138,7 +127,7 @@ async def _apply(
     )
     meta = edit_metadata(diff.additions, diff.removals, change.before, written)
     asked = await ask_write(
-        ctx, tool_name, change.path, change.description, change.before, change.after
+        ctx, "edit", change.path, change.description, change.before, change.after
     )
     if not asked:
         return attrs.evolve(ctx.denied(), metadata=meta)
