@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from crushd.config import Config
     from crushd.proto import QuestionItem, QuestionResponse, Todo
 
+    from ._jobs import JobTable
+
 
 @attrs.frozen
 class ToolCall:
@@ -176,6 +178,8 @@ class ToolContext:
             (None: nothing recorded).
         questions: the question service (interactive agents only; None:
             nobody to ask).
+        jobs: the workspace's shell job table (bash, job_output, job_kill;
+            None: bash runs without background jobs).
     """
 
     session_id: str
@@ -190,6 +194,7 @@ class ToolContext:
     http: HttpOpener = attrs.field(factory=client_opener)
     history: FileHistory | None = None
     questions: QuestionAsker | None = None
+    jobs: JobTable | None = None
 
     async def allowed(self, ask: PermissionAsk) -> bool:
         """Ask the gate for this call; True when the tool may go on."""
