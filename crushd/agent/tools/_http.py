@@ -74,6 +74,61 @@ def client_opener(transport: httpx.AsyncBaseTransport | None = None) -> HttpOpen
     return open_client
 
 
+def rerouting_opener(base_url: str) -> HttpOpener:
+    """Return an opener that sends every tool request to ``base_url`` instead.
+
+    A test hook (the daemon offers it only with its debug endpoints): a
+    request for ``https://host/a/b?q`` goes to ``<base_url>/a/b?q`` with the
+    original URL in the ``X-Crushd-Original-URL`` header, and redirects are
+    rerouted the same way. ``base_url`` is ``http://127.0.0.1:PORT[/prefix]``.
+    """
+
+    @asynccontextmanager
+    async def open_client() -> AsyncIterator[httpx.AsyncClient]:
+        module = await load_httpx()
+
+        def build() -> httpx.AsyncClient:
+            transport = _rerouting_transport(module, base_url)
+            return _build_client(module, transport)
+
+        client = await trio.to_thread.run_sync(build)
+        async with client:
+            yield client
+
+    return open_client
+
+
+def _rerouting_transport(module: Any, base_url: str) -> object:
+    target = module.URL(base_url)
+    prefix = target.path.rstrip("/")
+    inner = module.AsyncHTTPTransport()
+
+    class Reroute(module.AsyncBaseTransport):  # type: ignore[misc]
+        async def handle_async_request(self, request: Any) -> Any:
+            url = request.url.copy_with(
+                scheme=target.scheme,
+                host=target.host,
+                port=target.port,
+                path=prefix + request.url.path,
+            )
+            headers = request.headers.copy()
+            headers["X-Crushd-Original-URL"] = str(request.url)
+            # A new request: redirects resolve against the original URL.
+            sent = module.Request(
+                request.method,
+                url,
+                headers=headers,
+                stream=request.stream,
+                extensions=request.extensions,
+            )
+            return await inner.handle_async_request(sent)
+
+        async def aclose(self) -> None:
+            await inner.aclose()
+
+    return Reroute()
+
+
 def _build_client(module: Any, transport: object) -> httpx.AsyncClient:
     return cast(
         "httpx.AsyncClient",

@@ -14,9 +14,11 @@ Routes = dict[str, tuple[int, dict[str, str], bytes]]
 class _Handler(BaseHTTPRequestHandler):
     routes: ClassVar[Routes] = {}
     seen: ClassVar[list[tuple[str, str]]] = []
+    origins: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
         self.seen.append((self.path, self.headers.get("User-Agent", "")))
+        self.origins.append(self.headers.get("X-Crushd-Original-URL", ""))
         status, headers, body = self.routes.get(self.path, (404, {}, b"no such page"))
         self.send_response(status)
         for name, value in headers.items():
@@ -39,8 +41,10 @@ class LocalServer:
         class Handler(_Handler):
             routes: ClassVar[Routes] = answers
             seen: ClassVar[list[tuple[str, str]]] = []
+            origins: ClassVar[list[str]] = []
 
         self.seen = Handler.seen
+        self.origins = Handler.origins
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever)
 

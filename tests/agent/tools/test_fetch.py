@@ -14,7 +14,7 @@ import trio.testing
 
 from crushd.agent.tools import PERMISSION_DENIED_TEXT, PermissionAsk, ToolResult
 from crushd.agent.tools._fetch import MAX_FETCH_BYTES, FetchTool
-from crushd.agent.tools._http import client_opener
+from crushd.agent.tools._http import client_opener, rerouting_opener
 
 from ._gate import RecordingGate
 from ._helpers import call
@@ -307,3 +307,20 @@ async def test_real_server_connection_refused_is_an_error(
     result = await call(FetchTool(), ctx, args)
     assert result.is_error
     assert result.content.startswith("failed to fetch URL: ConnectError")
+
+
+async def test_rerouting_opener_sends_tool_requests_to_a_local_server(
+    make_ctx: MakeContext, server: LocalServer
+) -> None:
+    """The test hook: any URL (and its redirects) is served by the local server."""
+    ctx = make_ctx(permissions=RecordingGate(), http=rerouting_opener(server.url("")))
+    for url in ("https://example.com/page", "https://example.com/hop"):
+        args = json.dumps({"url": url, "format": "text"})
+        result = await call(FetchTool(), ctx, args)
+        assert not result.is_error
+    assert [path for path, _ in server.seen] == ["/page", "/hop", "/plain"]
+    assert server.origins == [
+        "https://example.com/page",
+        "https://example.com/hop",
+        "https://example.com/plain",
+    ]
