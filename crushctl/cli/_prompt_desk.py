@@ -95,8 +95,8 @@ class PromptDesk:
         self._scopes: dict[str, trio.CancelScope] = {}  # open prompt -> its task
         self._answering: set[str] = set()  # prompts this terminal answered
 
-    def feed(self, event: Event) -> None:
-        """Take the stream's next event: open or close a prompt if it is one."""
+    def feed(self, event: Event) -> bool:
+        """Take the stream's next event; True if it opened or closed a prompt."""
         change = self._tracker.feed(event)
         if isinstance(change, PermissionAsked):
             self._permission_asked(change.request)
@@ -109,6 +109,7 @@ class PromptDesk:
             outcome = "cancelled" if change.cancelled else "answered elsewhere"
             mine = key in self._answering and not change.cancelled
             self._closed(key, None if mine else f"questions {outcome}")
+        return change is not None
 
     def _resolution(self, change: PermissionClosed) -> str | None:
         notification, own = change.notification, self._client.client_id

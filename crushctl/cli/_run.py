@@ -21,7 +21,7 @@ from crushctl import (
     open_watch,
 )
 from crushctl._tasks import open_helper_nursery
-from crushd.proto import Event, Resync
+from crushd.proto import Event, Resync, redact
 
 from ._common import Context, joined_workspace
 from ._output import notice, print_json_line
@@ -141,11 +141,11 @@ class RunCommand:
         return None
 
     def _event(self, event: Event) -> RunResult | None:
-        if self._desk is not None:
-            self._desk.feed(event)
+        prompt = self._desk is not None and self._desk.feed(event)
         step = self.follower.feed(event)
-        if step.belongs and self._options.json:
-            print_json_line(item_json(event))
+        if self._options.json and (step.belongs or prompt):
+            line = item_json(event)
+            print_json_line({**line, "payload": redact(line["payload"])})
         for output in step.outputs:
             self._printer.show(output)
         return self.follower.result

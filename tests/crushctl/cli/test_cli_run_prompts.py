@@ -332,3 +332,30 @@ async def test_yolo_skips_for_its_own_session_only(
     without = AgentDaemon(turn())
     assert await run(without, PROMPT) == 0
     assert not without.sent("POST", f"{WS}/permissions/skip")
+
+
+async def test_json_includes_the_runs_prompts_masked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--json: the session's request and its resolution are JSON lines too,
+    with secrets masked; another session's request is not."""
+    monkeypatch.setattr("sys.stdin", Pipe())
+    secret = {**REQUEST, "params": {"file_path": "/p/.env", "new_content": "x"}}
+    secret["params"]["api_key"] = SECRET
+    other = {**REQUEST, "id": "p2", "session_id": "s2", "tool_call_id": "c9"}
+    daemon = AgentDaemon(
+        turn(asked(other), asked(secret, seq=3), decided(4, denied=True))
+    )
+    assert await run(daemon, "--json", PROMPT) == 0
+    out = capsys.readouterr().out
+    assert SECRET not in out
+    types = [json.loads(line)["type"] for line in out.splitlines()]
+    assert types == [
+        "message",
+        "permission_request",
+        "permission_notification",
+        "message",
+        "run_complete",
+    ]
+    request = json.loads(out.splitlines()[1])["payload"]
+    assert request["params"]["api_key"] == "••••1234"
