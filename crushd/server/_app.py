@@ -6,27 +6,10 @@ from collections.abc import Iterable
 
 from quart_trio import QuartTrio
 
-from .http import (
-    LazyBuildRule,
-    RequestCleanups,
-    ServerContext,
-    install_error_handlers,
-)
+from ._request_path import AppLayers, remember_layers, request_path
+from .http import LazyBuildRule, ServerContext, add_routes, install_error_handlers
 from .listen import AccessControl
-from .routes import (
-    HotRoutes,
-    declare_hot_rules,
-    register_agent_routes,
-    register_config_routes,
-    register_debug_routes,
-    register_filetracker_routes,
-    register_session_routes,
-    register_skill_routes,
-    register_system_routes,
-    register_unsupported_routes,
-    register_websocket_route,
-    register_workspace_routes,
-)
+from .routes import ROUTES
 
 
 def create_app(
@@ -38,14 +21,14 @@ def create_app(
 ) -> QuartTrio:
     """Build the ``/v1`` app over ``ctx.registry``.
 
-    The returned app's ``asgi_app`` is wrapped in ``RequestCleanups`` so stream
-    claims are detached however a request ends, outside that in ``HotRoutes``
-    (create/join, release and the SSE stream served without the framework),
-    and outside that in
-    ``AccessControl``: TCP requests need ``token`` and a ``Host`` naming the
-    daemon, and must carry no ``Origin`` (401/403); unix-socket requests pass.
-    Bodies over ``ctx.max_body_bytes`` get 413; every error is JSON
-    (``_errors``).
+    Every route of ``crushd.server.routes.ROUTES`` is declared in the url
+    map; the app's ``asgi_app`` is wrapped in the app layers of the request
+    path (``_request_path``): ``AccessControl`` (TCP requests need ``token``
+    and a ``Host`` naming the daemon, and must carry no ``Origin``: 401/403;
+    unix-socket requests pass), ``HotDispatch`` (create/join, release and
+    the SSE stream served without the framework) and ``RequestCleanups``
+    (stream claims detached however a request ends). Bodies over
+    ``ctx.max_body_bytes`` get 413; every error is JSON (``http._errors``).
 
     Args:
         ctx: what the routes use.
@@ -68,22 +51,14 @@ def create_app(
     )
     app.url_map.strict_slashes = False
     install_error_handlers(app)
-    register_system_routes(app, ctx)
-    register_workspace_routes(app, ctx)
-    register_session_routes(app, ctx)
-    register_filetracker_routes(app, ctx)
-    register_config_routes(app, ctx)
-    register_skill_routes(app, ctx)
-    register_agent_routes(app, ctx)
-    declare_hot_rules(app)
-    register_websocket_route(app, ctx)
-    register_unsupported_routes(app, ctx)
-    register_debug_routes(app, ctx)
-    guarded = AccessControl(
-        HotRoutes(RequestCleanups(app.asgi_app), ctx),
+    add_routes(app, ctx, ROUTES)
+    access = AccessControl(
+        app.asgi_app,
         token=token,
         host_names=host_names,
         allowed_hosts=allowed_hosts,
     )
-    app.asgi_app = guarded  # type: ignore[method-assign]
+    layers = AppLayers(ctx, ROUTES, access)
+    remember_layers(app, app.asgi_app, layers)
+    app.asgi_app = request_path(app.asgi_app, layers=layers)  # type: ignore[method-assign]
     return app

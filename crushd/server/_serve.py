@@ -18,13 +18,9 @@ import hypercorn.trio
 import trio
 from hypercorn.typing import ASGIFramework
 
+from ._request_path import Transport, app_layers_of, request_path
 from .listen import BoundSocket, ConnectionGate, ConnectionLimits, install_peer_check
-from .patches import (
-    SendTimeoutConfig,
-    ShieldFinalSend,
-    install_http1_only,
-    install_send_timeout,
-)
+from .patches import SendTimeoutConfig, install_http1_only, install_send_timeout
 
 __all__ = ["serve_app"]
 
@@ -55,8 +51,10 @@ async def serve_app(
 
     Takes ownership of the sockets: each is detached and handed to hypercorn as
     ``fd://N``; hypercorn closes them when it returns (socket files are the
-    caller's: see ``BoundSocket.remove_if_ours``). Applies both fixes of
-    ``_hypercorn_fixes`` (the ``ShieldFinalSend`` middleware and the send
+    caller's: see ``BoundSocket.remove_if_ours``). Serves the whole request
+    path (``_request_path``: the app layers ``create_app`` left on ``app``
+    plus this call's transport layers), applies both fixes of
+    ``patches._hypercorn_fixes`` (``ShieldFinalSend`` and the send
     timeout), speaks HTTP/1.1 only (``_http1``: HTTP/2 would escape the send
     timeout), checks unix peers' uid (``_peercred``) and caps each TCP
     listener's connections (``_connections``). hypercorn's own log lines
@@ -111,7 +109,9 @@ async def serve_app(
     gate = ConnectionGate(ConnectionLimits(max_connections, max_unauthenticated))
     config.connection_gate = gate
     shield_seconds = send_timeout_seconds + _FINAL_SEND_SLACK_SECONDS
-    wrapped = ShieldFinalSend(gate.middleware(app), shield_seconds=shield_seconds)
+    core, layers = app_layers_of(app)
+    transport = Transport(gate, shield_seconds)
+    wrapped = request_path(core, layers=layers, transport=transport)
     serve = partial(
         hypercorn.trio.serve, wrapped, config, shutdown_trigger=shutdown_trigger
     )

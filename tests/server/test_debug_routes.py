@@ -12,13 +12,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 import trio
 from quart_trio import QuartTrio
 
 from crushd.server import ServerContext, bind_tcp, bind_unix, create_app, serve_app
-from crushd.server.routes import register_debug_routes
+from crushd.server.http import Access, add_routes
+from crushd.server.routes import ROUTES
 from crushd.server.routes._debug import (
     MAX_PAYLOAD_BYTES,
     MAX_PUBLISH_BYTES,
@@ -73,12 +75,17 @@ async def test_debug_route_absent_without_flag(harness: Harness, project: Path) 
     assert event_log(harness, ws).head == 0
 
 
-async def test_register_debug_routes_adds_nothing_when_off(harness: Harness) -> None:
-    """register_debug_routes leaves the url map untouched when the flag is off."""
+async def test_add_routes_adds_no_debug_route_when_off(harness: Harness) -> None:
+    """add_routes leaves the url map untouched by DEBUG routes when the flag is off."""
+    debug_routes = [r for r in ROUTES if r.access is Access.DEBUG]
+    assert debug_routes
     app = QuartTrio("t")
     before = len(list(app.url_map.iter_rules()))
-    register_debug_routes(app, ServerContext(harness.registry, heartbeat_seconds=15))
+    ctx = ServerContext(harness.registry, heartbeat_seconds=15)
+    add_routes(app, ctx, debug_routes)
     assert len(list(app.url_map.iter_rules())) == before
+    add_routes(app, attrs.evolve(ctx, debug_endpoints=True), debug_routes)
+    assert len(list(app.url_map.iter_rules())) == before + len(debug_routes)
 
 
 async def test_debug_publish_events_have_the_exact_shape(

@@ -19,16 +19,28 @@ from werkzeug.routing import MapAdapter
 
 from crushd.errors import InternalError
 from crushd.server import MAX_BODY_BYTES, ServerContext, create_app
-from crushd.server.routes._hot import BODY_TIMEOUT_SECONDS, match_hot_route
+from crushd.server.http import BODY_TIMEOUT_SECONDS, HotMatcher
+from crushd.server.routes import ROUTES
 
 from .conftest import Harness
 
-#: Router endpoints the hot routes stand in for, by hot route name.
+#: Router endpoints of the hot routes (their handlers' names), by short name.
 HOT_ENDPOINTS = {
     "create_workspace": "create",
     "release_workspace": "release",
     "events": "events",
 }
+HOT_MATCHER = HotMatcher(ROUTES)
+
+
+def match_hot_route(method: str, path: str) -> tuple[str, str | None] | None:
+    """The matcher's answer as ``(endpoint, workspace id or None)``."""
+    found = HOT_MATCHER.match(method, path)
+    if found is None:
+        return None
+    route, segments = found
+    return route.handler.__name__, segments.get("workspace_id")
+
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -139,7 +151,7 @@ def test_hot_matcher_agrees_with_the_router(
         endpoint, args = None, {}
     expected = None
     if endpoint in HOT_ENDPOINTS:
-        expected = (HOT_ENDPOINTS[endpoint], args.get("workspace_id"))
+        expected = (endpoint, args.get("workspace_id"))
     assert match_hot_route(method, path) == expected
 
 

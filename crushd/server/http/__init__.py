@@ -2,11 +2,16 @@
 
 from ._cleanup import RequestCleanups, on_request_end
 from ._context import MAX_BODY_BYTES, ServerContext, version_info
-from ._errors import error_body, error_response, install_error_handlers
+from ._errors import error_body, error_response, install_error_handlers, send_error
+from ._hot import HotDispatch, HotMatcher, HotRequest
 from ._lazy_rule import LazyBuildRule
 from ._request import (
+    BODY_TIMEOUT_SECONDS,
     JSON_TYPE,
+    AsgiHeaders,
+    DisconnectedError,
     StringLookup,
+    asgi_query,
     decode_body,
     decode_json,
     empty_response,
@@ -16,15 +21,31 @@ from ._request import (
     last_event_id_from,
     parse_query_client_id,
     query_client_id,
+    read_asgi_body,
+    send_reply,
 )
+from ._table import WEBSOCKET, Access, Handler, Route, add_routes, came_over_tcp
 
 __all__ = [
+    "BODY_TIMEOUT_SECONDS",
     "JSON_TYPE",
     "MAX_BODY_BYTES",
+    "WEBSOCKET",
+    "Access",
+    "AsgiHeaders",
+    "DisconnectedError",
+    "Handler",
+    "HotDispatch",
+    "HotMatcher",
+    "HotRequest",
     "LazyBuildRule",
     "RequestCleanups",
+    "Route",
     "ServerContext",
     "StringLookup",
+    "add_routes",
+    "asgi_query",
+    "came_over_tcp",
     "decode_body",
     "decode_json",
     "empty_response",
@@ -38,5 +59,8 @@ __all__ = [
     "on_request_end",
     "parse_query_client_id",
     "query_client_id",
+    "read_asgi_body",
+    "send_error",
+    "send_reply",
     "version_info",
 ]

@@ -1,8 +1,16 @@
-"""The one place where errors become ``{"message": ...}`` JSON responses."""
+"""The one place where errors become ``{"message": ...}`` JSON answers.
+
+``error_body`` turns any exception into the status and JSON body; the quart
+routes reach it through the handlers ``install_error_handlers`` registers,
+the hot routes and access control through ``send_error``. So every refusal,
+whichever layer makes it, has the same shape and text.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from typing import Any
 
 from quart import Response
 from quart_trio import QuartTrio
@@ -11,7 +19,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from crushd.errors import CrushdError
 from crushd.proto import ErrorBody
 
-from ._request import JSON_TYPE, json_body, json_response
+from ._request import JSON_TYPE, json_body, json_response, send_reply
 
 log = logging.getLogger("crushd.server")
 
@@ -41,6 +49,25 @@ def error_body(error: Exception) -> tuple[int, bytes]:
     if error.status >= 500:
         log.warning("request failed status=%d: %s", error.status, error.message)
     return error.status, json_body(ErrorBody(message=error.message))
+
+
+async def send_error(
+    send: Any,
+    error: Exception,
+    *,
+    extra_headers: Iterable[tuple[bytes, bytes]] = (),
+    prefix: str = "http",
+) -> None:
+    """Answer ``error`` on a plain-ASGI ``send`` (``error_body``'s status and body).
+
+    Args:
+        send: the ASGI ``send``.
+        error: what went wrong.
+        extra_headers: sent after ``Content-Type`` and ``Content-Length``.
+        prefix: ``"http"``, or ``"websocket.http"`` to refuse a handshake.
+    """
+    status, body = error_body(error)
+    await send_reply(send, status, body, extra_headers=extra_headers, prefix=prefix)
 
 
 def _any_error(error: Exception) -> Response:

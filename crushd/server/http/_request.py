@@ -1,14 +1,27 @@
-"""Request decoding and response encoding shared by every route."""
+"""Request decoding and response encoding shared by every route.
+
+The one helper set of both request paths: the quart routes read ``request``
+through ``decode_body``/``query_client_id``; the hot routes (plain ASGI,
+``_hot``) read the scope through ``AsgiHeaders``, ``asgi_query`` and
+``read_asgi_body`` and answer with ``send_reply``. Both decode JSON with
+``decode_json`` and validate with the same functions, so a bad request gets
+the same answer whichever path serves it.
+
+Source: docs/protocol.md 0.3 (answers), quart's request body rules
+(``MAX_CONTENT_LENGTH`` -> 413, ``BODY_TIMEOUT`` 60 s -> 408).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
+from urllib.parse import parse_qsl
 
+import trio
 from quart import Response, request
 
 from crushd.config import scrub_known_secret_bytes
-from crushd.errors import BadRequest, DecodeError
+from crushd.errors import BadRequest, DecodeError, PayloadTooLarge, RequestTimeout
 from crushd.proto import (
     MAX_EVENT_ID,
     from_json,
@@ -21,6 +34,9 @@ from crushd.registry import validate_query_client_id
 T = TypeVar("T")
 
 JSON_TYPE = "application/json"
+
+#: How long a request body may take to arrive (quart's ``BODY_TIMEOUT``).
+BODY_TIMEOUT_SECONDS = 60.0
 
 
 def header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
@@ -139,3 +155,91 @@ def last_event_id_from(headers: StringLookup, args: StringLookup) -> int | None:
         raise BadRequest(
             f"Last-Event-ID must be a decimal integer from 0 to {MAX_EVENT_ID}"
         ) from None
+
+
+class AsgiHeaders:
+    """Case-insensitive first-value lookup over ASGI header pairs (a ``StringLookup``).
+
+    Args:
+        pairs: the scope's ``headers`` (lower-case names, latin-1 bytes).
+    """
+
+    def __init__(self, pairs: list[tuple[bytes, bytes]]) -> None:
+        self._pairs = pairs
+
+    def get(self, key: str) -> str | None:
+        """Return the first value of header ``key``, or ``None``."""
+        values = header_values(self._pairs, key.lower().encode())
+        return values[0].decode("latin-1") if values else None
+
+
+def asgi_query(scope: Any) -> dict[str, str]:
+    """The query parameters, first value of each (werkzeug's ``args.get``)."""
+    text = bytes(scope.get("query_string", b"")).decode("utf-8", "replace")
+    args: dict[str, str] = {}
+    for name, value in parse_qsl(text, keep_blank_values=True):
+        args.setdefault(name, value)
+    return args
+
+
+class DisconnectedError(Exception):
+    """The client went away while its request body was being read."""
+
+
+async def read_asgi_body(scope: Any, receive: Any, limit: int) -> bytes:
+    """Read a plain-ASGI request's whole body, at most ``limit`` bytes.
+
+    Raises:
+        PayloadTooLarge: ``Content-Length`` or the bytes received exceed
+            ``limit`` (413), as quart's ``MAX_CONTENT_LENGTH``.
+        RequestTimeout: the body took over ``BODY_TIMEOUT_SECONDS`` (408).
+        DisconnectedError: the client closed the connection first.
+    """
+    declared = AsgiHeaders(scope.get("headers", [])).get("content-length") or ""
+    # ASCII digits only: str.isdigit() also takes "\xb2" (superscript two),
+    # which int() refuses. A bad value is h11's to reject; here it is ignored.
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    with trio.move_on_after(BODY_TIMEOUT_SECONDS) as timer:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise DisconnectedError
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+    assert timer.cancelled_caught
+    raise RequestTimeout
+
+
+async def send_reply(
+    send: Any,
+    status: int,
+    body: bytes,
+    content_type: str | None = JSON_TYPE,
+    *,
+    extra_headers: Iterable[tuple[bytes, bytes]] = (),
+    prefix: str = "http",
+) -> None:
+    """Send a whole plain-ASGI response: ``Content-Type``, ``Content-Length``, body.
+
+    Args:
+        send: the ASGI ``send``.
+        status: the HTTP status.
+        body: the whole body.
+        content_type: ``None`` sends no ``Content-Type`` (upstream's empty 200s).
+        extra_headers: appended after the two (lower-case names).
+        prefix: ``"http"``, or ``"websocket.http"`` to refuse a handshake.
+    """
+    headers = [] if content_type is None else [(b"content-type", content_type.encode())]
+    headers.append((b"content-length", str(len(body)).encode()))
+    headers.extend(extra_headers)
+    start = {"type": f"{prefix}.response.start", "status": status}
+    await send({**start, "headers": headers})
+    await send({"type": f"{prefix}.response.body", "body": body, "more_body": False})

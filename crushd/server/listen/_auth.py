@@ -36,6 +36,7 @@ Source: docs/protocol.md C.6.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hmac
 import logging
 import os
@@ -46,10 +47,9 @@ from pathlib import Path
 from typing import Any
 
 from crushd.errors import ClientError, Forbidden, Unauthorized
-from crushd.proto import ErrorBody, to_json
 
 from .._ratelimit import RefusalLog
-from ..http import header_values
+from ..http import header_values, send_error
 
 __all__ = [
     "AUTHENTICATED_HOOK",
@@ -108,6 +108,12 @@ class AccessControl:
         self._names = LOOPBACK_NAMES | {name.lower() for name in host_names}
         self._extra = _parse_allowed_hosts(allowed_hosts)
         self._refusals = RefusalLog(log)
+
+    def wrap(self, app: ASGIApp) -> AccessControl:
+        """The same guard (same settings, same refusal log) in front of ``app``."""
+        guard = copy.copy(self)
+        guard.app = app
+        return guard
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         refusal = self._refusal(scope)
@@ -209,13 +215,8 @@ def _split_host(host: str) -> tuple[str, int | None]:
 
 
 async def _deny(scope: Any, send: Any, error: ClientError) -> None:
-    """Answer ``error`` as JSON, for HTTP or for a WebSocket handshake."""
-    body = to_json(ErrorBody(message=error.message)) + b"\n"
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]
+    """Answer ``error`` as JSON (``send_error``), for HTTP or a WebSocket handshake."""
+    headers = [(b"connection", b"close")]
     if isinstance(error, Unauthorized):
         headers.append((b"www-authenticate", b"Bearer"))
     prefix = "http"
@@ -226,9 +227,7 @@ async def _deny(scope: Any, send: Any, error: ClientError) -> None:
             await send({"type": "websocket.close", "code": 1008})
             return
         prefix = "websocket.http"
-    start = {"type": f"{prefix}.response.start", "status": error.status}
-    await send({**start, "headers": headers})
-    await send({"type": f"{prefix}.response.body", "body": body})
+    await send_error(send, error, extra_headers=headers, prefix=prefix)
 
 
 class TokenFileError(OSError):

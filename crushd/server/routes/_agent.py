@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, cast
 
 import attrs
 from quart import Response, request
-from quart_trio import QuartTrio
 
 from crushd.errors import AgentNotInitialized, BadRequest, DecodeError
 from crushd.proto import (
@@ -34,17 +33,11 @@ from ..http import (
     empty_response,
     json_response,
 )
-from ._live import live_workspace
-from ._rules import View, add_rules
+from ._live import workspace_of
 
 if TYPE_CHECKING:
     from crushd.agent import AgentCoordinator, PromptAttachment
     from crushd.workspace import Workspace
-
-__all__ = ["register_agent_routes"]
-
-_WS = "/v1/workspaces/<workspace_id>"
-_SID = f"{_WS}/agent/sessions/<session_id>"
 
 
 def _agent(workspace: Workspace) -> AgentCoordinator | None:
@@ -78,99 +71,96 @@ def _attachments(message: AgentMessage) -> list[PromptAttachment]:
         raise DecodeError(f"failed to decode request: {exc}") from None
 
 
-def register_agent_routes(app: QuartTrio, ctx: ServerContext) -> None:
-    """Add the agent routes (upstream paths and answers)."""
-    registry = ctx.registry
-
-    def workspace_of(workspace_id: str) -> Workspace:
-        return live_workspace(registry, workspace_id)[1]
-
-    async def send_prompt(workspace_id: str) -> Response:
-        workspace = workspace_of(workspace_id)
-        message = _checked(await decode_body(AgentMessage))
-        _required_agent(workspace).submit(
-            message.session_id,
-            message.prompt,
-            run_id=message.run_id,
-            client_id=message.client_id,
-            attachments=_attachments(message),
-            delivery=message.delivery,
-        )
-        return empty_response(202)
-
-    async def init_agent(workspace_id: str) -> Response:
-        workspace = workspace_of(workspace_id)
-        body = await request.get_data(cache=False, as_text=False)
-        # The body is optional: upstream reads it only when one was sent.
-        options = decode_json(body, AgentInitRequest) if body.strip() else None
-        agent = cast("AgentCoordinator", await workspace.ensure_agent())
-        await agent.init(options is not None and options.interactive)
-        return empty_response()
-
-    async def update_agent(workspace_id: str) -> Response:
-        await _required_agent(workspace_of(workspace_id)).update()
-        return empty_response()
-
-    async def agent_info(workspace_id: str) -> Response:
-        agent = _agent(workspace_of(workspace_id))
-        return json_response(AgentInfo() if agent is None else agent.info())
-
-    async def get_agent_session(workspace_id: str, session_id: str) -> Response:
-        workspace = workspace_of(workspace_id)
-        session = await workspace.sessions.get(session_id)
-        busy = workspace.is_busy(session_id)
-        return json_response(agent_session(session.id, session.title, busy))
-
-    rules: list[tuple[str, View, str]] = [
-        (f"{_WS}/agent", agent_info, "GET"),
-        (f"{_WS}/agent", send_prompt, "POST"),
-        (f"{_WS}/agent/init", init_agent, "POST"),
-        (f"{_WS}/agent/update", update_agent, "POST"),
-        (_SID, get_agent_session, "GET"),
-    ]
-    add_rules(app, rules)
-    _register_queue_routes(app, ctx)
+async def send_prompt(ctx: ServerContext, workspace_id: str) -> Response:
+    """``POST .../agent``: queue or steer a prompt; 202 before any run starts."""
+    workspace = workspace_of(ctx, workspace_id)
+    message = _checked(await decode_body(AgentMessage))
+    _required_agent(workspace).submit(
+        message.session_id,
+        message.prompt,
+        run_id=message.run_id,
+        client_id=message.client_id,
+        attachments=_attachments(message),
+        delivery=message.delivery,
+    )
+    return empty_response(202)
 
 
-def _register_queue_routes(app: QuartTrio, ctx: ServerContext) -> None:
-    registry = ctx.registry
+async def init_agent(ctx: ServerContext, workspace_id: str) -> Response:
+    """``POST .../agent/init``: start the workspace's agent (body optional)."""
+    workspace = workspace_of(ctx, workspace_id)
+    body = await request.get_data(cache=False, as_text=False)
+    # The body is optional: upstream reads it only when one was sent.
+    options = decode_json(body, AgentInitRequest) if body.strip() else None
+    agent = cast("AgentCoordinator", await workspace.ensure_agent())
+    await agent.init(options is not None and options.interactive)
+    return empty_response()
 
-    def agent_of(workspace_id: str) -> AgentCoordinator | None:
-        return _agent(live_workspace(registry, workspace_id)[1])
 
-    async def cancel(workspace_id: str, session_id: str) -> Response:
-        if (agent := agent_of(workspace_id)) is not None:
-            agent.cancel(session_id)
-        return empty_response()
+async def update_agent(ctx: ServerContext, workspace_id: str) -> Response:
+    """``POST .../agent/update``: reload the agent's models and tools."""
+    await _required_agent(workspace_of(ctx, workspace_id)).update()
+    return empty_response()
 
-    async def queued_count(workspace_id: str, session_id: str) -> Response:
-        agent = agent_of(workspace_id)
-        return json_response(0 if agent is None else len(agent.queued(session_id)))
 
-    async def queued_list(workspace_id: str, session_id: str) -> Response:
-        agent = agent_of(workspace_id)
-        prompts = [] if agent is None else agent.queued(session_id)
-        return json_response(prompts or None)
+async def agent_info(ctx: ServerContext, workspace_id: str) -> Response:
+    """``GET .../agent``: ``AgentInfo`` (empty before ``agent/init``)."""
+    agent = _agent(workspace_of(ctx, workspace_id))
+    return json_response(AgentInfo() if agent is None else agent.info())
 
-    async def clear_queue(workspace_id: str, session_id: str) -> Response:
-        if (agent := agent_of(workspace_id)) is not None:
-            agent.clear(session_id)
-        return empty_response()
 
-    async def default_small_model(workspace_id: str) -> Response:
-        from crushd.agent.providers import default_small_model as pick
+async def get_agent_session(
+    ctx: ServerContext, workspace_id: str, session_id: str
+) -> Response:
+    """``GET .../agent/sessions/{sid}``: the session with its busy flag."""
+    workspace = workspace_of(ctx, workspace_id)
+    session = await workspace.sessions.get(session_id)
+    busy = workspace.is_busy(session_id)
+    return json_response(agent_session(session.id, session.title, busy))
 
-        workspace = live_workspace(registry, workspace_id)[1]
-        configuration = workspace.configuration
-        provider_id = request.args.get("provider_id", "")
-        chosen = pick(configuration.current.config, configuration.environ, provider_id)
-        return json_response(SelectedModel(**attrs.asdict(chosen)))
 
-    rules: list[tuple[str, View, str]] = [
-        (f"{_SID}/cancel", cancel, "POST"),
-        (f"{_SID}/prompts/queued", queued_count, "GET"),
-        (f"{_SID}/prompts/list", queued_list, "GET"),
-        (f"{_SID}/prompts/clear", clear_queue, "POST"),
-        (f"{_WS}/agent/default-small-model", default_small_model, "GET"),
-    ]
-    add_rules(app, rules)
+def _agent_of(ctx: ServerContext, workspace_id: str) -> AgentCoordinator | None:
+    return _agent(workspace_of(ctx, workspace_id))
+
+
+async def cancel(ctx: ServerContext, workspace_id: str, session_id: str) -> Response:
+    """``POST .../agent/sessions/{sid}/cancel``: end the session's run."""
+    if (agent := _agent_of(ctx, workspace_id)) is not None:
+        agent.cancel(session_id)
+    return empty_response()
+
+
+async def queued_count(
+    ctx: ServerContext, workspace_id: str, session_id: str
+) -> Response:
+    """``GET .../prompts/queued``: how many prompts wait (a bare number)."""
+    agent = _agent_of(ctx, workspace_id)
+    return json_response(0 if agent is None else len(agent.queued(session_id)))
+
+
+async def queued_list(
+    ctx: ServerContext, workspace_id: str, session_id: str
+) -> Response:
+    """``GET .../prompts/list``: the waiting prompts, ``null`` for none."""
+    agent = _agent_of(ctx, workspace_id)
+    prompts = [] if agent is None else agent.queued(session_id)
+    return json_response(prompts or None)
+
+
+async def clear_queue(
+    ctx: ServerContext, workspace_id: str, session_id: str
+) -> Response:
+    """``POST .../prompts/clear``: drop the waiting prompts."""
+    if (agent := _agent_of(ctx, workspace_id)) is not None:
+        agent.clear(session_id)
+    return empty_response()
+
+
+async def default_small_model(ctx: ServerContext, workspace_id: str) -> Response:
+    """``GET .../agent/default-small-model?provider_id=``: a ``SelectedModel``."""
+    from crushd.agent.providers import default_small_model as pick
+
+    configuration = workspace_of(ctx, workspace_id).configuration
+    provider_id = request.args.get("provider_id", "")
+    chosen = pick(configuration.current.config, configuration.environ, provider_id)
+    return json_response(SelectedModel(**attrs.asdict(chosen)))

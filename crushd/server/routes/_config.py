@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 from quart import Response
-from quart_trio import QuartTrio
 
 from crushd.proto import (
     ConfigCompactRequest,
@@ -28,10 +28,10 @@ from crushd.registry import Registry
 from crushd.workspace import INIT_PROMPT, Workspace
 
 from ..http import ServerContext, decode_body, empty_response, json_response
-from ._live import live_workspace
-from ._rules import View, add_rules
+from ._live import workspace_of
 
-_WS = "/v1/workspaces/<workspace_id>"
+if TYPE_CHECKING:
+    from crushd.workspace import ConfigService
 
 #: A committed change finishes (lock wait, write, every reload) within this
 #: many seconds even when the request is cancelled meanwhile.
@@ -69,76 +69,70 @@ async def _commit(registry: Registry, change: Awaitable[Path]) -> Response:
     return empty_response()
 
 
-def register_config_routes(app: QuartTrio, ctx: ServerContext) -> None:
-    """Add ``providers``, the ``config/*`` mutations and the ``project/*`` routes."""
-    registry = ctx.registry
-
-    def workspace(workspace_id: str) -> Workspace:
-        return live_workspace(registry, workspace_id)[1]
-
-    async def providers(workspace_id: str) -> Response:
-        return json_response(workspace(workspace_id).configuration.providers())
-
-    async def config_set(workspace_id: str) -> Response:
-        service = workspace(workspace_id).configuration
-        body = await decode_body(ConfigSetRequest)
-        return await _commit(registry, service.set(body.scope, body.key, body.value))
-
-    async def config_remove(workspace_id: str) -> Response:
-        service = workspace(workspace_id).configuration
-        body = await decode_body(ConfigRemoveRequest)
-        return await _commit(registry, service.remove(body.scope, body.key))
-
-    async def config_model(workspace_id: str) -> Response:
-        service = workspace(workspace_id).configuration
-        body = await decode_body(ConfigModelRequest)
-        change = service.set_model(body.scope, body.model_type, body.model)
-        return await _commit(registry, change)
-
-    async def config_compact(workspace_id: str) -> Response:
-        service = workspace(workspace_id).configuration
-        body = await decode_body(ConfigCompactRequest)
-        change = service.set(body.scope, "options.tui.compact_mode", body.enabled)
-        return await _commit(registry, change)
-
-    async def config_provider_key(workspace_id: str) -> Response:
-        service = workspace(workspace_id).configuration
-        body = await decode_body(ConfigProviderKeyRequest)
-        change = service.set_provider_key(
-            body.scope, body.provider_id, body.kind, body.api_key
-        )
-        return await _commit(registry, change)
-
-    rules: list[tuple[str, View, str]] = [
-        (f"{_WS}/providers", providers, "GET"),
-        (f"{_WS}/config/set", config_set, "POST"),
-        (f"{_WS}/config/remove", config_remove, "POST"),
-        (f"{_WS}/config/model", config_model, "POST"),
-        (f"{_WS}/config/compact", config_compact, "POST"),
-        (f"{_WS}/config/provider-key", config_provider_key, "POST"),
-    ]
-    add_rules(app, rules)
-    _register_project_routes(app, registry)
+def _configuration(ctx: ServerContext, workspace_id: str) -> ConfigService:
+    return workspace_of(ctx, workspace_id).configuration
 
 
-def _register_project_routes(app: QuartTrio, registry: Registry) -> None:
-    async def needs_init(workspace_id: str) -> Response:
-        workspace = live_workspace(registry, workspace_id)[1]
-        return json_response(NeedsInit(needs_init=await workspace.needs_init()))
+async def providers(ctx: ServerContext, workspace_id: str) -> Response:
+    """``GET .../providers``: the catalog's providers, configured ones enabled."""
+    return json_response(_configuration(ctx, workspace_id).providers())
 
-    async def init_project(workspace_id: str) -> Response:
-        workspace = live_workspace(registry, workspace_id)[1]
-        with trio.move_on_after(COMMIT_SECONDS, shield=True):
-            await workspace.mark_initialized()
-        return empty_response()
 
-    async def init_prompt(workspace_id: str) -> Response:
-        live_workspace(registry, workspace_id)
-        return json_response(InitPrompt(prompt=INIT_PROMPT))
+async def config_set(ctx: ServerContext, workspace_id: str) -> Response:
+    """``POST .../config/set`` with ``{"scope","key","value"}``."""
+    service = _configuration(ctx, workspace_id)
+    body = await decode_body(ConfigSetRequest)
+    return await _commit(ctx.registry, service.set(body.scope, body.key, body.value))
 
-    rules: list[tuple[str, View, str]] = [
-        (f"{_WS}/project/needs-init", needs_init, "GET"),
-        (f"{_WS}/project/init", init_project, "POST"),
-        (f"{_WS}/project/init-prompt", init_prompt, "GET"),
-    ]
-    add_rules(app, rules)
+
+async def config_remove(ctx: ServerContext, workspace_id: str) -> Response:
+    """``POST .../config/remove`` with ``{"scope","key"}``."""
+    service = _configuration(ctx, workspace_id)
+    body = await decode_body(ConfigRemoveRequest)
+    return await _commit(ctx.registry, service.remove(body.scope, body.key))
+
+
+async def config_model(ctx: ServerContext, workspace_id: str) -> Response:
+    """``POST .../config/model`` with ``{"scope","model_type","model"}``."""
+    service = _configuration(ctx, workspace_id)
+    body = await decode_body(ConfigModelRequest)
+    change = service.set_model(body.scope, body.model_type, body.model)
+    return await _commit(ctx.registry, change)
+
+
+async def config_compact(ctx: ServerContext, workspace_id: str) -> Response:
+    """``POST .../config/compact`` with ``{"scope","enabled"}``."""
+    service = _configuration(ctx, workspace_id)
+    body = await decode_body(ConfigCompactRequest)
+    change = service.set(body.scope, "options.tui.compact_mode", body.enabled)
+    return await _commit(ctx.registry, change)
+
+
+async def config_provider_key(ctx: ServerContext, workspace_id: str) -> Response:
+    """``POST .../config/provider-key``: scope, provider_id, kind, api_key."""
+    service = _configuration(ctx, workspace_id)
+    body = await decode_body(ConfigProviderKeyRequest)
+    change = service.set_provider_key(
+        body.scope, body.provider_id, body.kind, body.api_key
+    )
+    return await _commit(ctx.registry, change)
+
+
+async def needs_init(ctx: ServerContext, workspace_id: str) -> Response:
+    """``GET .../project/needs-init``: ``{"needs_init": bool}``."""
+    workspace = workspace_of(ctx, workspace_id)
+    return json_response(NeedsInit(needs_init=await workspace.needs_init()))
+
+
+async def init_project(ctx: ServerContext, workspace_id: str) -> Response:
+    """``POST .../project/init``: mark the project initialized (shielded write)."""
+    workspace = workspace_of(ctx, workspace_id)
+    with trio.move_on_after(COMMIT_SECONDS, shield=True):
+        await workspace.mark_initialized()
+    return empty_response()
+
+
+async def init_prompt(ctx: ServerContext, workspace_id: str) -> Response:
+    """``GET .../project/init-prompt``: the prompt that initializes a project."""
+    workspace_of(ctx, workspace_id)
+    return json_response(InitPrompt(prompt=INIT_PROMPT))

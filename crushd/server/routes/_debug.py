@@ -19,17 +19,14 @@ Source: issue 5, "3. Benchmarks" (the event shape other peers' benchmarks use).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
 
 from quart import Response, request
-from quart_trio import QuartTrio
 
-from crushd.errors import BadRequest, DecodeError, Forbidden
+from crushd.errors import BadRequest, DecodeError
 from crushd.proto import load_json
 
 from ..http import ServerContext, json_response
-from ._live import live_workspace
+from ._live import workspace_of
 
 #: Most events one publish call may ask for.
 MAX_PUBLISH_COUNT = 100_000
@@ -38,62 +35,32 @@ MAX_PAYLOAD_BYTES = 1024 * 1024
 #: Largest ``count * payload_bytes`` one call may publish.
 MAX_PUBLISH_BYTES = 64 * 1024 * 1024
 
-_TCP_REFUSED = "debug endpoints are served on unix sockets only"
 
+async def debug_publish(ctx: ServerContext, workspace_id: str) -> Response:
+    """``POST /v1/debug/workspaces/<id>/publish``: publish synthetic events.
 
-def register_debug_routes(app: QuartTrio, ctx: ServerContext) -> None:
-    """Add the ``/v1/debug`` routes when ``ctx.debug_endpoints`` is set.
-
-    Without the flag nothing is registered, so the paths answer 404. With it,
-    ``POST /v1/debug/workspaces/<id>/publish`` takes ``{"count": N,
-    "payload_bytes": B}`` (N in 1..``MAX_PUBLISH_COUNT``, B in
+    Declared ``Access.DEBUG``: only with ``--debug-endpoints`` (else 404),
+    and a TCP request gets 403 before its body is read. Takes ``{"count":
+    N, "payload_bytes": B}`` (N in 1..``MAX_PUBLISH_COUNT``, B in
     0..``MAX_PAYLOAD_BYTES``, default 0, N x B <= ``MAX_PUBLISH_BYTES``),
     publishes N events synchronously and answers ``{"first_id": a,
     "last_id": b}`` (the ids given to them; ``b < a`` if the log is closed).
 
-    Args:
-        app: the app to add the route to.
-        ctx: the server context; ``debug_endpoints`` decides, ``registry``
-            finds the workspace.
-
     Raises:
-        Forbidden: (at request time) the request came over TCP (403).
-        BadRequest: (at request time) a malformed or out-of-range body (400).
-        WorkspaceNotFound: (at request time) unknown workspace (404).
+        BadRequest: a malformed or out-of-range body (400).
+        WorkspaceNotFound: unknown workspace (404).
 
     Source: issue 5 section 3 (debug publish endpoint); module docstring.
     """
-    if not ctx.debug_endpoints:
-        return
-    registry = ctx.registry
-
-    async def debug_publish(workspace_id: str) -> Response:
-        if _came_over_tcp(request.scope):
-            raise Forbidden(_TCP_REFUSED)
-        data = await request.get_data(cache=False, as_text=False, parse_form_data=False)
-        count, payload_bytes = _parse_publish(data)
-        log = live_workspace(registry, workspace_id)[1].log
-        first = log.head + 1
-        pad = "x" * payload_bytes
-        for seq in range(count):
-            payload = {"seq": seq, "t": time.time(), "pad": pad}
-            log.publish("debug", "created", payload)
-        return json_response({"first_id": first, "last_id": log.head})
-
-    app.add_url_rule(
-        "/v1/debug/workspaces/<workspace_id>/publish",
-        "debug_publish",
-        debug_publish,
-        methods=["POST"],
-    )
-
-
-def _came_over_tcp(scope: Mapping[str, Any]) -> bool:
-    """Tell a TCP request from a unix one, as ``_auth`` does (server has a port)."""
-    server = scope.get("server")
-    if not server:
-        return False
-    return server[1] is not None
+    data = await request.get_data(cache=False, as_text=False, parse_form_data=False)
+    count, payload_bytes = _parse_publish(data)
+    log = workspace_of(ctx, workspace_id).log
+    first = log.head + 1
+    pad = "x" * payload_bytes
+    for seq in range(count):
+        payload = {"seq": seq, "t": time.time(), "pad": pad}
+        log.publish("debug", "created", payload)
+    return json_response({"first_id": first, "last_id": log.head})
 
 
 def _parse_publish(data: bytes) -> tuple[int, int]:

@@ -1,5 +1,8 @@
 """File tracker routes: the files a session's agent read (docs/protocol.md 2.4).
 
+Errors: 404 unknown workspace; 400 ``failed to decode request`` for a bad
+``read`` body.
+
 Source: Crush ``internal/server/proto.go`` filetracker handlers and
 ``internal/backend/filetracker.go``.
 """
@@ -7,57 +10,46 @@ Source: Crush ``internal/server/proto.go`` filetracker handlers and
 from __future__ import annotations
 
 from quart import Response, request
-from quart_trio import QuartTrio
 
 from crushd.proto import FileTrackerReadRequest
 from crushd.workspace import rfc3339
 
 from ..http import ServerContext, decode_body, empty_response, json_response
-from ._live import live_workspace
-from ._rules import View, add_rules
-
-_WS = "/v1/workspaces/<workspace_id>"
+from ._live import workspace_of
 
 
-def register_filetracker_routes(app: QuartTrio, ctx: ServerContext) -> None:
-    """Add ``filetracker/files``, ``filetracker/read`` and ``filetracker/lastread``.
+async def filetracker_files(
+    ctx: ServerContext, workspace_id: str, session_id: str
+) -> Response:
+    """``GET .../sessions/{sid}/filetracker/files``: absolute paths, newest first.
 
-    - ``GET .../sessions/{sid}/filetracker/files``: the absolute paths read
-      in the session, most recent first; ``[]`` for none or an unknown
-      session.
-    - ``POST .../filetracker/read`` with ``{"session_id","path"}``: record a
-      read now; 200 empty whatever happens (an unknown session or an empty
-      path records nothing; failures are logged), as upstream. A relative
-      ``path`` is relative to the workspace folder.
-    - ``GET .../filetracker/lastread?session_id=&path=``: a bare JSON string,
-      the last read time in RFC 3339 UTC, ``"0001-01-01T00:00:00Z"`` if never.
-
-    Errors: 404 unknown workspace; 400 ``failed to decode request`` for a
-    bad ``read`` body.
+    ``[]`` for none or an unknown session.
     """
-    registry = ctx.registry
+    tracker = workspace_of(ctx, workspace_id).reads
+    return json_response(await tracker.read_files(session_id))
 
-    async def filetracker_files(workspace_id: str, session_id: str) -> Response:
-        tracker = live_workspace(registry, workspace_id)[1].reads
-        return json_response(await tracker.read_files(session_id))
 
-    async def filetracker_read(workspace_id: str) -> Response:
-        tracker = live_workspace(registry, workspace_id)[1].reads
-        body = await decode_body(FileTrackerReadRequest)
-        if body.path:
-            await tracker.record_read(body.session_id, body.path)
-        return empty_response()
+async def filetracker_read(ctx: ServerContext, workspace_id: str) -> Response:
+    """``POST .../filetracker/read`` with ``{"session_id","path"}``: record a read.
 
-    async def filetracker_lastread(workspace_id: str) -> Response:
-        tracker = live_workspace(registry, workspace_id)[1].reads
-        session_id = request.args.get("session_id", "")
-        path = request.args.get("path", "")
-        at = await tracker.last_read(session_id, path) if path else 0.0
-        return json_response(rfc3339(at))
+    200 empty whatever happens (an unknown session or an empty path records
+    nothing; failures are logged), as upstream. A relative ``path`` is
+    relative to the workspace folder.
+    """
+    tracker = workspace_of(ctx, workspace_id).reads
+    body = await decode_body(FileTrackerReadRequest)
+    if body.path:
+        await tracker.record_read(body.session_id, body.path)
+    return empty_response()
 
-    rules: list[tuple[str, View, str]] = [
-        (f"{_WS}/sessions/<session_id>/filetracker/files", filetracker_files, "GET"),
-        (f"{_WS}/filetracker/read", filetracker_read, "POST"),
-        (f"{_WS}/filetracker/lastread", filetracker_lastread, "GET"),
-    ]
-    add_rules(app, rules)
+
+async def filetracker_lastread(ctx: ServerContext, workspace_id: str) -> Response:
+    """``GET .../filetracker/lastread?session_id=&path=``: a bare JSON string.
+
+    The last read time in RFC 3339 UTC, ``"0001-01-01T00:00:00Z"`` if never.
+    """
+    tracker = workspace_of(ctx, workspace_id).reads
+    session_id = request.args.get("session_id", "")
+    path = request.args.get("path", "")
+    at = await tracker.last_read(session_id, path) if path else 0.0
+    return json_response(rfc3339(at))

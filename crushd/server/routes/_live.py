@@ -5,6 +5,8 @@ from __future__ import annotations
 from crushd.registry import Hosted, Registry
 from crushd.workspace import Workspace
 
+from ..http import ServerContext
+
 
 def live_workspace(registry: Registry, workspace_id: str) -> tuple[Hosted, Workspace]:
     """Return the registry entry and the workspace for ``workspace_id``.
@@ -16,3 +18,8 @@ def live_workspace(registry: Registry, workspace_id: str) -> tuple[Hosted, Works
     workspace = hosted.workspace
     assert isinstance(workspace, Workspace), "registry built a foreign workspace"
     return hosted, workspace
+
+
+def workspace_of(ctx: ServerContext, workspace_id: str) -> Workspace:
+    """Return the live workspace ``workspace_id``; 404 ``WorkspaceNotFound`` if none."""
+    return live_workspace(ctx.registry, workspace_id)[1]

@@ -1,60 +1,113 @@
-"""Workspace routes: list, get, presence, roster (2.2); create/release: ``_hot``."""
+"""Workspace routes: create/join and release (hot), list, get, presence, roster.
+
+Source: docs/protocol.md 2.2.
+"""
 
 from __future__ import annotations
 
+import trio
 from quart import Response
-from quart_trio import QuartTrio
 
 from crushd.proto import CurrentSessionRequest
+from crushd.proto import Workspace as WireWorkspace
+from crushd.registry import Hosted
 
 from ..http import (
+    HotRequest,
     ServerContext,
     decode_body,
+    decode_json,
     empty_response,
+    json_body,
     json_response,
+    parse_query_client_id,
     query_client_id,
 )
-from ._live import live_workspace
-from ._rules import View, add_rules
-
-_WS = "/v1/workspaces/<workspace_id>"
+from ._live import live_workspace, workspace_of
 
 
-def register_workspace_routes(app: QuartTrio, ctx: ServerContext) -> None:
-    """Add the ``/v1/workspaces`` routes handled in this issue."""
+async def create_workspace(ctx: ServerContext, request: HotRequest) -> None:
+    """``POST /v1/workspaces`` (hot): create or join (``Registry.create``).
+
+    A client that disconnects before the answer cancels the create (as
+    quart cancelled its handler): a build nobody waits for is undone and
+    no claim is left behind (``Registry.create``'s cancellation rules); it
+    gets no answer.
+    """
+    try:
+        data = await request.body()
+        hosted = await _create_unless_gone(ctx, request, data)
+        if hosted is None:
+            return
+        body = json_body(workspace_of(ctx, hosted.id).to_wire())
+    except Exception as error:  # noqa: BLE001 - the route's error boundary
+        await request.fail(error)
+        return
+    await request.reply(200, body)
+
+
+async def _create_unless_gone(
+    ctx: ServerContext, request: HotRequest, data: bytes
+) -> Hosted | None:
+    """Run the create; ``None`` if the client disconnected meanwhile."""
+    wanted = decode_json(data, WireWorkspace)
+    hosted, failure = None, None
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(request.cancel_on_disconnect, nursery.cancel_scope)
+        try:
+            hosted = await ctx.registry.create(wanted)
+        except Exception as error:  # noqa: BLE001 - raised bare, below
+            failure = error  # not wrapped in the nursery's ExceptionGroup
+        nursery.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    return hosted
+
+
+async def release_workspace(
+    ctx: ServerContext, request: HotRequest, workspace_id: str
+) -> None:
+    """``DELETE /v1/workspaces/{id}`` (hot): drop the caller's claim; empty 200."""
+    try:
+        client_id = parse_query_client_id(request.args)
+        ctx.registry.release(workspace_id, client_id)
+    except Exception as error:  # noqa: BLE001 - the route's error boundary
+        await request.fail(error)
+        return
+    await request.reply(200, b"", content_type=None)
+
+
+async def list_workspaces(ctx: ServerContext) -> Response:
+    """``GET /v1/workspaces``: every live workspace."""
     registry = ctx.registry
+    hosted = registry.workspaces()
+    return json_response([live_workspace(registry, h.id)[1].to_wire() for h in hosted])
 
-    async def list_workspaces() -> Response:
-        hosted = registry.workspaces()
-        return json_response(
-            [live_workspace(registry, h.id)[1].to_wire() for h in hosted]
-        )
 
-    async def get_workspace(workspace_id: str) -> Response:
-        return json_response(live_workspace(registry, workspace_id)[1].to_wire())
+async def get_workspace(ctx: ServerContext, workspace_id: str) -> Response:
+    """``GET /v1/workspaces/{id}``: one workspace; 404 if unknown."""
+    return json_response(workspace_of(ctx, workspace_id).to_wire())
 
-    async def current_session(workspace_id: str) -> Response:
-        client_id = query_client_id()
-        body = await decode_body(CurrentSessionRequest)
-        registry.set_current_session(workspace_id, client_id, body.session_id)
-        return empty_response()
 
-    async def workspace_config(workspace_id: str) -> Response:
-        return json_response(live_workspace(registry, workspace_id)[1].config())
+async def current_session(ctx: ServerContext, workspace_id: str) -> Response:
+    """``POST .../current-session?client_id=``: the session the client views."""
+    client_id = query_client_id()
+    body = await decode_body(CurrentSessionRequest)
+    ctx.registry.set_current_session(workspace_id, client_id, body.session_id)
+    return empty_response()
 
-    async def roster(workspace_id: str) -> Response:
-        return json_response(registry.roster(workspace_id))
 
-    async def pending_permissions(workspace_id: str) -> Response:
-        live_workspace(registry, workspace_id)
-        return json_response([])
+async def workspace_config(ctx: ServerContext, workspace_id: str) -> Response:
+    """``GET .../config``: the workspace's effective config, redacted."""
+    return json_response(workspace_of(ctx, workspace_id).config())
 
-    rules: list[tuple[str, View, str]] = [
-        ("/v1/workspaces", list_workspaces, "GET"),
-        (_WS, get_workspace, "GET"),
-        (f"{_WS}/current-session", current_session, "POST"),
-        (f"{_WS}/config", workspace_config, "GET"),
-        (f"{_WS}/clients", roster, "GET"),
-        (f"{_WS}/permissions", pending_permissions, "GET"),
-    ]
-    add_rules(app, rules)
+
+async def roster(ctx: ServerContext, workspace_id: str) -> Response:
+    """``GET .../clients``: who is attached (crushd addition)."""
+    return json_response(ctx.registry.roster(workspace_id))
+
+
+async def pending_permissions(ctx: ServerContext, workspace_id: str) -> Response:
+    """``GET .../permissions``: the pending permission requests (none yet)."""
+    workspace_of(ctx, workspace_id)
+    return json_response([])

@@ -1,29 +1,21 @@
-"""``GET /v1/workspaces/{id}/ws``: the event stream as WebSocket text frames (C.9).
+"""The event stream as WebSocket text frames (C.9); the route is ``events_ws``.
 
-Same log, same claim logic as SSE: the claim is attached before the upgrade
-is accepted and detached when the connection ends. Each text frame is one
-envelope with ``"id"`` added. A client resumes with ``?last_event_id=`` or by
-sending ``{"last_event_id": N}`` as its first frame; ids only grow, so a
-client drops any frame whose id it has already seen.
+Same log, same claim logic as SSE. Each text frame is one envelope with
+``"id"`` added. A client resumes with ``?last_event_id=`` or by sending
+``{"last_event_id": N}`` as its first frame; ids only grow, so a client drops
+any frame whose id it has already seen.
 """
 
 from __future__ import annotations
 
 import trio
 from quart import websocket
-from quart_trio import QuartTrio
 
 from crushd.proto import MAX_EVENT_ID, load_json
 from crushd.registry import StreamTicket
 from crushd.workspace import EventLog
 
-from ..http import (
-    ServerContext,
-    last_event_id_from,
-    on_request_end,
-    parse_query_client_id,
-)
-from ._live import live_workspace
+__all__ = ["NORMAL_CLOSURE", "ws_frames"]
 
 #: Close code for a normal end (teardown, shutdown, retire).
 NORMAL_CLOSURE = 1000
@@ -35,6 +27,24 @@ class _Cursor:
     def __init__(self, position: int) -> None:
         self.position = position
         self.rewound = False
+
+
+async def ws_frames(log: EventLog, ticket: StreamTicket, cursor: int) -> None:
+    """Send the log's frames from ``cursor`` on the accepted ``quart.websocket``.
+
+    Reads the client's first frame as a resume point meanwhile; returns when
+    the log is closed and drained or the claim is no longer live.
+
+    Args:
+        log: the workspace's event log.
+        ticket: the stream's claim (``alive`` turns false on retire/teardown).
+        cursor: the last event id the client has.
+    """
+    position = _Cursor(cursor)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_read_resume, log, position)
+        await _send_frames(log, ticket, position)
+        nursery.cancel_scope.cancel()
 
 
 async def _send_frames(log: EventLog, ticket: StreamTicket, cursor: _Cursor) -> None:
@@ -73,26 +83,3 @@ def _resume_point(message: str | bytes) -> int | None:
     if type(resume) is int and 0 <= resume <= MAX_EVENT_ID:
         return resume
     return None
-
-
-def register_websocket_route(app: QuartTrio, ctx: ServerContext) -> None:
-    """Add the WebSocket event route."""
-    registry = ctx.registry
-
-    async def events_ws(workspace_id: str) -> None:
-        client_id = parse_query_client_id(websocket.args)
-        resume_from = last_event_id_from(websocket.headers, websocket.args)
-        hosted, workspace = live_workspace(registry, workspace_id)
-        user_agent = websocket.headers.get("User-Agent", "")
-        ticket = registry.attach(hosted.id, client_id, user_agent)
-        on_request_end(lambda: registry.detach(ticket), ws=True)
-        log = workspace.log
-        cursor = _Cursor(log.head if resume_from is None else resume_from)
-        await websocket.accept()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_read_resume, log, cursor)
-            await _send_frames(log, ticket, cursor)
-            nursery.cancel_scope.cancel()
-        await websocket.close(NORMAL_CLOSURE)
-
-    app.add_websocket("/v1/workspaces/<workspace_id>/ws", "events_ws", events_ws)
