@@ -53,10 +53,14 @@ class QuestionsAsked:
 
 @attrs.frozen
 class QuestionsClosed:
-    """An open question batch was answered, or ``cancelled``."""
+    """An open question batch was answered, or ``cancelled``.
+
+    ``resolved_by`` is the deciding client's id when the daemon says (crushd).
+    """
 
     batch: QuestionBatchRequest
     cancelled: bool = False
+    resolved_by: str = ""
 
 
 #: What ``PromptTracker.feed`` reports.
@@ -136,4 +140,6 @@ class PromptTracker:
         batch = self._batches.pop(notification.batch_id, None)
         if batch is None:
             return None
-        return QuestionsClosed(batch, cancelled=notification.cancelled)
+        return QuestionsClosed(
+            batch, notification.cancelled, resolved_by=notification.resolved_by
+        )

@@ -105,11 +105,16 @@ class PromptDesk:
         elif isinstance(change, QuestionsAsked):
             self._questions_asked(change.batch)
         elif isinstance(change, QuestionsClosed):
-            key = f"q:{change.batch.id}"
-            outcome = "cancelled" if change.cancelled else "answered elsewhere"
-            mine = key in self._answering and not change.cancelled
-            self._closed(key, None if mine else f"questions {outcome}")
+            self._closed(f"q:{change.batch.id}", self._batch_outcome(change))
         return change is not None
+
+    def _batch_outcome(self, change: QuestionsClosed) -> str | None:
+        if change.cancelled:
+            return "questions cancelled"
+        by, own = change.resolved_by, self._client.client_id
+        if by == own or (not by and f"q:{change.batch.id}" in self._answering):
+            return None  # this terminal answered and said so
+        return f"questions answered {f'by {by}' if by else 'elsewhere'}"
 
     def _resolution(self, change: PermissionClosed) -> str | None:
         notification, own = change.notification, self._client.client_id

@@ -135,7 +135,8 @@ def question_notification_line(payload: dict[str, object]) -> str:
     """``watch``'s summary of a ``question_batch_notification`` payload."""
     notification = from_json(payload, QuestionBatchNotification)
     outcome = "cancelled" if notification.cancelled else "answered"
-    return f"{notification.batch_id} {outcome}"
+    by = f" by {notification.resolved_by}" if notification.resolved_by else ""
+    return f"{notification.batch_id} {outcome}{by}"
 
 
 #: ``watch`` summaries by outer event type; each raises ``ValueError`` on a

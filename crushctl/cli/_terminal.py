@@ -28,13 +28,20 @@ class LineReader:
         self._pending: trio.MemoryReceiveChannel[str] | None = None
         self._ended = False
         self._open_prompt = False  # a prompt waits on stderr without a newline
+        self._turn = trio.Lock()  # one prompt asks at a time
 
     async def ask(self, prompt: str) -> str | None:
         """Show ``prompt`` on stderr; return the next line, ``None`` at EOF.
 
+        Two prompts open at once (a permission and a question) take turns.
+
         Cancellation:
             Safe; the line being read then goes to the next ``ask``.
         """
+        async with self._turn:
+            return await self._ask(prompt)
+
+    async def _ask(self, prompt: str) -> str | None:
         if self._ended:
             return None
         sys.stderr.write(prompt)

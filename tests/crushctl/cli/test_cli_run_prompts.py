@@ -299,12 +299,13 @@ async def test_question_batch_without_a_tty_waits_for_another_terminal(
     answered elsewhere closes."""
     monkeypatch.setattr("sys.stdin", Pipe())
     batch = frame(3, "question_batch_request", "created", BATCH)
-    closed = frame(4, "question_batch_notification", "created", {"batch_id": "b1"})
+    by_b = {"batch_id": "b1", "resolved_by": "client-b"}
+    closed = frame(4, "question_batch_notification", "created", by_b)
     daemon = AgentDaemon(turn(batch, closed))
     assert await run(daemon, PROMPT) == 0
     err = capsys.readouterr().err
     assert "answer from another terminal: crushctl answer" in err
-    assert err.endswith("crushctl: questions answered elsewhere\n")
+    assert err.endswith("crushctl: questions answered by client-b\n")
     assert not [r for r in daemon.requests if "questions" in r.url.path]
 
 
@@ -359,3 +360,22 @@ async def test_json_includes_the_runs_prompts_masked(
     ]
     request = json.loads(out.splitlines()[1])["payload"]
     assert request["params"]["api_key"] == "••••1234"
+
+
+async def test_tty_question_form_closes_when_cancelled(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nobody answers on the tty; the batch is cancelled (the run's cancel or
+    another client): the form closes, nothing is sent."""
+    terminal = SilentTerminal()
+    monkeypatch.setattr("sys.stdin", terminal)
+    batch = frame(3, "question_batch_request", "created", BATCH)
+    gone = {"batch_id": "b1", "cancelled": True}
+    closed = frame(4, "question_batch_notification", "created", gone)
+    daemon = AgentDaemon(turn(batch, closed))
+    try:
+        assert await run(daemon, PROMPT) == 0
+    finally:
+        terminal.release.set()
+    assert not [r for r in daemon.requests if "questions" in r.url.path]
+    assert "crushctl: questions cancelled\n" in capsys.readouterr().err

@@ -58,7 +58,7 @@ def test_watch_prints_requests_resolutions_and_questions_readably() -> None:
         ),
         ev(5, "permission_notification", {"tool_call_id": "c1", "denied": True}),
         ev(6, "question_batch_request", batch),
-        ev(7, "question_batch_notification", {"batch_id": "b1"}),
+        ev(7, "question_batch_notification", {"batch_id": "b1", "resolved_by": "cb"}),
         ev(8, "question_batch_notification", {"batch_id": "b1", "cancelled": True}),
     ]
     assert [lines.line(e) for e in events] == [
@@ -70,7 +70,7 @@ def test_watch_prints_requests_resolutions_and_questions_readably() -> None:
         "#5 permission_notification created call=c1 denied elsewhere",
         '#6 question_batch_request created b1 1 question: "Go on?" session=s1'
         " (crushctl answer)",
-        "#7 question_batch_notification created b1 answered",
+        "#7 question_batch_notification created b1 answered by cb",
         "#8 question_batch_notification created b1 cancelled",
     ]
 
