@@ -75,6 +75,7 @@ class _Request:
     cwd: Path
     background: bool
     wait: float
+    session_id: str
     started: float = attrs.field(factory=time.time)
 
 
@@ -90,7 +91,7 @@ class BashTool:
     async def run(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
         """Run the command; return its output, a job id, or an error result."""
         try:
-            req = _request(call.input, ctx.root)
+            req = _request(call.input, ctx.root, ctx.session_id)
         except InputError as exc:
             return exc.result()
         check = check_command(req.command)
@@ -99,11 +100,13 @@ class BashTool:
         if not check.read_only and not await ctx.allowed(_ask(req)):
             return ctx.denied()
         if ctx.jobs is None:
+            if req.background:
+                return ToolResult("background jobs are not available", is_error=True)
             return await _run_here(req)
         return await _run_as_job(ctx.jobs, req)
 
 
-def _request(text: str, root: Path) -> _Request:
+def _request(text: str, root: Path, session_id: str) -> _Request:
     args = parse_input(text, BASH_PARAMETERS)
     command = str(args["command"])
     if not command.strip():
@@ -122,6 +125,7 @@ def _request(text: str, root: Path) -> _Request:
         cwd=_working_dir(root, str(args.get("working_dir", ""))),
         background=background,
         wait=FAST_FAIL_SECONDS if background else float(wait),
+        session_id=session_id,
     )
 
 
@@ -151,7 +155,7 @@ def _ask(req: _Request) -> PermissionAsk:
 
 async def _run_as_job(jobs: JobTable, req: _Request) -> ToolResult:
     try:
-        job = await jobs.start(req.command, req.cwd, req.description)
+        job = await jobs.start(req.command, req.cwd, req.description, req.session_id)
     except (JobError, OSError) as exc:
         return ToolResult(f"error starting shell: {exc}", is_error=True)
     try:

@@ -78,6 +78,7 @@ class Job:
         interrupted: True when it was stopped (``kill``, cancellation).
         pid: the shell's pid, which is also its process group id.
         background: True once handed back to the model as a job.
+        session_id: the session whose tool call started it (``""``: none).
     """
 
     id: str
@@ -93,6 +94,7 @@ class Job:
     interrupted: bool = False
     pid: int = 0
     background: bool = False
+    session_id: str = ""
     turn: object | None = None
 
 
@@ -140,8 +142,10 @@ class JobTable:
         finally:
             self._nursery = None
 
-    async def start(self, command: str, cwd: Path, description: str = "") -> Job:
-        """Start ``bash -c command`` in ``cwd`` as a new job.
+    async def start(
+        self, command: str, cwd: Path, description: str = "", session_id: str = ""
+    ) -> Job:
+        """Start ``bash -c command`` in ``cwd`` as a new job of ``session_id``.
 
         Raises:
             JobError: the table is not serving or ``max_jobs`` are running.
@@ -157,6 +161,7 @@ class JobTable:
         self._forget_finished()
         self._counter += 1
         job = Job(f"{self._counter:03X}", command, description, cwd)
+        job.session_id = session_id
         job.stdout, job.stderr = (
             RingBuffer(self.buffer_bytes),
             RingBuffer(self.buffer_bytes),
@@ -221,6 +226,12 @@ class JobTable:
         """Start stopping every job (session deletion, teardown)."""
         for job in self._jobs.values():
             job.scope.cancel()
+
+    def cancel_session(self, session_id: str) -> None:
+        """Start stopping the jobs of ``session_id`` (the session is deleted)."""
+        for job in self._jobs.values():
+            if job.session_id == session_id:
+                job.scope.cancel()
 
     def mark_background(self, job: Job, *, auto: bool) -> None:
         """Record that ``job`` was handed to the model as a background job.

@@ -298,6 +298,32 @@ async def test_without_a_job_table_it_runs_in_place(
     assert result.content == f"here\n\nExit code 3\n\n<cwd>{workspace}</cwd>"
 
 
+async def test_without_a_job_table_there_is_no_background(
+    make_ctx: MakeContext, gate: FakeGate, idle_clock: trio.testing.MockClock
+) -> None:
+    result = await bash(make_ctx, gate, None, command="true", run_in_background=True)
+    assert result.is_error
+    assert result.content == "background jobs are not available"
+
+
+async def test_jobs_belong_to_the_calling_session(
+    make_ctx: MakeContext,
+    gate: FakeGate,
+    jobs: JobTable,
+    idle_clock: trio.testing.MockClock,
+) -> None:
+    await bash(make_ctx, gate, jobs, command="sleep 600", run_in_background=True)
+    job = jobs.get("001")
+    assert job is not None
+    assert job.session_id == "s1"
+    jobs.cancel_session("other")
+    assert not job.scope.cancel_called
+    jobs.cancel_session("s1")
+    with trio.fail_after(5):
+        await job.done.wait()
+    assert job.interrupted
+
+
 async def test_cancelling_the_call_kills_the_whole_group(
     make_ctx: MakeContext,
     gate: FakeGate,
