@@ -12,13 +12,16 @@ from ._hypercorn_fixes import (
     send_timeout_installed,
     write_nowait,
 )
+from ._internals import CHECKED_H11_VERSIONS, RawConnection, raw_connection
 from ._patching import CHECKED_HYPERCORN_VERSIONS, patch_tcp_server
 
 __all__ = [
+    "CHECKED_H11_VERSIONS",
     "CHECKED_HYPERCORN_VERSIONS",
     "HTTP2_REFUSAL",
     "RAW_SEND_KEY",
     "SEND_SLICE_BYTES",
+    "RawConnection",
     "SendTimeoutConfig",
     "ShieldFinalSend",
     "has_pending",
@@ -26,6 +29,7 @@ __all__ = [
     "install_send_timeout",
     "keep_pending",
     "patch_tcp_server",
+    "raw_connection",
     "send_timeout_installed",
     "write_nowait",
 ]

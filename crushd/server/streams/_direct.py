@@ -19,12 +19,12 @@ keeps the send timeout.
 Ordering: a direct write happens only while the stream task is parked with
 its cursor at the previous event, so the task has nothing in flight; when a
 write is partial, the rest is kept on the connection and sent by the patched
-``protocol_send`` before anything else (``_hypercorn_fixes``), and the task is
-woken to push it out.
+``protocol_send`` before anything else (``patches._hypercorn_fixes``), and the
+task is woken to push it out.
 
 Source: docs/architecture.md 4 (readers by cursor, coalesced writes) with the publish-
-time fast path added for parked streams; hypercorn 0.18 / h11 0.16 internals
-(version-guarded by the send-timeout patch).
+time fast path added for parked streams; the hypercorn 0.18 / h11 0.16
+internals it reaches are named and version-guarded in ``patches._internals``.
 """
 
 from __future__ import annotations
@@ -33,14 +33,11 @@ import math
 import weakref
 from typing import Any, Protocol
 
-import h11
 import trio
-from hypercorn.protocol.h11 import H11Protocol
-from hypercorn.trio.tcp_server import TCPServer
 
 from crushd.workspace import Batch, EventLog
 
-from .. import patches as _hypercorn_fixes
+from ..patches import RawConnection, raw_connection
 
 
 class DirectWriter(Protocol):
@@ -58,16 +55,18 @@ class ChunkWriter:
     """Write SSE frames as HTTP/1.1 chunks straight to one hypercorn connection.
 
     Build it with ``chunk_writer``; ``write`` never blocks and never awaits.
+
+    Args:
+        raw: the connection (``crushd.server.patches.raw_connection``).
     """
 
-    def __init__(self, server: TCPServer, connection: h11.Connection) -> None:
-        self._server = server
-        self._connection = connection
+    def __init__(self, raw: RawConnection) -> None:
+        self._raw = raw
 
     @property
     def pending(self) -> bool:
         """Whether a partial write left bytes that still have to go out."""
-        return _hypercorn_fixes.has_pending(self._server)
+        return self._raw.pending
 
     def write(self, frame: bytes) -> bool:
         """Write ``frame`` as one chunk now; False if it must go the normal way.
@@ -75,44 +74,28 @@ class ChunkWriter:
         True means the whole chunk is committed: written, or partly written
         with the rest kept for the connection's next send (see ``pending``).
         """
-        if self._server.send_lock.locked() or self.pending:
-            return False
-        connection = self._connection
-        if connection.our_state is not h11.SEND_BODY or not _is_chunked(connection):
+        raw = self._raw
+        if raw.busy() or not raw.sending_chunked_body():
             return False
         data = b"%x\r\n%s\r\n" % (len(frame), frame)
         try:
-            sent = _hypercorn_fixes.write_nowait(self._server.stream, data)
+            sent = raw.write_nowait(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return False
         if 0 < sent < len(data):
-            _hypercorn_fixes.keep_pending(self._server, data[sent:])
+            raw.keep_pending(data[sent:])
         return sent > 0
 
 
 def chunk_writer(raw_send: Any) -> ChunkWriter | None:
     """Return a direct chunk writer for the connection behind ``raw_send``.
 
-    ``raw_send`` is hypercorn's ``HTTPStream.app_send``; the writer reaches
-    its ``H11Protocol`` and ``TCPServer``. ``None`` when anything is not the
-    hypercorn 0.18 HTTP/1.1 shape this was checked against, or when the
-    send-timeout patch (which flushes partial writes) is not installed.
+    ``raw_send`` is hypercorn's ``HTTPStream.app_send``. ``None`` when the
+    connection is not one the writer may reach (``raw_connection``: another
+    hypercorn or h11 version, a WebSocket, no send-timeout patch).
     """
-    stream = getattr(raw_send, "__self__", None)
-    protocol = getattr(getattr(stream, "send", None), "__self__", None)
-    server = getattr(getattr(protocol, "send", None), "__self__", None)
-    if not isinstance(protocol, H11Protocol) or not isinstance(server, TCPServer):
-        return None
-    connection = protocol.connection
-    if not isinstance(connection, h11.Connection):
-        return None  # upgraded to a WebSocket
-    if not _hypercorn_fixes.send_timeout_installed():
-        return None
-    return ChunkWriter(server, connection)
-
-
-def _is_chunked(connection: h11.Connection) -> bool:
-    return type(getattr(connection, "_writer", None)).__name__ == "ChunkedWriter"
+    raw = raw_connection(raw_send)
+    return None if raw is None else ChunkWriter(raw)
 
 
 class Fanout:
