@@ -131,10 +131,13 @@ async def run_shell_command(
 
     Raises:
         OSError: bash could not be started (the route answers 500).
+        ValueError: ``command`` holds a NUL character or a lone surrogate.
 
     Cancellation:
         The process group is stopped and reaped before it propagates.
     """
+    if "\x00" in command or not _encodable(command):
+        raise ValueError("the command must be text without NUL characters")
     process = await trio.lowlevel.open_process(
         [shutil.which("bash") or "/bin/bash", "-c", command],
         cwd=cwd,
@@ -184,6 +187,14 @@ async def _stop(process: trio.Process, grace: float) -> None:
                 await process.wait()
         _signal(process.pid, signal.SIGKILL)
         await process.wait()
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _signal(pgid: int, signum: int) -> None:

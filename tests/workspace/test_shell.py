@@ -97,6 +97,14 @@ async def test_a_missing_folder_raises_oserror(tmp_path: Path) -> None:
         await run_shell_command("true", tmp_path / "gone", {})
 
 
+@pytest.mark.parametrize("command", ["ls\x00", "ls \ud800"])
+async def test_untransmittable_commands_raise_valueerror(
+    tmp_path: Path, command: str
+) -> None:
+    with pytest.raises(ValueError, match="without NUL"):
+        await run_shell_command(command, tmp_path, {})
+
+
 def test_the_stored_message_has_one_shell_command_part() -> None:
     message = ShellOutcome("ls", "a\n", 0).message("s1")
     assert message.role == "user"

@@ -111,6 +111,7 @@ def _request(text: str, root: Path, session_id: str) -> _Request:
     command = str(args["command"])
     if not command.strip():
         raise InputError("missing command")
+    _check_text(command, "command")
     background = bool(args.get("run_in_background", False))
     after = args.get("auto_background_after", 0)
     wait = (
@@ -130,10 +131,21 @@ def _request(text: str, root: Path, session_id: str) -> _Request:
 
 
 def _working_dir(root: Path, given: str) -> Path:
+    _check_text(given, "working_dir")
     path = (root / Path(given).expanduser()).resolve() if given else root
     if not path.is_dir():
         raise InputError(f"working directory does not exist: {path}")
     return path
+
+
+def _check_text(value: str, key: str) -> None:
+    """Refuse what no program can be given: NUL bytes, lone surrogates."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{key} is not valid text") from None
+    if "\x00" in value:
+        raise InputError(f"{key} must not contain NUL characters")
 
 
 def _ask(req: _Request) -> PermissionAsk:

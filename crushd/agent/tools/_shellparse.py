@@ -76,7 +76,7 @@ def _parser() -> tree_sitter.Parser:
 
 
 def _check(command: str, depth: int) -> ShellCheck:
-    tree = _parser().parse(command.encode("utf-8", "surrogateescape"))
+    tree = _parser().parse(command.encode("utf-8", "surrogatepass"))
     root = tree.root_node
     parsed = not root.has_error
     read_only, banned = parsed, None

@@ -149,6 +149,12 @@ async def test_a_banned_command_is_refused_without_asking(
         ({}, "command is required"),
         ({"command": 3}, "command must be a string"),
         ({"command": "ls", "working_dir": "nope"}, "working directory does not exist"),
+        ({"command": "ls\u0000x"}, "command must not contain NUL characters"),
+        ({"command": "ls \ud800"}, "command is not valid text"),
+        (
+            {"command": "ls", "working_dir": "a\u0000"},
+            "working_dir must not contain NUL",
+        ),
         (
             {"command": "ls", "working_dir": "file.txt"},
             "working directory does not exist",

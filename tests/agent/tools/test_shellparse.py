@@ -266,3 +266,9 @@ def test_a_deep_nest_of_shells_stops_without_error() -> None:
     for _ in range(12):
         command = f"bash -c {command!r}"
     assert check_command(command).banned is None
+
+
+@pytest.mark.parametrize("command", ["ls \ud800", "ls \udcff", "echo \x00", ""])
+def test_odd_text_never_raises(command: str) -> None:
+    check = check_command(command)
+    assert check.banned is None
