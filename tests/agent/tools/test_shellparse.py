@@ -268,7 +268,7 @@ def test_a_deep_nest_of_shells_stops_without_error() -> None:
     assert check_command(command).banned is None
 
 
-@pytest.mark.parametrize("command", ["ls \ud800", "ls \udcff", "echo \x00", ""])
+@pytest.mark.parametrize("command", ["ls \ud800", "echo \x00", ""])
 def test_odd_text_never_raises(command: str) -> None:
     check = check_command(command)
     assert check.banned is None
