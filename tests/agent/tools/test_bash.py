@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from crushd.agent.tools import PERMISSION_DENIED_TEXT, PermissionAsk, ToolResult
+from crushd.agent.tools import PERMISSION_DENIED_TEXT, PermissionAsk, ToolResult, _bash
 from crushd.agent.tools._bash import BashTool
 from crushd.agent.tools._jobs import JobTable
 from crushd.agent.tools._shellout import format_output, truncate_output
@@ -387,3 +387,33 @@ async def test_a_cancelled_turn_kills_its_auto_backgrounded_command(
     with trio.fail_after(5):
         await job.done.wait()
     assert await no_live_members(job.pid)
+
+
+async def test_the_job_limit_is_an_error_result(
+    make_ctx: MakeContext, gate: FakeGate, idle_clock: trio.testing.MockClock
+) -> None:
+    table = JobTable(max_jobs=1, grace=0.5)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(table.serve)
+        await bash(make_ctx, gate, table, command="sleep 600", run_in_background=True)
+        result = await bash(make_ctx, gate, table, command="ls")
+        nursery.cancel_scope.cancel()
+    assert result.is_error
+    assert result.content.startswith(
+        "error starting shell: maximum number of background jobs (1) reached"
+    )
+
+
+async def test_a_shell_that_cannot_start_is_an_error_result(
+    make_ctx: MakeContext,
+    gate: FakeGate,
+    monkeypatch: pytest.MonkeyPatch,
+    idle_clock: trio.testing.MockClock,
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise PermissionError("bash: permission denied")
+
+    monkeypatch.setattr(_bash, "open_group", broken)
+    result = await bash(make_ctx, gate, None, command="ls")
+    assert result.is_error
+    assert result.content == "error starting shell: bash: permission denied"

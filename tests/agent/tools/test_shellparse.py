@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crushd.agent.tools._shellparse import check_command, is_read_only
+from crushd.agent.tools._shellrules import banned_reason, is_read_only_argv
 from crushd.agent.tools._shellwords import UNKNOWN, unwrap
 
 READ_ONLY = [
@@ -272,3 +273,8 @@ def test_a_deep_nest_of_shells_stops_without_error() -> None:
 def test_odd_text_never_raises(command: str) -> None:
     check = check_command(command)
     assert check.banned is None
+
+
+def test_empty_argv() -> None:
+    assert banned_reason([]) is None
+    assert is_read_only_argv([])
