@@ -108,6 +108,8 @@ class AgentCoordinator:
             ``CANCEL_PERSIST_SECONDS``, and the nursery exits.
         """
         async with trio.open_nursery() as nursery:
+            if self.ports.jobs is not None:
+                await nursery.start(self.ports.jobs.serve)
             self._nursery = nursery
             task_status.started()
             try:
@@ -254,8 +256,9 @@ class AgentCoordinator:
                 provider=provider,
                 model=models.large,
                 system_prompt=self._system_prompt,
-                tools=build_tools(config),
+                tools=build_tools(config, interactive=self.interactive),
                 config=config,
+                interactive=self.interactive,
             )
         finally:
             with trio.move_on_after(CANCEL_PERSIST_SECONDS, shield=True):

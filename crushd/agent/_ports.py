@@ -15,7 +15,16 @@ import attrs
 
 from crushd import proto
 
-from .tools import DenyingGate, PermissionGate, ReadTracker, TodoSink
+from .tools import (
+    DenyingGate,
+    FileHistory,
+    HttpOpener,
+    JobTable,
+    PermissionGate,
+    QuestionAsker,
+    ReadTracker,
+    TodoSink,
+)
 
 
 class MessageSink(Protocol):
@@ -87,6 +96,13 @@ class AgentPorts:
         root: the workspace folder, absolute and canonical.
         environ: the environment provider keys are resolved from.
         permissions: the workspace's permission service, for tools.
+        questions: the workspace's question service (offered to interactive
+            agents only).
+        history: the workspace's file history, for the write tools.
+        jobs: the workspace's shell job table (its ``serve`` runs in the
+            agent nursery).
+        http: how ``fetch``/``download`` open an HTTP client; None for the
+            network (tests reroute it to a local server).
     """
 
     messages: MessageSink
@@ -97,3 +113,7 @@ class AgentPorts:
     root: Path
     environ: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     permissions: PermissionGate = attrs.field(factory=DenyingGate)
+    questions: QuestionAsker | None = None
+    history: FileHistory | None = None
+    jobs: JobTable | None = None
+    http: HttpOpener | None = None

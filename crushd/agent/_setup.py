@@ -64,6 +64,8 @@ class TurnSetup:
         system_prompt: the system prompt text.
         tools: the tools offered.
         config: the workspace config, for tools.
+        interactive: True when clients answer questions (the ``question``
+            tool gets the question service).
         max_steps: model calls allowed in the turn.
         retry: the retry policy.
     """
@@ -73,6 +75,7 @@ class TurnSetup:
     system_prompt: str
     tools: Sequence[Tool] = ()
     config: Config | None = None
+    interactive: bool = False
     max_steps: int = acct.MAX_STEPS
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
 

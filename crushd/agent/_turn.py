@@ -10,6 +10,7 @@ result, written under a bounded shield (docs/agent.md 1.4, 1.8, 7.2).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 
@@ -109,7 +110,7 @@ class TurnRunner:
         """
         failure: TurnFailure | None = CANCELLED
         try:
-            with self.turn.scope:
+            with self.turn.scope, self._job_guard():
                 await self._body()
                 failure = None
         except (ProviderError, CrushdError) as exc:
@@ -123,6 +124,11 @@ class TurnRunner:
                 with trio.move_on_after(CANCEL_PERSIST_SECONDS, shield=True):
                     await self._record_exit(failure)
         return self.outcome(failure)
+
+    def _job_guard(self) -> contextlib.AbstractContextManager[None]:
+        """Stop the shell jobs this turn auto-backgrounded if it is cancelled."""
+        jobs = self.ports.jobs
+        return contextlib.nullcontext() if jobs is None else jobs.turn_guard()
 
     def outcome(self, failure: TurnFailure | None, *, error: str = "") -> RunOutcome:
         """The ``run_complete`` fields for the turn as it stands.
@@ -223,6 +229,7 @@ class TurnRunner:
         tools = {tool.name: tool for tool in setup.tools}
 
         def context(call: ToolCall) -> ToolContext:
+            extra = {} if self.ports.http is None else {"http": self.ports.http}
             return ToolContext(
                 session_id=self.sid,
                 message_id=live.id,
@@ -233,6 +240,10 @@ class TurnRunner:
                 supports_images=setup.model.model.supports_attachments,
                 config=setup.config,
                 permissions=self.ports.permissions,
+                history=self.ports.history,
+                questions=self.ports.questions if setup.interactive else None,
+                jobs=self.ports.jobs,
+                **extra,
             )
 
         async def record(call: ToolCall, result: ToolResult) -> None:

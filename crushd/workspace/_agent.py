@@ -40,6 +40,7 @@ def build_agent(workspace: Workspace) -> AgentCoordinator:
     config change reaches the next turn without a rebuild.
     """
     from crushd.agent import AgentCoordinator, AgentPorts
+    from crushd.agent.tools import JobTable
 
     ports = AgentPorts(
         messages=workspace.messages,
@@ -49,5 +50,9 @@ def build_agent(workspace: Workspace) -> AgentCoordinator:
         todos=workspace.todos,
         root=workspace.root,
         environ=agent_environ(workspace.configuration.environ, workspace.spec.env),
+        permissions=workspace.permissions,
+        questions=workspace.questions,
+        history=workspace.history,
+        jobs=JobTable(workspace.spec.env),
     )
     return AgentCoordinator(ports, lambda: workspace.configuration.current.config)

@@ -18,6 +18,30 @@ from crushd.config import Config, Options
 
 #: Upstream's parameter names and required sets (recorded traffic uses them).
 UPSTREAM_SCHEMAS = {
+    "bash": (
+        {
+            "description",
+            "command",
+            "working_dir",
+            "run_in_background",
+            "auto_background_after",
+        },
+        ["description", "command"],
+    ),
+    "download": ({"url", "file_path", "timeout"}, ["url", "file_path"]),
+    "edit": (
+        {"file_path", "old_string", "new_string", "replace_all"},
+        ["file_path", "old_string", "new_string"],
+    ),
+    "fetch": ({"url", "format", "timeout"}, ["url", "format"]),
+    "job_kill": ({"shell_id"}, ["shell_id"]),
+    "job_output": ({"shell_id", "wait", "timeout_seconds"}, ["shell_id"]),
+    "multiedit": ({"file_path", "edits"}, ["file_path", "edits"]),
+    "question": (
+        {"questions", "confirm_title", "confirm_description"},
+        ["questions"],
+    ),
+    "write": ({"file_path", "content"}, ["file_path", "content"]),
     "glob": ({"pattern", "path"}, ["pattern"]),
     "grep": ({"pattern", "path", "include", "literal_text"}, ["pattern"]),
     "ls": ({"path", "ignore", "depth"}, []),
@@ -26,23 +50,42 @@ UPSTREAM_SCHEMAS = {
 }
 
 
+#: The coder's tools for a non-interactive agent, by name.
+CODER_TOOLS = [
+    "bash",
+    "download",
+    "edit",
+    "fetch",
+    "glob",
+    "grep",
+    "job_kill",
+    "job_output",
+    "ls",
+    "multiedit",
+    "todos",
+    "view",
+    "write",
+]
+
+
 def test_tools_are_sorted_by_name() -> None:
-    assert [t.name for t in build_tools(None)] == [
-        "glob",
-        "grep",
-        "ls",
-        "todos",
-        "view",
-    ]
+    assert [t.name for t in build_tools(None)] == CODER_TOOLS
+
+
+def test_question_is_offered_to_interactive_agents_only() -> None:
+    names = [t.name for t in build_tools(None, interactive=True)]
+    assert names == sorted([*CODER_TOOLS, "question"])
 
 
 def test_disabled_tools_are_removed() -> None:
-    config = Config(options=Options(disabled_tools=["grep", "todos", "bash"]))
-    assert [t.name for t in build_tools(config)] == ["glob", "ls", "view"]
+    disabled = ["grep", "todos", "bash", "fetch", "download", "job_kill"]
+    config = Config(options=Options(disabled_tools=disabled))
+    kept = [t.name for t in build_tools(config)]
+    assert kept == [n for n in CODER_TOOLS if n not in disabled]
 
 
 def test_schemas_use_upstream_names_and_required_sets() -> None:
-    for tool in build_tools(None):
+    for tool in build_tools(None, interactive=True):
         properties, required = UPSTREAM_SCHEMAS[tool.name]
         params = tool.parameters
         assert params["type"] == "object"
@@ -74,17 +117,12 @@ def test_find_tool_returns_none_for_unknown_names() -> None:
     found = find_tool(tools, "view")
     assert found is not None
     assert found.name == "view"
-    assert find_tool(tools, "bash") is None
+    assert find_tool(tools, "sourcegraph") is None
 
 
-def test_only_todos_runs_alone() -> None:
-    assert {t.name: t.parallel for t in build_tools(None)} == {
-        "glob": True,
-        "grep": True,
-        "ls": True,
-        "todos": False,
-        "view": True,
-    }
+def test_only_reading_and_network_tools_run_in_parallel() -> None:
+    parallel = {t.name for t in build_tools(None, interactive=True) if t.parallel}
+    assert parallel == {"download", "fetch", "glob", "grep", "ls", "view"}
 
 
 SCHEMA: dict[str, object] = {
