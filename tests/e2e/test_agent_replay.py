@@ -47,7 +47,15 @@ pytestmark = [
 ]
 
 #: The recordings this module replays.
-SCENARIOS = ["simple_test", "read_a_file", "glob_tool", "ls_tool"]
+SCENARIOS = [
+    "simple_test",
+    "read_a_file",
+    "glob_tool",
+    "ls_tool",
+    "update_a_file",
+    "bash_tool",
+    "write_tool",
+]
 
 #: What the title job names a session when no title call gives one: in every
 #: shipped recording each title attempt stops on length or finds no answer.
