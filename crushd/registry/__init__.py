@@ -4,6 +4,7 @@ No HTTP and no SQL here; see docs/architecture.md section 3 and seeds 001/004.
 """
 
 from ._claims import Claim, arm_timer
+from ._config_reload import ConfigDependent, ReloadsConfig, reload_config_dependents
 from ._hosted import Build, EventLogLike, Hosted, HostedWorkspace, WorkspaceFactory
 from ._paths import resolve_workspace_key, validate_client_id, validate_query_client_id
 from ._registry import (
@@ -23,15 +24,18 @@ __all__ = [
     "RETIRED_TTL_SECONDS",
     "Build",
     "Claim",
+    "ConfigDependent",
     "EventLogLike",
     "Hosted",
     "HostedWorkspace",
     "Registry",
     "RegistrySettings",
     "RegistryStatistics",
+    "ReloadsConfig",
     "StreamTicket",
     "WorkspaceFactory",
     "arm_timer",
+    "reload_config_dependents",
     "resolve_workspace_key",
     "validate_client_id",
     "validate_query_client_id",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Generic, Protocol
 
 import attrs
 import trio
@@ -47,12 +47,27 @@ class HostedWorkspace(Protocol):
         """Release everything the workspace holds (flush, DB, data-dir lock)."""
 
 
+if TYPE_CHECKING:  # a TypeVar default needs Python 3.13 at run time
+    from typing_extensions import TypeVar
+
+    W = TypeVar("W", bound=HostedWorkspace, default=HostedWorkspace, covariant=True)
+else:
+    from typing import TypeVar
+
+    W = TypeVar("W", bound=HostedWorkspace, covariant=True)
+"""The workspace type a registry hosts: what its factory builds.
+
+``Registry[Workspace]`` hands out ``Hosted[Workspace]``, so its users get
+their own type back without a downcast; a bare ``Registry`` means any
+``HostedWorkspace``.
+"""
+
 #: Builds a workspace from a spec; raises a ``CrushdError`` on failure.
-WorkspaceFactory = Callable[[WorkspaceSpec], Awaitable[HostedWorkspace]]
+WorkspaceFactory = Callable[[WorkspaceSpec], Awaitable[W]]
 
 
 @attrs.define(eq=False)
-class Hosted:
+class Hosted(Generic[W]):
     """A workspace in the registry with its claims and lifetime markers.
 
     Attributes:
@@ -67,7 +82,7 @@ class Hosted:
         cleaned: set when cleanup finished (a create for the same path waits).
     """
 
-    workspace: HostedWorkspace
+    workspace: W
     key: str
     claims: dict[str, Claim] = attrs.field(factory=dict)
     nursery: trio.Nursery | None = None
@@ -86,7 +101,7 @@ class Hosted:
 
 
 @attrs.define(eq=False)
-class Build:
+class Build(Generic[W]):
     """One in-flight workspace build that concurrent creates of a path share.
 
     ``error`` is set when the factory failed with a ``CrushdError``; every
@@ -96,5 +111,5 @@ class Build:
     """
 
     done: trio.Event = attrs.field(factory=trio.Event)
-    hosted: Hosted | None = None
+    hosted: Hosted[W] | None = None
     error: BaseException | None = None

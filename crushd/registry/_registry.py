@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from typing import Generic, cast
 
 import attrs
 import trio
@@ -32,7 +33,7 @@ from crushd.proto import ClientInfo, Workspace
 from crushd.workspace import WorkspaceSpec
 
 from ._claims import Claim, arm_timer
-from ._hosted import Build, Hosted, WorkspaceFactory
+from ._hosted import Build, Hosted, W, WorkspaceFactory
 from ._paths import check_path, resolve_workspace_key, validate_client_id
 from ._retired import RetiredClients
 
@@ -62,14 +63,14 @@ class RegistrySettings:
 
 
 @attrs.define(eq=False)
-class StreamTicket:
+class StreamTicket(Generic[W]):
     """What ``attach`` hands a stream: pass it back to ``detach`` when it ends.
 
     Each ticket counts as one stream exactly once: ``detached`` is set by the
     first ``detach`` and any later one is a no-op.
     """
 
-    hosted: Hosted
+    hosted: Hosted[W]
     claim: Claim
     detached: bool = attrs.field(default=False, init=False)
 
@@ -92,7 +93,7 @@ class RegistryStatistics:
     closing: bool
 
 
-class Registry:
+class Registry(Generic[W]):
     """Workspaces by id and by canonical path, with per-client claims.
 
     Args:
@@ -108,17 +109,17 @@ class Registry:
 
     def __init__(
         self,
-        factory: WorkspaceFactory,
+        factory: WorkspaceFactory[W],
         settings: RegistrySettings,
         on_idle: Callable[[], None] | None = None,
     ) -> None:
         self._factory = factory
         self.settings = settings
         self._on_idle = on_idle or (lambda: None)
-        self._by_id: dict[str, Hosted] = {}
-        self._by_key: dict[str, Hosted] = {}
-        self._builds: dict[str, Build] = {}
-        self._cleanups: dict[str, Hosted] = {}
+        self._by_id: dict[str, Hosted[W]] = {}
+        self._by_key: dict[str, Hosted[W]] = {}
+        self._builds: dict[str, Build[W]] = {}
+        self._cleanups: dict[str, Hosted[W]] = {}
         self._retired = RetiredClients()
         self._pending_creates = 0
         self._closing = False
@@ -182,7 +183,7 @@ class Registry:
 
     # ------------------------------------------------------------------ lookups
 
-    def get(self, workspace_id: str) -> Hosted:
+    def get(self, workspace_id: str) -> Hosted[W]:
         """Return the live workspace with this id.
 
         Raises:
@@ -193,7 +194,7 @@ class Registry:
             raise WorkspaceNotFound
         return hosted
 
-    def workspaces(self) -> list[Hosted]:
+    def workspaces(self) -> list[Hosted[W]]:
         """Return every live workspace, in creation order."""
         return list(self._by_id.values())
 
@@ -232,7 +233,7 @@ class Registry:
 
     # ------------------------------------------------------------------- create
 
-    async def create(self, request: Workspace) -> Hosted:
+    async def create(self, request: Workspace) -> Hosted[W]:
         """Create the workspace for ``request.path``, or join the live one there.
 
         Validation order and errors follow upstream: ``path`` (400), then
@@ -279,7 +280,7 @@ class Registry:
 
     async def _create_or_join(
         self, key: str, client_id: str, request: Workspace
-    ) -> Hosted:
+    ) -> Hosted[W]:
         while True:
             self._admit(client_id)
             hosted = self._by_key.get(key)
@@ -302,15 +303,15 @@ class Registry:
         if client_id in self._retired:
             raise ClientRetired
 
-    def _join(self, hosted: Hosted, client_id: str, request: Workspace) -> None:
+    def _join(self, hosted: Hosted[W], client_id: str, request: Workspace) -> None:
         spec = hosted.workspace.spec
         if tuple(request.channels) != spec.channels:
             raise Conflict(CHANNELS_MISMATCH)
         _log_first_wins_mismatch(hosted, request)
         self._register(hosted, client_id)
 
-    async def _build(self, key: str, client_id: str, request: Workspace) -> Hosted:
-        build = Build()
+    async def _build(self, key: str, client_id: str, request: Workspace) -> Hosted[W]:
+        build: Build[W] = Build()
         self._builds[key] = build
         try:
             hosted = await self._open(key, request, build)
@@ -323,7 +324,7 @@ class Registry:
             del self._builds[key]
             build.done.set()
 
-    async def _open(self, key: str, request: Workspace, build: Build) -> Hosted:
+    async def _open(self, key: str, request: Workspace, build: Build[W]) -> Hosted[W]:
         spec = _spec_from_request(key, request)
         try:
             workspace = await self._factory(spec)
@@ -339,7 +340,7 @@ class Registry:
             raise
         return hosted
 
-    async def _abandon(self, hosted: Hosted) -> None:
+    async def _abandon(self, hosted: Hosted[W]) -> None:
         # Once spawned, the workspace task always cleans up in its ``finally``
         # (a start cancelled before ``started()`` waits for that cleanup), so
         # close the workspace here only when the task never ran; closing it
@@ -352,7 +353,7 @@ class Registry:
         with trio.move_on_after(CLEANUP_SECONDS, shield=True):
             await hosted.workspace.aclose()
 
-    def _install(self, hosted: Hosted, client_id: str) -> None:
+    def _install(self, hosted: Hosted[W], client_id: str) -> None:
         # Admission may have changed while the build awaited; a workspace that
         # nobody may claim is torn down at once instead of being published.
         try:
@@ -367,7 +368,7 @@ class Registry:
 
     # ------------------------------------------------------------ claim changes
 
-    def _register(self, hosted: Hosted, client_id: str) -> None:
+    def _register(self, hosted: Hosted[W], client_id: str) -> None:
         claim = hosted.claims.get(client_id)
         if claim is None:
             claim = hosted.claims[client_id] = Claim(client_id)
@@ -378,7 +379,7 @@ class Registry:
             self._hold(hosted, claim, self.settings.create_grace_seconds)
         log.debug("claim registered workspace=%s client=%s", hosted.id, client_id)
 
-    def _hold(self, hosted: Hosted, claim: Claim, seconds: float) -> None:
+    def _hold(self, hosted: Hosted[W], claim: Claim, seconds: float) -> None:
         assert hosted.nursery is not None
 
         def expire(scope: trio.CancelScope) -> None:
@@ -393,7 +394,7 @@ class Registry:
 
     def attach(
         self, workspace_id: str, client_id: str, user_agent: str = ""
-    ) -> StreamTicket:
+    ) -> StreamTicket[W]:
         """Add a stream claim for ``client_id``; consumes any hold. Atomic, no await.
 
         Raises:
@@ -434,7 +435,8 @@ class Registry:
 
         Source: Crush backend.go ``detachStream`` plus the detach-grace hold.
         """
-        hosted, claim = ticket.hosted, ticket.claim
+        # Every ticket comes from this registry's ``attach``: its ``W``.
+        hosted, claim = cast("Hosted[W]", ticket.hosted), ticket.claim
         if ticket.detached or not hosted.claim_is_live(claim):
             return
         ticket.detached = True
@@ -517,7 +519,7 @@ class Registry:
 
     # ----------------------------------------------------------------- teardown
 
-    def _remove_claim(self, hosted: Hosted, claim: Claim) -> None:
+    def _remove_claim(self, hosted: Hosted[W], claim: Claim) -> None:
         if hosted.claims.get(claim.client_id) is claim:
             del hosted.claims[claim.client_id]
             log.debug(
@@ -526,7 +528,7 @@ class Registry:
         if not hosted.claims and not hosted.torn_down:
             self._teardown(hosted)
 
-    def _teardown(self, hosted: Hosted) -> None:
+    def _teardown(self, hosted: Hosted[W]) -> None:
         hosted.torn_down = True
         if self._by_id.get(hosted.id) is hosted:
             del self._by_id[hosted.id]
@@ -539,7 +541,7 @@ class Registry:
         self._maybe_arm_idle()
 
     async def _run_workspace(
-        self, hosted: Hosted, *, task_status: trio.TaskStatus[None]
+        self, hosted: Hosted[W], *, task_status: trio.TaskStatus[None]
     ) -> None:
         try:
             async with trio.open_nursery() as nursery:
@@ -560,7 +562,7 @@ class Registry:
         finally:
             await self._cleanup(hosted)
 
-    async def _cleanup(self, hosted: Hosted) -> None:
+    async def _cleanup(self, hosted: Hosted[W]) -> None:
         try:
             with trio.move_on_after(CLEANUP_SECONDS, shield=True):
                 await hosted.workspace.aclose()

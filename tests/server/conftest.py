@@ -19,14 +19,14 @@ from crushd.config import ConfigSources
 from crushd.registry import Registry, RegistrySettings
 from crushd.server import ServerContext, bind_unix, create_app, serve_app
 from crushd.store import StorePool
-from crushd.workspace import WorkspaceOpener
+from crushd.workspace import Workspace, WorkspaceOpener
 
 
 @attrs.define
 class Harness:
     """A registry, the app over it, and its test client."""
 
-    registry: Registry
+    registry: Registry[Workspace]
     app: QuartTrio
     client: TestClientProtocol
     idle_calls: list[float]

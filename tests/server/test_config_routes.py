@@ -67,7 +67,7 @@ def read_json(path: Path) -> Any:
 
 def events(harness: Harness, ws: str, kind: str = "config_changed") -> list[Any]:
     log = harness.registry.get(ws).workspace.log
-    frames = [json.loads(f) for f in log.read_ws(0).frames]  # type: ignore[attr-defined]
+    frames = [json.loads(f) for f in log.read_ws(0).frames]
     return [f for f in frames if f["type"] == kind]
 
 
@@ -622,8 +622,8 @@ async def test_no_route_ever_answers_a_configured_secret(
     assert status == 500
     bodies.append(json.dumps(failed, ensure_ascii=False))
     log = harness.registry.get(ws).workspace.log
-    bodies.extend(log.read_ws(0).frames)  # type: ignore[attr-defined]
-    bodies.append(log.read_sse(0).data.decode())  # type: ignore[attr-defined]
+    bodies.extend(log.read_ws(0).frames)
+    bodies.append(log.read_sse(0).data.decode())
     bodies.extend(record.getMessage() for record in caplog.records)
     for handler in logging.getLogger("crushd").handlers:
         handler.flush()

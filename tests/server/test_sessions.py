@@ -29,7 +29,7 @@ async def ws(harness: Harness, project: Path) -> str:
 
 def events(harness: Harness, ws: str) -> list[dict[str, Any]]:
     log = harness.registry.get(ws).workspace.log
-    batch = log.read_ws(0)  # type: ignore[attr-defined]
+    batch = log.read_ws(0)
     return [json.loads(frame) for frame in batch.frames]
 
 
@@ -167,7 +167,7 @@ async def test_messages_and_history_routes(harness: Harness, ws: str) -> None:
     """messages lists ascending, messages/user descending, history is []."""
     base = f"/v1/workspaces/{ws}"
     _, session = await harness.json("POST", f"{base}/sessions", {"title": "s"})
-    store = harness.registry.get(ws).workspace.messages  # type: ignore[attr-defined]
+    store = harness.registry.get(ws).workspace.messages
     for index, role in enumerate(["user", "assistant", "user"]):
         await store.create(
             Message(
@@ -212,7 +212,7 @@ async def test_session_is_busy_is_real_in_list_and_get(
     _, busy = await harness.json("POST", base, {"title": "busy"})
     _, idle = await harness.json("POST", base, {"title": "idle"})
     workspace = harness.registry.get(ws).workspace
-    workspace.agent = BusyAgent(busy["id"])  # type: ignore[attr-defined]
+    workspace.agent = BusyAgent(busy["id"])
     _, listed = await harness.json("GET", base)
     assert {s["id"]: s["is_busy"] for s in listed} == {
         busy["id"]: True,
@@ -230,7 +230,7 @@ async def test_messages_route_flushes_streaming_updates_first(
     """GET messages shows a debounced delta the flusher has not written yet."""
     base = f"/v1/workspaces/{ws}"
     _, session = await harness.json("POST", f"{base}/sessions", {"title": "s"})
-    service = harness.registry.get(ws).workspace.messages  # type: ignore[attr-defined]
+    service = harness.registry.get(ws).workspace.messages
     message = Message(id="a", role="assistant", session_id=session["id"])
     await service.create(message)
     text = [Part(type="text", data={"text": "streamed"})]

@@ -33,7 +33,7 @@ async def create(harness: Harness, path: Path) -> dict[str, Any]:
 def skills_events(harness: Harness, ws: str) -> list[dict[str, Any]]:
     """Every skills_event in the workspace's log, as sent on the wire."""
     log = harness.registry.get(ws).workspace.log
-    frames = [json.loads(f) for f in log.read_ws(0).frames]  # type: ignore[attr-defined]
+    frames = [json.loads(f) for f in log.read_ws(0).frames]
     return [f["payload"] for f in frames if f["type"] == "skills_event"]
 
 
@@ -218,8 +218,8 @@ async def test_workspaces_never_see_each_others_skills(
     ws_a, ws_b = await create(harness, project_a), await create(harness, project_b)
     assert [s["name"] for s in ws_a["skills"]] == ["wsa-only-skill"]
     assert [s["name"] for s in ws_b["skills"]] == ["wsb-only-skill"]
-    a_service = harness.registry.get(ws_a["id"]).workspace.skills  # type: ignore[attr-defined]
-    b_service = harness.registry.get(ws_b["id"]).workspace.skills  # type: ignore[attr-defined]
+    a_service = harness.registry.get(ws_a["id"]).workspace.skills
+    b_service = harness.registry.get(ws_b["id"]).workspace.skills
     assert a_service is not b_service
 
     write_skill(project_skills(project_a), "wsa-marker")
@@ -245,7 +245,7 @@ async def test_config_change_rescans_with_new_skills_paths(
     status, _ = await harness.json("POST", f"/v1/workspaces/{ws}/config/set", body)
     assert status == 200
     log = harness.registry.get(ws).workspace.log
-    kinds = [json.loads(f)["type"] for f in log.read_ws(0).frames]  # type: ignore[attr-defined]
+    kinds = [json.loads(f)["type"] for f in log.read_ws(0).frames]
     assert kinds == ["config_changed", "skills_event"]
     (event,) = skills_events(harness, ws)
     assert event["payload"]["states"] == [

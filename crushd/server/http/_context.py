@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -11,6 +12,9 @@ from crushd import __version__
 from crushd.config import ConfigSources
 from crushd.proto import VersionInfo
 from crushd.registry import Registry
+
+if TYPE_CHECKING:
+    from crushd.workspace import Workspace
 
 #: Request bodies above this many bytes get 413.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -35,7 +39,8 @@ class ServerContext:
     """Everything the HTTP layer uses.
 
     Attributes:
-        registry: the workspace registry.
+        registry: the workspace registry; it hosts ``crushd.workspace.Workspace``
+            (the daemon's factory builds them), so routes need no downcast.
         heartbeat_seconds: idle streams get ``: ping`` this often (C.2);
             required, the default is ``Settings``'s.
         max_body_bytes: request bodies above this get 413.
@@ -47,7 +52,7 @@ class ServerContext:
         debug_endpoints: serve ``/v1/debug/...`` (``--debug-endpoints``).
     """
 
-    registry: Registry
+    registry: Registry[Workspace]
     heartbeat_seconds: float = attrs.field(kw_only=True)
     max_body_bytes: int = MAX_BODY_BYTES
     server_config: dict[str, object] = attrs.field(factory=dict)

@@ -1,6 +1,6 @@
 """The ``/v1`` API: the route table ``ROUTES`` and its handlers, one module per area."""
 
-from ._config import COMMIT_SECONDS, publish_config_change
+from ._config import COMMIT_SECONDS
 from ._system import SHUTDOWN_COMMANDS
 from ._table import ROUTES, UNSUPPORTED_ROUTES
 
@@ -9,5 +9,4 @@ __all__ = [
     "ROUTES",
     "SHUTDOWN_COMMANDS",
     "UNSUPPORTED_ROUTES",
-    "publish_config_change",
 ]

@@ -2,8 +2,9 @@
 
 Every successful mutation writes one scope file, then every live workspace
 whose effective config read that file reloads and publishes exactly one
-``config_changed`` (a scope-0 write reaches all of them, a scope-1 write only
-the writer's own). A failed mutation writes nothing and publishes nothing.
+``config_changed`` (``crushd.registry.reload_config_dependents``: a scope-0
+write reaches all of them, a scope-1 write only the writer's own). A failed
+mutation writes nothing and publishes nothing.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from crushd.proto import (
     InitPrompt,
     NeedsInit,
 )
-from crushd.registry import Registry
-from crushd.workspace import INIT_PROMPT, Workspace
+from crushd.registry import reload_config_dependents
+from crushd.workspace import INIT_PROMPT
 
 from ..http import ServerContext, decode_body, empty_response, json_response
 from ._live import workspace_of
@@ -38,34 +39,12 @@ if TYPE_CHECKING:
 COMMIT_SECONDS = 60.0
 
 
-async def publish_config_change(registry: Registry, changed: Path) -> int:
-    """Reload every live workspace that depends on ``changed``.
-
-    Each one publishes one ``config_changed`` (``Workspace.reload_config``).
-
-    Returns:
-        How many workspaces were reloaded.
-
-    Source: Crush backend ``publishConfigChanged``; issue 3 widens it from
-    the writer's workspace to every affected one.
-    """
-    reloaded = 0
-    for hosted in registry.workspaces():
-        workspace = hosted.workspace
-        if isinstance(workspace, Workspace) and workspace.configuration.depends_on(
-            changed
-        ):
-            await workspace.reload_config()
-            reloaded += 1
-    return reloaded
-
-
-async def _commit(registry: Registry, change: Awaitable[Path]) -> Response:
+async def _commit(ctx: ServerContext, change: Awaitable[Path]) -> Response:
     # Shielded so a client leaving mid-request cannot split a written file
     # from its events; bounded by the lock deadline and the reloads.
     with trio.move_on_after(COMMIT_SECONDS, shield=True):
         changed = await change
-        await publish_config_change(registry, changed)
+        await reload_config_dependents(ctx.registry, changed)
     return empty_response()
 
 
@@ -82,14 +61,14 @@ async def config_set(ctx: ServerContext, workspace_id: str) -> Response:
     """``POST .../config/set`` with ``{"scope","key","value"}``."""
     service = _configuration(ctx, workspace_id)
     body = await decode_body(ConfigSetRequest)
-    return await _commit(ctx.registry, service.set(body.scope, body.key, body.value))
+    return await _commit(ctx, service.set(body.scope, body.key, body.value))
 
 
 async def config_remove(ctx: ServerContext, workspace_id: str) -> Response:
     """``POST .../config/remove`` with ``{"scope","key"}``."""
     service = _configuration(ctx, workspace_id)
     body = await decode_body(ConfigRemoveRequest)
-    return await _commit(ctx.registry, service.remove(body.scope, body.key))
+    return await _commit(ctx, service.remove(body.scope, body.key))
 
 
 async def config_model(ctx: ServerContext, workspace_id: str) -> Response:
@@ -97,7 +76,7 @@ async def config_model(ctx: ServerContext, workspace_id: str) -> Response:
     service = _configuration(ctx, workspace_id)
     body = await decode_body(ConfigModelRequest)
     change = service.set_model(body.scope, body.model_type, body.model)
-    return await _commit(ctx.registry, change)
+    return await _commit(ctx, change)
 
 
 async def config_compact(ctx: ServerContext, workspace_id: str) -> Response:
@@ -105,7 +84,7 @@ async def config_compact(ctx: ServerContext, workspace_id: str) -> Response:
     service = _configuration(ctx, workspace_id)
     body = await decode_body(ConfigCompactRequest)
     change = service.set(body.scope, "options.tui.compact_mode", body.enabled)
-    return await _commit(ctx.registry, change)
+    return await _commit(ctx, change)
 
 
 async def config_provider_key(ctx: ServerContext, workspace_id: str) -> Response:
@@ -115,7 +94,7 @@ async def config_provider_key(ctx: ServerContext, workspace_id: str) -> Response
     change = service.set_provider_key(
         body.scope, body.provider_id, body.kind, body.api_key
     )
-    return await _commit(ctx.registry, change)
+    return await _commit(ctx, change)
 
 
 async def needs_init(ctx: ServerContext, workspace_id: str) -> Response:

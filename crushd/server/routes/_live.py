@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from crushd.registry import Hosted, Registry
-from crushd.workspace import Workspace
 
 from ..http import ServerContext
 
+if TYPE_CHECKING:
+    from crushd.workspace import Workspace
 
-def live_workspace(registry: Registry, workspace_id: str) -> tuple[Hosted, Workspace]:
+
+def live_workspace(
+    registry: Registry[Workspace], workspace_id: str
+) -> tuple[Hosted[Workspace], Workspace]:
     """Return the registry entry and the workspace for ``workspace_id``.
 
     Raises:
         WorkspaceNotFound: unknown or torn down (404).
     """
     hosted = registry.get(workspace_id)
-    workspace = hosted.workspace
-    assert isinstance(workspace, Workspace), "registry built a foreign workspace"
-    return hosted, workspace
+    return hosted, hosted.workspace
 
 
 def workspace_of(ctx: ServerContext, workspace_id: str) -> Workspace:
