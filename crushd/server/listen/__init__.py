@@ -4,8 +4,6 @@ from ._auth import (
     AUTHENTICATED_HOOK,
     LOOPBACK_NAMES,
     AccessControl,
-    TokenFileError,
-    load_token,
     parse_allowed_host,
 )
 from ._connections import ConnectionGate, ConnectionLimits
@@ -26,12 +24,15 @@ from ._peercred import (
     peer_allowed,
     peer_credentials,
 )
+from ._token import MIN_TOKEN_CHARS, TOKEN_BYTES, TokenFileError, load_token
 
 __all__ = [
     "AUTHENTICATED_HOOK",
     "DEFAULT_BACKLOG",
     "LOOPBACK_NAMES",
+    "MIN_TOKEN_CHARS",
     "PROBE_TIMEOUT_SECONDS",
+    "TOKEN_BYTES",
     "AccessControl",
     "AddressInUseError",
     "BoundSocket",

@@ -7,8 +7,8 @@ the stream ends.
 
 Replaying to a new stream: a frame every newly attached stream must see
 first (pending permission requests, say) goes between ``registry.attach``
-and the first event frame: in ``events``, chain it before ``frames`` (the
-first ``send`` after the 200 head); in ``events_ws``, send it after
+and the first event frame: in ``events``, send it in ``_stream`` right after the
+200 head, before the first chunk of ``frames``; in ``events_ws``, send it after
 ``websocket.accept()``. ``resume_from is None`` tells a fresh attach from a
 resume with ``Last-Event-ID``.
 
@@ -17,10 +17,14 @@ Source: docs/protocol.md 3.1 (SSE, handshake order), C.1 (resume), C.9.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
 import trio
 from quart import websocket
+
+from crushd.registry import StreamTicket
+from crushd.workspace import EventLog
 
 from ..http import (
     HotRequest,
@@ -42,36 +46,46 @@ async def events(ctx: ServerContext, request: HotRequest, workspace_id: str) -> 
     Errors before the stream (400 client id or resume point, 404 workspace,
     409 claim) are JSON answers; hypercorn writes the 200 head at once.
     """
-    registry = ctx.registry
     try:
-        args = request.args
-        client_id = parse_query_client_id(args)
-        headers = request.headers
-        resume_from = last_event_id_from(headers, args)
-        hosted, workspace = live_workspace(registry, workspace_id)
-        user_agent = headers.get("user-agent") or ""
-        ticket = registry.attach(hosted.id, client_id, user_agent)
+        ticket, log, resume_from = _attach(ctx, request, workspace_id)
     except Exception as error:  # noqa: BLE001 - the route's error boundary
         await request.fail(error)
         return
-    send = request.send
     try:
-        log = workspace.log
         cursor = log.head if resume_from is None else resume_from
         writer = chunk_writer(request.scope.get(RAW_SEND_KEY))
         frames = sse_frames(log, ticket, cursor, ctx.heartbeat_seconds, writer)
-        start = {"type": "http.response.start", "status": 200}
-        await send({**start, "headers": _SSE_HEADERS})
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(request.cancel_on_disconnect, nursery.cancel_scope)
-            async with aclosing(frames):
-                async for chunk in frames:
-                    message = {"body": chunk, "more_body": True}
-                    await send({"type": "http.response.body", **message})
-            await send({"type": "http.response.body", "body": b""})
-            nursery.cancel_scope.cancel()
+        await _stream(request, frames)
     finally:
-        registry.detach(ticket)
+        ctx.registry.detach(ticket)
+
+
+def _attach(
+    ctx: ServerContext, request: HotRequest, workspace_id: str
+) -> tuple[StreamTicket, EventLog, int | None]:
+    """Validate the request and attach its claim; ``(ticket, log, resume point)``."""
+    args, headers = request.args, request.headers
+    client_id = parse_query_client_id(args)
+    resume_from = last_event_id_from(headers, args)
+    hosted, workspace = live_workspace(ctx.registry, workspace_id)
+    user_agent = headers.get("user-agent") or ""
+    ticket = ctx.registry.attach(hosted.id, client_id, user_agent)
+    return ticket, workspace.log, resume_from
+
+
+async def _stream(request: HotRequest, frames: AsyncGenerator[bytes, None]) -> None:
+    """Send the 200 head, then every chunk, until the frames end or the client goes."""
+    send = request.send
+    start = {"type": "http.response.start", "status": 200}
+    await send({**start, "headers": _SSE_HEADERS})
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(request.cancel_on_disconnect, nursery.cancel_scope)
+        async with aclosing(frames):
+            async for chunk in frames:
+                message = {"body": chunk, "more_body": True}
+                await send({"type": "http.response.body", **message})
+        await send({"type": "http.response.body", "body": b""})
+        nursery.cancel_scope.cancel()
 
 
 async def events_ws(ctx: ServerContext, workspace_id: str) -> None:
