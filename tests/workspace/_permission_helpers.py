@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
+import trio
 
 from crushd.agent.tools import PermissionAsk
 from crushd.config import Config, Permissions
@@ -71,3 +73,11 @@ def requester(
         outcomes[call_id] = await service.request(session_id, call_id, what)
 
     return run
+
+
+@contextlib.asynccontextmanager
+async def bounded() -> AsyncIterator[trio.Nursery]:
+    """Open a nursery that fails the test instead of hanging (virtual time)."""
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            yield nursery

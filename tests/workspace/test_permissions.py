@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import attrs
 import pytest
-import trio
 import trio.testing
 
 from crushd.config import Config
@@ -28,6 +27,7 @@ from ._permission_helpers import (
     Outcomes,
     Sink,
     ask,
+    bounded,
     make_harness,
     requester,
 )
@@ -38,7 +38,9 @@ def harness() -> Harness:
     return make_harness()
 
 
-async def test_permissions_skip_mode_allows_silently() -> None:
+async def test_permissions_skip_mode_allows_silently(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     """With the yolo flag every request is allowed and nothing is published."""
     sink = Sink()
     service = PermissionService(sink, ROOT, Config, skip=True)
@@ -58,12 +60,15 @@ async def test_permissions_skip_mode_allows_silently() -> None:
     ],
 )
 async def test_permissions_allowed_tools(
-    harness: Harness, allowed: list[str], expected: bool
+    autojump_clock: trio.testing.MockClock,
+    harness: Harness,
+    allowed: list[str],
+    expected: bool,
 ) -> None:
     """A tool or tool:action in allowed_tools is allowed silently; else it asks."""
     harness.allowed.extend(allowed)
     outcomes: Outcomes = {}
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(
             requester(harness.service, outcomes), "s", "c", ask("bash", "execute")
         )
@@ -76,13 +81,14 @@ async def test_permissions_allowed_tools(
 
 
 async def test_permissions_allowed_tools_follow_the_current_config(
+    autojump_clock: trio.testing.MockClock,
     harness: Harness,
 ) -> None:
     """allowed_tools is read per request: a config change applies to the next one."""
     harness.allowed.append("edit")
     assert await harness.service.request("s", "c1", ask("edit", "write"))
     harness.allowed.clear()
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(harness.service.request, "s", "c2", ask("edit", "write"))
         await trio.testing.wait_all_tasks_blocked()
         assert [r.tool_call_id for r in harness.service.pending()] == ["c2"]
@@ -90,11 +96,12 @@ async def test_permissions_allowed_tools_follow_the_current_config(
 
 
 async def test_permissions_request_publishes_asking_then_request(
+    autojump_clock: trio.testing.MockClock,
     harness: Harness,
 ) -> None:
     """Asking is {granted:false, denied:false}, then a request with a fresh id."""
     outcomes: Outcomes = {}
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(requester(harness.service, outcomes), "s1", "call-1", ask())
         await trio.testing.wait_all_tasks_blocked()
         (kind, asking), (_, request) = harness.sink.events
@@ -122,10 +129,12 @@ async def test_permissions_request_publishes_asking_then_request(
     assert harness.service.pending() == []
 
 
-async def test_permissions_sequential_persistent_grant(harness: Harness) -> None:
+async def test_permissions_sequential_persistent_grant(
+    autojump_clock: trio.testing.MockClock, harness: Harness
+) -> None:
     """After allow_session the same (session, tool, action, folder) is allowed."""
     outcomes: Outcomes = {}
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(
             requester(harness.service, outcomes),
             "s1",
@@ -146,12 +155,14 @@ async def test_permissions_sequential_persistent_grant(harness: Harness) -> None
     assert len(harness.sink.requests()) == 1
 
 
-async def test_permissions_sequential_temporary_grants(harness: Harness) -> None:
+async def test_permissions_sequential_temporary_grants(
+    autojump_clock: trio.testing.MockClock, harness: Harness
+) -> None:
     """allow is for one request only: the next identical one asks again."""
     outcomes: Outcomes = {}
     run = requester(harness.service, outcomes)
     for call_id, action in [("c1", "allow"), ("c2", "deny")]:
-        async with trio.open_nursery() as nursery:
+        async with bounded() as nursery:
             nursery.start_soon(run, "s2", call_id, ask("file_tool", "write"))
             await trio.testing.wait_all_tasks_blocked()
             assert harness.service.resolve(harness.service.pending()[0].id, action)
@@ -159,7 +170,9 @@ async def test_permissions_sequential_temporary_grants(harness: Harness) -> None
     assert len(harness.sink.requests()) == 2
 
 
-async def test_permissions_concurrent_requests_fifo(harness: Harness) -> None:
+async def test_permissions_concurrent_requests_fifo(
+    autojump_clock: trio.testing.MockClock, harness: Harness
+) -> None:
     """Requests are shown one at a time in arrival order; outcomes reach callers."""
     outcomes: Outcomes = {}
     run = requester(harness.service, outcomes)
@@ -168,7 +181,7 @@ async def test_permissions_concurrent_requests_fifo(harness: Harness) -> None:
         ("concurrent2", "tool2", "allow_session"),
         ("concurrent3", "tool3", "deny"),
     ]
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         for session, tool, _ in specs:
             nursery.start_soon(
                 run, session, tool, ask(tool, "action", f"/tmp/{tool}.txt")
@@ -186,10 +199,12 @@ async def test_permissions_concurrent_requests_fifo(harness: Harness) -> None:
     )
 
 
-async def test_permissions_concurrent_grants_resolve_once(harness: Harness) -> None:
+async def test_permissions_concurrent_grants_resolve_once(
+    autojump_clock: trio.testing.MockClock, harness: Harness
+) -> None:
     """Two grants race: one resolves, one notification, nothing left pending."""
     outcomes: Outcomes = {}
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(
             requester(harness.service, outcomes), "race-session", "race-call", ask()
         )
@@ -200,7 +215,7 @@ async def test_permissions_concurrent_grants_resolve_once(harness: Harness) -> N
         async def grant() -> None:
             answers.append(harness.service.grant(PermissionGrant(pending, "allow")))
 
-        async with trio.open_nursery() as racers:
+        async with bounded() as racers:
             racers.start_soon(grant)
             racers.start_soon(grant)
     assert sorted(answers) == [False, True]
@@ -212,10 +227,12 @@ async def test_permissions_concurrent_grants_resolve_once(harness: Harness) -> N
     assert not harness.service.grant(PermissionGrant(pending, "allow"))
 
 
-async def test_permissions_grant_after_deny_is_a_no_op(harness: Harness) -> None:
+async def test_permissions_grant_after_deny_is_a_no_op(
+    autojump_clock: trio.testing.MockClock, harness: Harness
+) -> None:
     """A grant after a deny returns False, changes nothing and publishes nothing."""
     outcomes: Outcomes = {}
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(
             requester(harness.service, outcomes), "deny-first", "df-call", ask()
         )
@@ -230,18 +247,19 @@ async def test_permissions_grant_after_deny_is_a_no_op(harness: Harness) -> None
 
 
 async def test_permissions_losing_allow_session_records_nothing(
+    autojump_clock: trio.testing.MockClock,
     harness: Harness,
 ) -> None:
     """A deny wins, a later allow_session loses, the next identical one still asks."""
     outcomes: Outcomes = {}
     run = requester(harness.service, outcomes)
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(run, "race-persist", "rp-call", ask())
         await trio.testing.wait_all_tasks_blocked()
         pending = harness.sink.requests()[0]
         assert harness.service.grant(PermissionGrant(pending, "deny"))
         assert not harness.service.grant(PermissionGrant(pending, "allow_session"))
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(run, "race-persist", "rp-call-2", ask())
         await trio.testing.wait_all_tasks_blocked()
         (follow_up,) = harness.service.pending()
@@ -250,7 +268,9 @@ async def test_permissions_losing_allow_session_records_nothing(
     assert outcomes == {"rp-call": False, "rp-call-2": False}
 
 
-async def test_permissions_unknown_id_is_a_no_op(harness: Harness) -> None:
+async def test_permissions_unknown_id_is_a_no_op(
+    autojump_clock: trio.testing.MockClock, harness: Harness
+) -> None:
     """Every decision on an unknown id returns False and publishes nothing."""
     bogus = PermissionRequest(
         id="does-not-exist", tool_call_id="ghost", tool_name="tool"
@@ -261,7 +281,9 @@ async def test_permissions_unknown_id_is_a_no_op(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize("action", ["", "ALLOW", "allow_once", "grant"])
-async def test_permissions_invalid_action(harness: Harness, action: str) -> None:
+async def test_permissions_invalid_action(
+    autojump_clock: trio.testing.MockClock, harness: Harness, action: str
+) -> None:
     """An unknown action is 400 `invalid permission action`, even for unknown ids."""
     with pytest.raises(InvalidPermissionAction) as caught:
         harness.service.resolve("does-not-exist", action)
@@ -273,19 +295,20 @@ async def test_permissions_invalid_action(harness: Harness, action: str) -> None
 
 
 async def test_permissions_allow_session_key_is_the_pending_requests(
+    autojump_clock: trio.testing.MockClock,
     harness: Harness,
 ) -> None:
     """Only the id selects; a grant body naming another path cannot widen the grant."""
     outcomes: Outcomes = {}
     run = requester(harness.service, outcomes)
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(run, "s", "c1", ask(path="/tmp/a"))
         await trio.testing.wait_all_tasks_blocked()
         forged = attrs.evolve(harness.sink.requests()[0], path="/", tool_name="bash")
         assert harness.service.grant(PermissionGrant(forged, "allow_session"))
     assert outcomes["c1"] is True
     assert await harness.service.request("s", "c2", ask(path="/tmp/a"))
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(run, "s", "c3", ask("bash", "act", "/"))
         await trio.testing.wait_all_tasks_blocked()
         assert [r.tool_call_id for r in harness.service.pending()] == ["c3"]
@@ -293,12 +316,13 @@ async def test_permissions_allow_session_key_is_the_pending_requests(
 
 
 async def test_permissions_grant_recorded_while_queued_applies(
+    autojump_clock: trio.testing.MockClock,
     harness: Harness,
 ) -> None:
     """An allow_session decided while an identical request waits in line approves it."""
     outcomes: Outcomes = {}
     run = requester(harness.service, outcomes)
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(run, "s", "c1", ask())
         await trio.testing.wait_all_tasks_blocked()
         nursery.start_soon(run, "s", "c2", ask())

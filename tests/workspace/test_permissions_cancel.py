@@ -25,6 +25,7 @@ from ._permission_helpers import (
     Outcomes,
     Sink,
     ask,
+    bounded,
     make_harness,
     requester,
 )
@@ -35,10 +36,12 @@ def harness() -> Harness:
     return make_harness()
 
 
-async def test_permissions_cancel_closes_the_dialog(harness: Harness) -> None:
+async def test_permissions_cancel_closes_the_dialog(
+    autojump_clock: trio.testing.MockClock, harness: Harness
+) -> None:
     """A cancelled wait withdraws the request and publishes denied+cancelled once."""
     outcomes: Outcomes = {}
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(requester(harness.service, outcomes), "s", "c1", ask())
         await trio.testing.wait_all_tasks_blocked()
         pending = harness.service.pending()[0]
@@ -53,11 +56,12 @@ async def test_permissions_cancel_closes_the_dialog(harness: Harness) -> None:
 
 
 async def test_permissions_cancel_racing_a_grant_publishes_once(
+    autojump_clock: trio.testing.MockClock,
     harness: Harness,
 ) -> None:
     """A grant then a cancel before the tool wakes: only the grant is published."""
     outcomes: Outcomes = {}
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(requester(harness.service, outcomes), "s", "c1", ask())
         await trio.testing.wait_all_tasks_blocked()
         assert harness.service.resolve(harness.service.pending()[0].id, "allow", "b")
@@ -70,6 +74,7 @@ async def test_permissions_cancel_racing_a_grant_publishes_once(
 
 
 async def test_permissions_cancel_while_queued_publishes_nothing(
+    autojump_clock: trio.testing.MockClock,
     harness: Harness,
 ) -> None:
     """A request cancelled while in line leaves no trace; the next one is shown."""
@@ -82,7 +87,7 @@ async def test_permissions_cancel_while_queued_publishes_nothing(
             scopes[call_id] = scope
             await run("s", call_id, ask())
 
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         for call_id in ("c1", "c2", "c3"):
             nursery.start_soon(run_in_scope, call_id)
             await trio.testing.wait_all_tasks_blocked()
@@ -101,7 +106,9 @@ async def test_permissions_cancel_while_queued_publishes_nothing(
     ]
 
 
-async def test_permissions_session_skip_is_per_session(harness: Harness) -> None:
+async def test_permissions_session_skip_is_per_session(
+    autojump_clock: trio.testing.MockClock, harness: Harness
+) -> None:
     """Per-session skip approves that session only; the workspace flag is separate."""
     harness.service.set_skip(True, session_id="headless")
     assert harness.service.skip("headless")
@@ -109,7 +116,7 @@ async def test_permissions_session_skip_is_per_session(harness: Harness) -> None
     assert not harness.service.skip("other")
     assert await harness.service.request("headless", "c1", ask())
     outcomes: Outcomes = {}
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(requester(harness.service, outcomes), "other", "c2", ask())
         await trio.testing.wait_all_tasks_blocked()
         assert [r.session_id for r in harness.service.pending()] == ["other"]
@@ -124,11 +131,13 @@ async def test_permissions_session_skip_is_per_session(harness: Harness) -> None
     assert not harness.service.skip()
 
 
-async def test_permissions_skip_applies_to_queued_requests(harness: Harness) -> None:
+async def test_permissions_skip_applies_to_queued_requests(
+    autojump_clock: trio.testing.MockClock, harness: Harness
+) -> None:
     """A request in line when skip is turned on is approved silently at its turn."""
     outcomes: Outcomes = {}
     run = requester(harness.service, outcomes)
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(run, "s", "c1", ask())
         await trio.testing.wait_all_tasks_blocked()
         nursery.start_soon(run, "headless", "c2", ask())
@@ -154,7 +163,7 @@ async def test_permissions_skip_applies_to_queued_requests(harness: Harness) -> 
     ],
 )
 async def test_permissions_request_path_is_a_folder(
-    tmp_path: Path, given: str, expected: str
+    autojump_clock: trio.testing.MockClock, tmp_path: Path, given: str, expected: str
 ) -> None:
     """A file becomes its folder, a folder stays, an unknown path is kept."""
     (tmp_path / "sub").mkdir()
@@ -162,7 +171,7 @@ async def test_permissions_request_path_is_a_folder(
     (tmp_path / "sub" / "file.txt").write_text("x")
     sink = Sink()
     service = PermissionService(sink, tmp_path, Config)
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(
             service.request, "s", "c", ask(path=given.format(root=tmp_path))
         )
@@ -172,11 +181,11 @@ async def test_permissions_request_path_is_a_folder(
         nursery.cancel_scope.cancel()
 
 
-async def test_permissions_wire_frames() -> None:
+async def test_permissions_wire_frames(autojump_clock: trio.testing.MockClock) -> None:
     """Notifications encode upstream's keys; resolved_by and cancelled only when set."""
     log = EventLog("ws", 64)
     service = PermissionService(log, ROOT, Config)
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(service.request, "s", "c1", ask())
         await trio.testing.wait_all_tasks_blocked()
         service.resolve(service.pending()[0].id, "allow", "client-a")

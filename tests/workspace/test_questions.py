@@ -28,6 +28,8 @@ from crushd.workspace import EventLog
 from crushd.workspace._question_rules import prepare_batch
 from crushd.workspace._questions import QuestionService
 
+from ._permission_helpers import bounded
+
 
 class Sink:
     """An event sink that keeps what was published (type, payload)."""
@@ -77,12 +79,12 @@ def service(sink: Sink) -> QuestionService:
 
 
 async def test_questions_answer_resolves_once(
-    sink: Sink, service: QuestionService
+    autojump_clock: trio.testing.MockClock, sink: Sink, service: QuestionService
 ) -> None:
     """The first answer wins; a second answer and a cancel return False."""
     outcomes: Outcomes = {}
     answer = [QuestionResponse(request_id="q", yes=True)]
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(asker(service, outcomes), "c1", [YES_NO])
         await trio.testing.wait_all_tasks_blocked()
         (batch,) = service.pending()
@@ -99,11 +101,11 @@ async def test_questions_answer_resolves_once(
 
 
 async def test_questions_cancel_then_answer(
-    sink: Sink, service: QuestionService
+    autojump_clock: trio.testing.MockClock, sink: Sink, service: QuestionService
 ) -> None:
     """A cancel wins over a later answer; the asker gets None; one notification."""
     outcomes: Outcomes = {}
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(asker(service, outcomes), "c1", [YES_NO])
         await trio.testing.wait_all_tasks_blocked()
         (batch,) = service.pending()
@@ -117,12 +119,12 @@ async def test_questions_cancel_then_answer(
 
 
 async def test_questions_answer_cancel_race(
-    sink: Sink, service: QuestionService
+    autojump_clock: trio.testing.MockClock, sink: Sink, service: QuestionService
 ) -> None:
     """Answer and cancel started together: exactly one reports resolved."""
     outcomes: Outcomes = {}
     results: list[bool] = []
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(asker(service, outcomes), "c1", [YES_NO])
         await trio.testing.wait_all_tasks_blocked()
 
@@ -140,10 +142,12 @@ async def test_questions_answer_cancel_race(
     assert len(sink.notifications()) == 1
 
 
-async def test_questions_stale_batch_id(sink: Sink, service: QuestionService) -> None:
+async def test_questions_stale_batch_id(
+    autojump_clock: trio.testing.MockClock, sink: Sink, service: QuestionService
+) -> None:
     """An answer naming another batch returns False and leaves the batch open."""
     outcomes: Outcomes = {}
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(asker(service, outcomes), "c1", [YES_NO])
         await trio.testing.wait_all_tasks_blocked()
         assert not service.answer("old-batch", [QuestionResponse(yes=True)])
@@ -153,7 +157,9 @@ async def test_questions_stale_batch_id(sink: Sink, service: QuestionService) ->
     assert outcomes["c1"] == []
 
 
-async def test_questions_nothing_pending(sink: Sink, service: QuestionService) -> None:
+async def test_questions_nothing_pending(
+    autojump_clock: trio.testing.MockClock, sink: Sink, service: QuestionService
+) -> None:
     """Answer and cancel with nothing on screen return False and publish nothing."""
     assert not service.answer("", [])
     assert not service.cancel()
@@ -161,11 +167,13 @@ async def test_questions_nothing_pending(sink: Sink, service: QuestionService) -
     assert service.pending() == []
 
 
-async def test_questions_fifo(sink: Sink, service: QuestionService) -> None:
+async def test_questions_fifo(
+    autojump_clock: trio.testing.MockClock, sink: Sink, service: QuestionService
+) -> None:
     """A second batch waits until the first is resolved, then is shown."""
     outcomes: Outcomes = {}
     run = asker(service, outcomes)
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(run, "c1", [YES_NO])
         await trio.testing.wait_all_tasks_blocked()
         nursery.start_soon(run, "c2", [CHOICE])
@@ -179,11 +187,11 @@ async def test_questions_fifo(sink: Sink, service: QuestionService) -> None:
 
 
 async def test_questions_run_cancel_closes_the_form(
-    sink: Sink, service: QuestionService
+    autojump_clock: trio.testing.MockClock, sink: Sink, service: QuestionService
 ) -> None:
     """Cancelling the asking run publishes cancelled:true once; later calls lose."""
     outcomes: Outcomes = {}
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(asker(service, outcomes), "c1", [YES_NO])
         await trio.testing.wait_all_tasks_blocked()
         (batch,) = service.pending()
@@ -198,11 +206,11 @@ async def test_questions_run_cancel_closes_the_form(
 
 
 async def test_questions_run_cancel_after_answer(
-    sink: Sink, service: QuestionService
+    autojump_clock: trio.testing.MockClock, sink: Sink, service: QuestionService
 ) -> None:
     """An answer, then a run cancel before the tool wakes: only the answer counts."""
     outcomes: Outcomes = {}
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(asker(service, outcomes), "c1", [YES_NO])
         await trio.testing.wait_all_tasks_blocked()
         assert service.answer("", [])
@@ -211,10 +219,10 @@ async def test_questions_run_cancel_after_answer(
 
 
 async def test_questions_invalid_batch_is_not_queued(
-    sink: Sink, service: QuestionService
+    autojump_clock: trio.testing.MockClock, sink: Sink, service: QuestionService
 ) -> None:
     """A batch breaking a limit raises ValueError at once, even behind another."""
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(service.ask, "s", "c1", [YES_NO])
         await trio.testing.wait_all_tasks_blocked()
         with pytest.raises(ValueError, match="at least one question"):
@@ -223,11 +231,11 @@ async def test_questions_invalid_batch_is_not_queued(
         nursery.cancel_scope.cancel()
 
 
-async def test_questions_wire_frames() -> None:
+async def test_questions_wire_frames(autojump_clock: trio.testing.MockClock) -> None:
     """The request and notification encode upstream's keys plus the optional ones."""
     log = EventLog("ws", 64)
     service = QuestionService(log)
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(service.ask, "s1", "c1", [YES_NO])
         await trio.testing.wait_all_tasks_blocked()
         service.answer("", [])

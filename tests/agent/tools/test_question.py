@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import trio
 import trio.testing
 
 from crushd.agent.tools._question import (
@@ -23,6 +22,7 @@ from crushd.agent.tools._question import (
 )
 from crushd.proto import QuestionChoice, QuestionItem, QuestionResponse
 from crushd.workspace._questions import QuestionService
+from tests.workspace._permission_helpers import bounded
 
 from ._helpers import call
 from .conftest import MakeContext
@@ -74,7 +74,9 @@ CHOICE: dict[str, Any] = {
 }
 
 
-async def test_question_asks_and_formats(make_ctx: MakeContext) -> None:
+async def test_question_asks_and_formats(
+    autojump_clock: trio.testing.MockClock, make_ctx: MakeContext
+) -> None:
     """The batch reaches the asker with ids; yes/no and selections come back as text."""
 
     def reply(items: list[QuestionItem]) -> list[QuestionResponse]:
@@ -102,6 +104,7 @@ async def test_question_asks_and_formats(make_ctx: MakeContext) -> None:
 
 
 async def test_question_accepts_string_questions_and_options(
+    autojump_clock: trio.testing.MockClock,
     make_ctx: MakeContext,
 ) -> None:
     """`questions` as a JSON string and `options` instead of `choices` are accepted."""
@@ -128,7 +131,10 @@ async def test_question_accepts_string_questions_and_options(
     ],
 )
 async def test_question_bad_input(
-    make_ctx: MakeContext, text: str, message: str
+    autojump_clock: trio.testing.MockClock,
+    make_ctx: MakeContext,
+    text: str,
+    message: str,
 ) -> None:
     """Malformed input is an error result naming the problem; nothing is asked."""
     asker = FakeAsker([])
@@ -138,7 +144,9 @@ async def test_question_bad_input(
     assert asker.asked == []
 
 
-async def test_question_cancelled_ends_the_turn(make_ctx: MakeContext) -> None:
+async def test_question_cancelled_ends_the_turn(
+    autojump_clock: trio.testing.MockClock, make_ctx: MakeContext
+) -> None:
     """A cancelled batch is upstream's text with stop_turn."""
     result = await call(
         QuestionTool(),
@@ -152,14 +160,18 @@ async def test_question_cancelled_ends_the_turn(make_ctx: MakeContext) -> None:
     )
 
 
-async def test_question_without_asker(make_ctx: MakeContext) -> None:
+async def test_question_without_asker(
+    autojump_clock: trio.testing.MockClock, make_ctx: MakeContext
+) -> None:
     """A context without a question service answers an error, never raises."""
     result = await call(QuestionTool(), make_ctx(), json.dumps({"questions": [YES_NO]}))
     assert result.is_error
     assert not result.stop_turn
 
 
-async def test_question_limit_error_from_the_service(make_ctx: MakeContext) -> None:
+async def test_question_limit_error_from_the_service(
+    autojump_clock: trio.testing.MockClock, make_ctx: MakeContext
+) -> None:
     """The service's limit errors reach the model as error results."""
     ctx = make_ctx(questions=QuestionService(NullEvents()))
     result = await call(QuestionTool(), ctx, json.dumps({"questions": [YES_NO] * 6}))
@@ -171,7 +183,9 @@ async def test_question_limit_error_from_the_service(make_ctx: MakeContext) -> N
     assert "requires at least 2 choices" in result.content
 
 
-async def test_question_with_the_real_service(make_ctx: MakeContext) -> None:
+async def test_question_with_the_real_service(
+    autojump_clock: trio.testing.MockClock, make_ctx: MakeContext
+) -> None:
     """A client's answer through the workspace service comes back to the model."""
     service = QuestionService(NullEvents())
     ctx = make_ctx(questions=service)
@@ -182,7 +196,7 @@ async def test_question_with_the_real_service(make_ctx: MakeContext) -> None:
             await call(QuestionTool(), ctx, json.dumps({"questions": [YES_NO]}))
         )
 
-    async with trio.open_nursery() as nursery:
+    async with bounded() as nursery:
         nursery.start_soon(run)
         await trio.testing.wait_all_tasks_blocked()
         (batch,) = service.pending()
