@@ -173,7 +173,7 @@ def _item(raw: JSONObject) -> QuestionItem:
     return QuestionItem(
         id=str(uuid.uuid4()),
         type=str(raw["type"]),
-        label=str(raw.get("label", "")),
+        label=str(raw.get("label") or ""),
         question=str(raw["question"]),
         description=str(raw["description"]),
         choices=[

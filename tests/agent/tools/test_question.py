@@ -109,10 +109,12 @@ async def test_question_accepts_string_questions_and_options(
 ) -> None:
     """`questions` as a JSON string and `options` instead of `choices` are accepted."""
     asker = FakeAsker([QuestionResponse(fill_in_text="other")])
-    item = {**CHOICE, "choices": None, "options": CHOICE["choices"]}
+    item = {**CHOICE, "label": None, "choices": None, "options": CHOICE["choices"]}
     text = json.dumps({"questions": json.dumps([item])})
     result = await call(QuestionTool(), make_ctx(questions=asker), text)
-    assert [c.id for c in asker.asked[0][2][0].choices] == ["sqlite", "pg"]
+    (asked,) = asker.asked[0][2]
+    assert [c.id for c in asked.choices] == ["sqlite", "pg"]
+    assert asked.label == ""
     assert result.content == "Q1: Which database?\nUser provided: other"
 
 
