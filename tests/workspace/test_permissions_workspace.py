@@ -83,6 +83,7 @@ async def test_workspace_prompts_reach_the_event_log(
         (workspace.root / "x.txt").write_text("x")
         ask = PermissionAsk("edit", "write", str(workspace.root / "x.txt"), "d", {})
         nursery.start_soon(workspace.permissions.request, "s", "c1", ask)
+        await trio.testing.wait_all_tasks_blocked()
         item = QuestionItem(type="yes_no", question="Go?", description="d")
         nursery.start_soon(workspace.questions.ask, "s", "c2", [item])
         await trio.testing.wait_all_tasks_blocked()
