@@ -22,7 +22,7 @@ from hypercorn.events import RawData
 from hypercorn.trio.tcp_server import TCPServer
 
 from crushd.server import sse_frames
-from crushd.server.patches import RawConnection, _hypercorn_fixes
+from crushd.server.patches import _hypercorn_fixes
 from crushd.server.patches._hypercorn_fixes import install_send_timeout
 from crushd.server.streams._direct import (
     ChunkWriter,
@@ -341,7 +341,7 @@ async def socket_pair() -> AsyncIterator[tuple[trio.SocketStream, trio.SocketStr
 
 
 def writer_for(server: FakeServer, conn: h11.Connection) -> ChunkWriter:
-    return ChunkWriter(RawConnection(cast("TCPServer", server), conn))
+    return ChunkWriter(cast("TCPServer", server), conn)
 
 
 async def test_chunk_writer_frames_like_h11(

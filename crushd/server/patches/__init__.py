@@ -12,7 +12,7 @@ from ._hypercorn_fixes import (
     send_timeout_installed,
     write_nowait,
 )
-from ._internals import CHECKED_H11_VERSIONS, RawConnection, raw_connection
+from ._internals import CHECKED_H11_VERSIONS, ChunkWriter, chunk_writer
 from ._patching import CHECKED_HYPERCORN_VERSIONS, patch_tcp_server
 
 __all__ = [
@@ -21,15 +21,15 @@ __all__ = [
     "HTTP2_REFUSAL",
     "RAW_SEND_KEY",
     "SEND_SLICE_BYTES",
-    "RawConnection",
+    "ChunkWriter",
     "SendTimeoutConfig",
     "ShieldFinalSend",
+    "chunk_writer",
     "has_pending",
     "install_http1_only",
     "install_send_timeout",
     "keep_pending",
     "patch_tcp_server",
-    "raw_connection",
     "send_timeout_installed",
     "write_nowait",
 ]

@@ -11,6 +11,8 @@ None of that is public API, so every such access is here, and only on the
 versions it was checked against: ``raw_connection`` answers ``None`` (the
 stream then writes through the normal path) on any other hypercorn or h11,
 or when the send-timeout patch, which flushes partial writes, is not in.
+``ChunkWriter`` is the one user of these internals: it writes a frame as one
+chunk with one non-blocking ``write(2)``, or declines.
 
 Source: hypercorn 0.18 ``protocol/http_stream.py``, ``protocol/h11.py``,
 ``trio/tcp_server.py``; h11 0.16 ``_connection.py``, ``_writers.py``.
@@ -22,8 +24,8 @@ import functools
 import importlib.metadata
 from typing import Any
 
-import attrs
 import h11
+import trio
 from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.trio.tcp_server import TCPServer
 
@@ -35,7 +37,7 @@ from ._hypercorn_fixes import (
 )
 from ._patching import CHECKED_HYPERCORN_VERSIONS
 
-__all__ = ["CHECKED_H11_VERSIONS", "RawConnection", "raw_connection"]
+__all__ = ["CHECKED_H11_VERSIONS", "ChunkWriter", "chunk_writer"]
 
 #: h11 versions (prefixes) whose connection internals were checked.
 CHECKED_H11_VERSIONS = ("0.16.",)
@@ -50,52 +52,58 @@ def _versions_checked() -> bool:
     return checked and h11_version.startswith(CHECKED_H11_VERSIONS)
 
 
-@attrs.frozen(eq=False)
-class RawConnection:
-    """One HTTP/1.1 connection as hypercorn holds it: server and h11 state.
+class ChunkWriter:
+    """Write SSE frames as HTTP/1.1 chunks straight to one hypercorn connection.
 
-    Build it with ``raw_connection``; nothing here blocks or awaits.
+    Build it with ``chunk_writer``; ``write`` never blocks and never awaits.
+
+    Args:
+        server: hypercorn's ``TCPServer`` of the connection.
+        connection: its ``h11.Connection`` (server side).
     """
 
-    server: TCPServer
-    connection: h11.Connection
+    def __init__(self, server: TCPServer, connection: h11.Connection) -> None:
+        self._server = server
+        self._connection = connection
 
     @property
     def pending(self) -> bool:
         """Whether a partial write left bytes that still have to go out."""
-        return has_pending(self.server)
+        return has_pending(self._server)
 
-    def busy(self) -> bool:
-        """Whether a send is in progress or still owes the peer bytes."""
-        return self.server.send_lock.locked() or self.pending
+    def write(self, frame: bytes) -> bool:
+        """Write ``frame`` as one chunk now; False if it must go the normal way.
 
-    def sending_chunked_body(self) -> bool:
-        """Whether the response is in its body, framed as chunks by h11."""
-        connection = self.connection
-        writer = getattr(connection, "_writer", None)
-        chunked = type(writer).__name__ == "ChunkedWriter"
-        return connection.our_state is h11.SEND_BODY and chunked
-
-    def write_nowait(self, data: bytes) -> int:
-        """Write what the socket takes now (``patches.write_nowait``).
-
-        Raises:
-            trio.BrokenResourceError, trio.ClosedResourceError: the socket
-                is gone.
+        True means the whole chunk is committed: written, or partly written
+        with the rest kept for the connection's next send (see ``pending``).
+        The chunk is framed exactly as h11 frames it (``ChunkedWriter``).
         """
-        return write_nowait(self.server.stream, data)
+        if self._server.send_lock.locked() or self.pending:
+            return False
+        connection = self._connection
+        if connection.our_state is not h11.SEND_BODY or not _is_chunked(connection):
+            return False
+        data = b"%x\r\n%s\r\n" % (len(frame), frame)
+        try:
+            sent = write_nowait(self._server.stream, data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        if 0 < sent < len(data):
+            keep_pending(self._server, data[sent:])
+        return sent > 0
 
-    def keep_pending(self, data: bytes) -> None:
-        """Keep the unsent rest; the connection's next send sends it first."""
-        keep_pending(self.server, data)
+
+def _is_chunked(connection: h11.Connection) -> bool:
+    return type(getattr(connection, "_writer", None)).__name__ == "ChunkedWriter"
 
 
-def raw_connection(raw_send: Any) -> RawConnection | None:
-    """Return the connection behind hypercorn's ``send``, or ``None``.
+def chunk_writer(raw_send: Any) -> ChunkWriter | None:
+    """Return a direct chunk writer for the connection behind hypercorn's ``send``.
 
     ``None`` when ``raw_send`` is not hypercorn's HTTP/1.1 ``app_send`` on a
     checked hypercorn and h11, when the connection was upgraded to a
-    WebSocket, or when the send-timeout patch is not installed.
+    WebSocket, or when the send-timeout patch (which flushes partial writes)
+    is not installed.
     """
     stream = getattr(raw_send, "__self__", None)
     protocol = getattr(getattr(stream, "send", None), "__self__", None)
@@ -107,4 +115,4 @@ def raw_connection(raw_send: Any) -> RawConnection | None:
         return None  # upgraded to a WebSocket
     if not (_versions_checked() and send_timeout_installed()):
         return None
-    return RawConnection(server, connection)
+    return ChunkWriter(server, connection)

@@ -31,13 +31,22 @@ from __future__ import annotations
 
 import math
 import weakref
-from typing import Any, Protocol
+from typing import Protocol
 
 import trio
 
 from crushd.workspace import Batch, EventLog
 
-from ..patches import RawConnection, raw_connection
+from ..patches import ChunkWriter, chunk_writer
+
+__all__ = [
+    "ChunkWriter",
+    "DirectFollower",
+    "DirectWriter",
+    "Fanout",
+    "chunk_writer",
+    "fanout_for",
+]
 
 
 class DirectWriter(Protocol):
@@ -49,53 +58,6 @@ class DirectWriter(Protocol):
 
     def write(self, frame: bytes) -> bool:
         """Write ``frame`` now, whole or committed; False = not possible."""
-
-
-class ChunkWriter:
-    """Write SSE frames as HTTP/1.1 chunks straight to one hypercorn connection.
-
-    Build it with ``chunk_writer``; ``write`` never blocks and never awaits.
-
-    Args:
-        raw: the connection (``crushd.server.patches.raw_connection``).
-    """
-
-    def __init__(self, raw: RawConnection) -> None:
-        self._raw = raw
-
-    @property
-    def pending(self) -> bool:
-        """Whether a partial write left bytes that still have to go out."""
-        return self._raw.pending
-
-    def write(self, frame: bytes) -> bool:
-        """Write ``frame`` as one chunk now; False if it must go the normal way.
-
-        True means the whole chunk is committed: written, or partly written
-        with the rest kept for the connection's next send (see ``pending``).
-        """
-        raw = self._raw
-        if raw.busy() or not raw.sending_chunked_body():
-            return False
-        data = b"%x\r\n%s\r\n" % (len(frame), frame)
-        try:
-            sent = raw.write_nowait(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            return False
-        if 0 < sent < len(data):
-            raw.keep_pending(data[sent:])
-        return sent > 0
-
-
-def chunk_writer(raw_send: Any) -> ChunkWriter | None:
-    """Return a direct chunk writer for the connection behind ``raw_send``.
-
-    ``raw_send`` is hypercorn's ``HTTPStream.app_send``. ``None`` when the
-    connection is not one the writer may reach (``raw_connection``: another
-    hypercorn or h11 version, a WebSocket, no send-timeout patch).
-    """
-    raw = raw_connection(raw_send)
-    return None if raw is None else ChunkWriter(raw)
 
 
 class Fanout:
