@@ -14,6 +14,7 @@ from crushd.server.http import WEBSOCKET, Access, HotMatcher
 from crushd.server.listen import ConnectionGate
 from crushd.server.patches import ShieldFinalSend, _internals
 from crushd.server.routes import ROUTES, UNSUPPORTED_ROUTES
+from crushd.server.routes._unsupported import not_supported
 
 #: Methods werkzeug adds to rules on its own.
 _AUTOMATIC = {"HEAD", "OPTIONS"}
@@ -76,11 +77,12 @@ def test_hot_matcher_takes_exactly_the_hot_routes() -> None:
 
 
 def test_unsupported_routes_are_table_entries() -> None:
-    """The 501 routes are listed from the table (permissions among them)."""
-    assert ("POST", "/v1/workspaces/<workspace_id>/permissions/grant") in (
-        UNSUPPORTED_ROUTES
-    )
-    assert len(UNSUPPORTED_ROUTES) == 25
+    """The 501 list is derived from the table: entries whose handler is 501's."""
+    table = {(r.method, r.path): r.handler for r in ROUTES}
+    assert UNSUPPORTED_ROUTES
+    for pair in UNSUPPORTED_ROUTES:
+        assert table[pair] is not_supported
+    assert ("GET", "/v1/workspaces/<workspace_id>/lsps") in UNSUPPORTED_ROUTES
 
 
 def _chain(app: Any) -> list[str]:
