@@ -65,6 +65,7 @@ class Workspace:
         todos: the agent tools' todo sink (the session service).
         reads: the file tracker (the agent tools' read tracker).
         files: file-history queries.
+        history: file-history recording (the agent tools' file history).
         configuration: the layered config (reads redacted, scope writes).
         skills: the skill catalog, rescanned on demand, publishing
             ``skills_event``; an empty one when not given.
@@ -89,6 +90,7 @@ class Workspace:
         from crushd.store import FileStore, MessageStore, ReadFileStore, SessionStore
 
         from ._filetracker import FileTracker
+        from ._history import FileHistoryService
         from ._messages import MessageService
         from ._permissions import PermissionService
         from ._questions import QuestionService
@@ -112,6 +114,7 @@ class Workspace:
         )
         self.reads: FileTracker = FileTracker(ReadFileStore(database), self.root)
         self.files = FileStore(database)
+        self.history = FileHistoryService(self.files, event_log)
         self.skills = skills or SkillsService(self.root, event_log, SkillCatalog())
         self.permissions: PermissionService = PermissionService(
             event_log,
