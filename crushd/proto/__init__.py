@@ -22,6 +22,8 @@ from ._agent import (
     FileTrackerReadRequest,
     RunComplete,
     SelectedModel,
+    ShellCommandRequest,
+    ShellCommandResponse,
     agent_session,
 )
 from ._config import (
@@ -181,6 +183,8 @@ __all__ = [
     "Session",
     "SessionCreate",
     "SessionUpdate",
+    "ShellCommandRequest",
+    "ShellCommandResponse",
     "SkillInfo",
     "SkillResult",
     "SkillState",

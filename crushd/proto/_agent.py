@@ -92,6 +92,26 @@ class AgentInitRequest:
 
 
 @attrs.frozen
+class ShellCommandRequest:
+    """``POST .../agent/sessions/{sid}/shell`` body: a user's bang command.
+
+    ``term_width`` is the client's terminal width in columns (0: unknown); a
+    ``session_id`` in the body is ignored (the path names the session).
+    """
+
+    command: str = ""
+    term_width: int = 0
+
+
+@attrs.frozen
+class ShellCommandResponse:
+    """The bang command's answer: its output (stdout and stderr) and exit code."""
+
+    output: str
+    exit_code: int
+
+
+@attrs.frozen
 class CatalogModel:
     """A model as the catalog describes it (catwalk's model object).
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ._filetracker import NEVER_READ, FileTracker, rfc3339
     from ._messages import DEBOUNCE_SECONDS, MessageService, with_stop_finish
     from ._sessions import SESSION_EVENT, SessionService
+    from ._shell import ShellOutcome, run_shell_command, shell_env, store_shell_outcome
     from ._skills import SKILLS_EVENT, SkillsService, open_skills
 
 # The services (and the config, store and skills packages under them) are
@@ -31,6 +32,12 @@ _LAZY = _lazy.exports(
         "._filetracker": ("NEVER_READ", "FileTracker", "rfc3339"),
         "._messages": ("DEBOUNCE_SECONDS", "MessageService", "with_stop_finish"),
         "._sessions": ("SESSION_EVENT", "SessionService"),
+        "._shell": (
+            "ShellOutcome",
+            "run_shell_command",
+            "shell_env",
+            "store_shell_outcome",
+        ),
         "._skills": ("SKILLS_EVENT", "SkillsService", "open_skills"),
     }
 )
@@ -61,6 +68,7 @@ __all__ = [
     "FileTracker",
     "MessageService",
     "SessionService",
+    "ShellOutcome",
     "SkillsService",
     "Workspace",
     "WorkspaceOpener",
@@ -68,5 +76,8 @@ __all__ = [
     "WsBatch",
     "open_skills",
     "rfc3339",
+    "run_shell_command",
+    "shell_env",
+    "store_shell_outcome",
     "with_stop_finish",
 ]

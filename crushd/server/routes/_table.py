@@ -15,7 +15,9 @@ from . import _agent as agent
 from . import _config as config
 from . import _debug as debug
 from . import _filetracker as filetracker
+from . import _permissions as permissions
 from . import _sessions as sessions
+from . import _shell as shell
 from . import _skills as skills
 from . import _streams as streams
 from . import _system as system
@@ -43,7 +45,6 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{_WS}/current-session", workspaces.current_session),
     Route("GET", f"{_WS}/config", workspaces.workspace_config),
     Route("GET", f"{_WS}/clients", workspaces.roster),
-    Route("GET", f"{_WS}/permissions", workspaces.pending_permissions),
     # Event streams (3.1, C.9)
     Route("GET", f"{_WS}/events", streams.events, hot=True),
     Route(WEBSOCKET, f"{_WS}/ws", streams.events_ws),
@@ -85,14 +86,16 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{_SID}/prompts/list", agent.queued_list),
     Route("POST", f"{_SID}/prompts/clear", agent.clear_queue),
     Route("GET", f"{_WS}/agent/default-small-model", agent.default_small_model),
-    # In the protocol, not served yet: 501 (permissions, questions: later issues)
-    Route("GET", f"{_WS}/permissions/skip", not_supported),
-    Route("POST", f"{_WS}/permissions/skip", not_supported),
-    Route("POST", f"{_WS}/permissions/grant", not_supported),
-    Route("POST", f"{_WS}/questions/answer", not_supported),
-    Route("POST", f"{_WS}/questions/cancel", not_supported),
+    Route("POST", f"{_SID}/shell", shell.shell),
+    # Permissions and questions (2.6, 2.7; the pending list is crushd's, C.4)
+    Route("GET", f"{_WS}/permissions", permissions.pending_permissions),
+    Route("GET", f"{_WS}/permissions/skip", permissions.get_skip),
+    Route("POST", f"{_WS}/permissions/skip", permissions.set_skip),
+    Route("POST", f"{_WS}/permissions/grant", permissions.grant),
+    Route("POST", f"{_WS}/questions/answer", permissions.answer_questions),
+    Route("POST", f"{_WS}/questions/cancel", permissions.cancel_questions),
+    # In the protocol, not served yet: 501 (summarize: a later issue)
     Route("POST", f"{_SID}/summarize", not_supported),
-    Route("POST", f"{_SID}/shell", not_supported),
     # Out of scope for good (docs/protocol.md part A): 501
     Route("GET", f"{_WS}/lsps", not_supported),
     Route("GET", f"{_WS}/lsps/<lsp>/diagnostics", not_supported),

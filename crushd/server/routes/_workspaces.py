@@ -105,9 +105,3 @@ async def workspace_config(ctx: ServerContext, workspace_id: str) -> Response:
 async def roster(ctx: ServerContext, workspace_id: str) -> Response:
     """``GET .../clients``: who is attached (crushd addition)."""
     return json_response(ctx.registry.roster(workspace_id))
-
-
-async def pending_permissions(ctx: ServerContext, workspace_id: str) -> Response:
-    """``GET .../permissions``: the pending permission requests (none yet)."""
-    workspace_of(ctx, workspace_id)
-    return json_response([])
