@@ -243,3 +243,29 @@ async def test_shell_runs_in_the_workspace_and_is_stored(
         ("user", 1),
         ("user", 1),
     ]
+
+
+@pytest.mark.parametrize("how", ["deny", "cancel"])
+async def test_a_denied_or_cancelled_request_closes_the_runs_prompt(
+    daemons: DaemonFactory, project: Path, replay: ReplayServer, how: str
+) -> None:
+    """`crushctl deny` ends the turn without writing (the run's prompt says who
+    denied); `crushctl cancel` while pending closes it as cancelled and the
+    run exits 1. No file either way."""
+    daemon, scenario = await start_scenario(daemons, project, replay, SCENARIO)
+    cwd = ["--cwd", str(project)]
+    command = crushctl(daemon, "run", *cwd, scenario.prompt)
+    async with keeper(daemon, project), started(daemons, command) as run:
+        said = await read_until(run.stderr, "| crushctl deny ")
+        request_id = re.findall(r"crushctl deny (\S+)", said)[0]
+        other = [how, *cwd, request_id] if how == "deny" else [how, *cwd]
+        await trio.run_process(crushctl(daemon, *other), env=daemons.env())
+        status, _out, err = await finish(run)
+    if how == "deny":
+        assert status == 0, err
+        assert "crushctl: permission denied by " in err
+    else:
+        assert status == 1
+        assert "crushctl: permission cancelled (the run ended)\n" in err
+        assert err.endswith("crushctl: the run was cancelled\n")
+    assert not (project / "config.json").exists()
