@@ -112,6 +112,23 @@ class PromptTracker:
             return None
         return None
 
+    def refresh(self, pending: list[PermissionRequest]) -> list[PromptChange]:
+        """Catch up with the daemon's pending list after missed events (resync).
+
+        Open requests no longer pending close (with a notification that only
+        says ``denied``: the outcome was missed); pending ones not yet known
+        open. Question batches have no list and are left as they are.
+        """
+        ids = {request.id for request in pending}
+        changes: list[PromptChange] = []
+        for request in self.open_permissions:
+            if request.id not in ids:
+                del self._permissions[request.tool_call_id]
+                gone = PermissionNotification(request.tool_call_id, denied=True)
+                changes.append(PermissionClosed(request, gone))
+        opened = (self._asked(request) for request in pending)
+        return changes + [change for change in opened if change is not None]
+
     def _mine(self, session_id: str) -> bool:
         return not self.session_id or session_id == self.session_id
 

@@ -18,6 +18,7 @@ from crushctl import (
     CrushctlError,
     PermissionAsked,
     PermissionClosed,
+    PromptChange,
     PromptTracker,
     QuestionsAsked,
     QuestionsClosed,
@@ -59,6 +60,7 @@ _DONE = {
 }
 #: An answering task: asks for one prompt (a request or a batch).
 _Ask = Callable[[Any], Awaitable[None]]
+_MISSED = "permission resolved while events were missed"
 _ANSWER_HINT = "crushctl answer (--choice ID | --yes | --no | --text TEXT)"
 
 
@@ -98,7 +100,27 @@ class PromptDesk:
     def feed(self, event: Event) -> bool:
         """Take the stream's next event; True if it opened or closed a prompt."""
         change = self._tracker.feed(event)
-        if isinstance(change, PermissionAsked):
+        self._show(change)
+        return change is not None
+
+    async def refresh(self) -> None:
+        """After missed events: close requests decided meanwhile, show new ones.
+
+        Best effort: a failed fetch of the pending list is only reported (the
+        prompts stay; a late answer then hears "already resolved").
+        """
+        try:
+            pending = await self._client.pending_permissions(self._workspace_id)
+        except CrushctlError as exc:
+            notice(f"could not refresh the pending permissions: {exc.message}")
+            return
+        for change in self._tracker.refresh(pending):
+            self._show(change, missed=True)
+
+    def _show(self, change: PromptChange | None, *, missed: bool = False) -> None:
+        if missed and isinstance(change, PermissionClosed):
+            self._closed(change.request.tool_call_id, _MISSED)
+        elif isinstance(change, PermissionAsked):
             self._permission_asked(change.request)
         elif isinstance(change, PermissionClosed):
             self._closed(change.request.tool_call_id, self._resolution(change))
@@ -106,7 +128,6 @@ class PromptDesk:
             self._questions_asked(change.batch)
         elif isinstance(change, QuestionsClosed):
             self._closed(f"q:{change.batch.id}", self._batch_outcome(change))
-        return change is not None
 
     def _batch_outcome(self, change: QuestionsClosed) -> str | None:
         if change.cancelled:

@@ -135,6 +135,8 @@ class RunCommand:
             await self._connected(item)
         elif isinstance(item, Resync):
             notice(item_notice(item))
+            if self._desk is not None:
+                await self._desk.refresh()
             return await self._after_gap()
         elif isinstance(item, Retrying | Stuck):
             notice(item_notice(item))

@@ -112,3 +112,21 @@ def test_malformed_payloads_and_other_events_are_ignored() -> None:
         event("message", {"id": "m1"}),
     ):
         assert tracker.feed(bad) is None
+
+
+def test_refresh_closes_what_was_decided_and_opens_what_is_new() -> None:
+    """After missed events the pending list decides: an open request gone
+    from it closes, a pending one of this session opens, others are ignored."""
+    tracker = PromptTracker("s1")
+    tracker.feed(event("permission_request", REQUEST))
+    fresh = PermissionRequest(**{**REQUEST, "id": "p2", "tool_call_id": "c2"})
+    foreign = PermissionRequest(**{**REQUEST, "id": "p3", "session_id": "s9"})
+    changes = tracker.refresh([fresh, foreign])
+    assert changes == [
+        PermissionClosed(
+            PermissionRequest(**REQUEST), PermissionNotification("c1", denied=True)
+        ),
+        PermissionAsked(fresh),
+    ]
+    assert tracker.open_permissions == [fresh]
+    assert tracker.refresh([fresh]) == []

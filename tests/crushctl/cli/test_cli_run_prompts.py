@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import trio
+import trio.testing
 
 from crushctl import CLIENT_ID
 from crushctl.cli import main_async
@@ -20,6 +21,8 @@ from tests.crushctl._agent_fakes import (
     WS,
     AgentDaemon,
     Frames,
+    answer,
+    finish,
     frame,
     message,
     run_complete,
@@ -379,3 +382,33 @@ async def test_tty_question_form_closes_when_cancelled(
         terminal.release.set()
     assert not [r for r in daemon.requests if "questions" in r.url.path]
     assert "crushctl: questions cancelled\n" in capsys.readouterr().err
+
+
+async def test_a_resync_refreshes_the_open_prompts(
+    autojump_clock: trio.testing.MockClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Events were missed (resync) while a request waited: the pending list
+    no longer has it, so its prompt closes; the run then settles as usual."""
+    monkeypatch.setattr("sys.stdin", Pipe())
+    resync = frame(50, "resync", "updated", {"workspace_id": "w1", "oldest_id": 40})
+    first = turn(asked())
+
+    def broken(body: dict[str, Any]) -> Frames:
+        return list(first(body))[:2]  # the user message and the request
+
+    daemon = AgentDaemon(broken, [resync])
+    daemon.hang = False
+    daemon.routes["GET", f"{WS}/permissions"] = answer(body=[])
+    daemon.routes["GET", f"{WS}/agent/sessions/s1"] = answer(
+        body={"id": "s1", "title": "t"}
+    )
+    stored = [
+        message("u1", "user", text(PROMPT)),
+        message("a1", "assistant", text("Ok"), finish("end_turn")),
+    ]
+    daemon.routes["GET", f"{WS}/sessions/s1/messages"] = answer(body=stored)
+    assert await run(daemon, PROMPT) == 0
+    err = capsys.readouterr().err
+    assert "crushctl: permission resolved while events were missed\n" in err
