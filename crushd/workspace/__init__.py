@@ -11,6 +11,7 @@ from ._eventlog import (
     EventLog,
     EventLogStatistics,
     WsBatch,
+    replay_frames,
 )
 from ._project import CONTEXT_FILES, INIT_PROMPT
 from ._spec import WorkspaceSpec
@@ -75,6 +76,7 @@ __all__ = [
     "WorkspaceSpec",
     "WsBatch",
     "open_skills",
+    "replay_frames",
     "rfc3339",
     "run_shell_command",
     "shell_env",

@@ -121,6 +121,24 @@ def _envelope(type_: str, event_type: str, payload: object) -> str:
     )
 
 
+def replay_frames(events: list[tuple[str, object]]) -> tuple[bytes, list[str]]:
+    """Encode events for one new stream only, outside the log: no ids.
+
+    Args:
+        events: ``(type, payload)`` pairs, each sent as a ``created`` event.
+
+    Returns:
+        ``(sse, ws)``: the SSE chunk (``data:`` lines without an ``id:``
+        line, so the client's resume point stays where it is) and one
+        WebSocket text frame per event (the envelope without ``"id"``).
+
+    Source: docs/protocol.md C.4 (pending prompts replayed on attach).
+    """
+    envelopes = [_envelope(type_, "created", payload) for type_, payload in events]
+    sse = b"".join(b"data: %s\n\n" % e.encode() for e in envelopes)
+    return sse, envelopes
+
+
 def _unstructure_model(value: object) -> object:
     if not attrs.has(type(value)):
         raise TypeError(f"{type(value).__name__} is not JSON data or a wire model")

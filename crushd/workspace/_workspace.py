@@ -223,6 +223,21 @@ class Workspace:
         await trio.to_thread.run_sync(mark_initialized, self.data_dir)
         await self.reload_config()
 
+    def pending_prompts(self) -> list[tuple[str, object]]:
+        """Return what waits for a client: ``(event type, payload)`` pairs.
+
+        The pending ``permission_request`` payloads (oldest first), then the
+        ``question_batch_request`` on screen, if any; synchronous, so a
+        stream attaching in the same step sees exactly these as pending.
+        """
+        from crushd.proto import PERMISSION_REQUEST_EVENT, QUESTION_BATCH_REQUEST_EVENT
+
+        prompts: list[tuple[str, object]] = [
+            (PERMISSION_REQUEST_EVENT, r) for r in self.permissions.pending()
+        ]
+        prompts += [(QUESTION_BATCH_REQUEST_EVENT, b) for b in self.questions.pending()]
+        return prompts
+
     def to_wire(self) -> WireWorkspace:
         """Return the workspace as the wire model (docs/protocol.md 2.2)."""
         return WireWorkspace(

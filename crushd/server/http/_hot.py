@@ -49,17 +49,23 @@ ASGIApp = Any
 class HotRequest:
     """One hot request: the ASGI triple plus the shared request helpers.
 
+    A handler answers with ``reply`` (a whole response) or ``start`` and then
+    body messages on ``send`` (a stream). Whatever it raises before that is
+    answered by ``HotDispatch`` with ``fail``.
+
     Attributes:
         scope: the ASGI scope.
         receive: the ASGI ``receive``.
         send: the ASGI ``send``.
         max_body_bytes: the body limit (``ServerContext.max_body_bytes``).
+        started: the response head went out (errors can no longer be answered).
     """
 
     scope: Any
     receive: Any
     send: Any
     max_body_bytes: int
+    started: bool = attrs.field(default=False, init=False)
 
     @property
     def args(self) -> dict[str, str]:
@@ -79,7 +85,15 @@ class HotRequest:
         self, status: int, body: bytes, content_type: str | None = JSON_TYPE
     ) -> None:
         """Send the whole answer (``send_reply``)."""
+        self.started = True
         await send_reply(self.send, status, body, content_type)
+
+    async def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        """Send the response head of a streamed answer; the body follows on ``send``."""
+        self.started = True
+        await self.send(
+            {"type": "http.response.start", "status": status, "headers": headers}
+        )
 
     async def fail(self, error: Exception) -> None:
         """Send ``error`` as JSON (``send_error``); logs unexpected ones.
@@ -134,6 +148,11 @@ class HotMatcher:
 class HotDispatch:
     """ASGI middleware: serve the hot routes, pass everything else on.
 
+    The error boundary of the hot routes: an exception raised before the
+    response started is answered as JSON (``HotRequest.fail``, the same
+    ``error_body`` as quart's handlers); a client that left while its body
+    was read gets nothing.
+
     Args:
         app: the ASGI app behind (``RequestCleanups`` around quart).
         ctx: what the handlers use.
@@ -158,5 +177,7 @@ class HotDispatch:
         request = HotRequest(scope, receive, send, self._ctx.max_body_bytes)
         try:
             await route.handler(self._ctx, request, **segments)
-        except DisconnectedError:
-            return
+        except Exception as error:
+            if request.started:
+                raise  # mid-stream: nothing can be answered any more
+            await request.fail(error)

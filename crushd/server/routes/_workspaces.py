@@ -32,18 +32,13 @@ async def create_workspace(ctx: ServerContext, request: HotRequest) -> None:
     A client that disconnects before the answer cancels the create (as
     quart cancelled its handler): a build nobody waits for is undone and
     no claim is left behind (``Registry.create``'s cancellation rules); it
-    gets no answer.
+    gets no answer. Errors are answered by ``HotDispatch``.
     """
-    try:
-        data = await request.body()
-        hosted = await _create_unless_gone(ctx, request, data)
-        if hosted is None:
-            return
+    data = await request.body()
+    hosted = await _create_unless_gone(ctx, request, data)
+    if hosted is not None:
         body = json_body(workspace_of(ctx, hosted.id).to_wire())
-    except Exception as error:  # noqa: BLE001 - the route's error boundary
-        await request.fail(error)
-        return
-    await request.reply(200, body)
+        await request.reply(200, body)
 
 
 async def _create_unless_gone(
@@ -68,12 +63,8 @@ async def release_workspace(
     ctx: ServerContext, request: HotRequest, workspace_id: str
 ) -> None:
     """``DELETE /v1/workspaces/{id}`` (hot): drop the caller's claim; empty 200."""
-    try:
-        client_id = parse_query_client_id(request.args)
-        ctx.registry.release(workspace_id, client_id)
-    except Exception as error:  # noqa: BLE001 - the route's error boundary
-        await request.fail(error)
-        return
+    client_id = parse_query_client_id(request.args)
+    ctx.registry.release(workspace_id, client_id)
     await request.reply(200, b"", content_type=None)
 
 
