@@ -48,13 +48,10 @@ async def events(ctx: ServerContext, request: HotRequest, workspace_id: str) -> 
     """``GET /v1/workspaces/{id}/events?client_id=`` (hot): the SSE stream.
 
     Errors before the stream (400 client id or resume point, 404 workspace,
-    409 claim) are JSON answers; hypercorn writes the 200 head at once.
+    409 claim) are JSON answers (``HotDispatch``); hypercorn writes the 200
+    head at once.
     """
-    try:
-        ticket, log, resume_from, workspace = _attach(ctx, request, workspace_id)
-    except Exception as error:  # noqa: BLE001 - the route's error boundary
-        await request.fail(error)
-        return
+    ticket, log, resume_from, workspace = _attach(ctx, request, workspace_id)
     try:
         cursor = log.head if resume_from is None else resume_from
         first = _replay(workspace, resume_from)[0]
@@ -97,8 +94,7 @@ async def _stream(
     Ends when the frames end or the client goes.
     """
     send = request.send
-    start = {"type": "http.response.start", "status": 200}
-    await send({**start, "headers": _SSE_HEADERS})
+    await request.start(200, _SSE_HEADERS)
     if first:
         await send({"type": "http.response.body", "body": first, "more_body": True})
     async with trio.open_nursery() as nursery:
