@@ -10,7 +10,14 @@ import pytest
 
 from crushd.server import ConnectionLimits, ServerContext, create_app
 from crushd.server._request_path import Transport, app_layers_of, request_path
-from crushd.server.http import WEBSOCKET, Access, HotMatcher
+from crushd.server.http import (
+    WEBSOCKET,
+    Access,
+    HotDispatch,
+    HotMatcher,
+    HotRequest,
+    Route,
+)
 from crushd.server.listen import ConnectionGate
 from crushd.server.patches import ShieldFinalSend, _internals
 from crushd.server.routes import ROUTES, UNSUPPORTED_ROUTES
@@ -131,3 +138,47 @@ def test_direct_writes_need_the_checked_hypercorn_and_h11(
         assert not checked()
     finally:
         checked.cache_clear()
+
+
+async def _boom_before(ctx: Any, request: HotRequest) -> None:
+    """Fails before answering."""
+    raise RuntimeError("boom")
+
+
+async def _boom_after(ctx: Any, request: HotRequest) -> None:
+    """Fails after the stream's head went out."""
+    await request.start(200, [])
+    raise RuntimeError("boom")
+
+
+async def _dispatch(handler: Any) -> tuple[list[dict[str, Any]], BaseException | None]:
+    dispatch = HotDispatch(
+        None, _context(debug=False), [Route("GET", "/x", handler, hot=True)]
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/x", "headers": []}
+    try:
+        await dispatch(scope, None, send)
+    except RuntimeError as error:
+        return sent, error
+    return sent, None
+
+
+async def test_hot_dispatch_answers_errors_raised_before_the_head() -> None:
+    """A hot handler's error before its answer becomes the JSON 500."""
+    sent, raised = await _dispatch(_boom_before)
+    assert raised is None
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert sent[0]["status"] == 500
+    assert sent[1]["body"] == b'{"message":"internal server error"}\n'
+
+
+async def test_hot_dispatch_never_answers_twice() -> None:
+    """After the head went out an error propagates; no second head is sent."""
+    sent, raised = await _dispatch(_boom_after)
+    assert isinstance(raised, RuntimeError)
+    assert [m["type"] for m in sent] == ["http.response.start"]
