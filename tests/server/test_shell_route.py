@@ -100,7 +100,9 @@ async def test_the_result_is_stored_as_a_shell_command_user_message(
 ) -> None:
     """One user message per command: a shell_command part with its fields."""
     assert await session.messages(harness) == []
-    await session.run(harness, {"command": "echo stored; exit 2"})
+    # A session_id in the body is ignored: the path names the session.
+    body = {"command": "echo stored; exit 2", "session_id": new_id()}
+    await session.run(harness, body)
     (message,) = await session.messages(harness)
     assert (message["role"], message["session_id"]) == ("user", session.id)
     # The message service ends every non-assistant message with a finish part.
