@@ -61,7 +61,15 @@ def _unstructure_factory(cls: type[Any]) -> Any:
 
 
 def _structure_factory(cls: type[Any]) -> Any:
-    return make_dict_structure_fn(cls, converter)
+    inner = make_dict_structure_fn(cls, converter)
+
+    def hook(value: object, type_: object) -> object:
+        # A string or an array would otherwise decode as an empty object.
+        if not isinstance(value, dict):
+            raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+        return inner(value, type_)
+
+    return hook
 
 
 def _is_list(cls: object) -> bool:

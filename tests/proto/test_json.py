@@ -13,6 +13,7 @@ from crushd.proto import (
     ClientInfo,
     Message,
     Part,
+    PermissionGrant,
     Session,
     SkillState,
     Todo,
@@ -160,6 +161,14 @@ def test_from_json_rejects_a_non_array_for_a_list(body: str) -> None:
     """A list field needs a JSON array; a string or object is a decode error."""
     with pytest.raises(ValueError, match=r"@ \$\.env"):
         from_json(body, Workspace)
+
+
+@pytest.mark.parametrize("value", ['"x"', "[1]", '["id"]'])
+def test_from_json_rejects_a_non_object_for_a_nested_model(value: str) -> None:
+    """A nested model needs a JSON object; a string or array is a decode error."""
+    body = f'{{"permission":{value},"action":"allow"}}'
+    with pytest.raises(ValueError, match=r"@ \$\.permission"):
+        from_json(body, PermissionGrant)
 
 
 def test_from_json_names_the_nested_path_of_a_bad_item() -> None:
