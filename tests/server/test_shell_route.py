@@ -30,8 +30,13 @@ def new_id() -> str:
 
 @pytest.fixture
 def idle_clock() -> trio.testing.MockClock:
-    """Virtual time that jumps only after 20 ms of real idleness (real processes)."""
-    return trio.testing.MockClock(autojump_threshold=0.02)
+    """Virtual time that jumps only after 0.5 s of real idleness.
+
+    Real processes: on a loaded machine a shell's exit can be seen 20 ms
+    before its last output is read, and a jump would end the route's
+    one-second drain early.
+    """
+    return trio.testing.MockClock(autojump_threshold=0.5)
 
 
 @attrs.frozen
