@@ -39,10 +39,10 @@ class SkillRoutes:
             skill_id: a ``SkillInfo.id`` from ``skills``.
 
         Raises:
-            NotFoundError: 404, ``workspace not found``.
+            NotFoundError: 404, ``workspace not found`` or ``skill not found:
+                <id>`` (decision B.4).
             BadRequestError: 400, an empty ``skill_id``.
-            HTTPStatusError: 500, ``skill not found: <id>`` (upstream status)
-                or the file could not be read.
+            HTTPStatusError: 500, the file could not be read.
 
         Cancellation:
             Safe; nothing changes on the daemon.

@@ -21,7 +21,8 @@ Hierarchy, split by fault::
     │   ├── Forbidden                 403 forbidden (foreign Host, or Origin on tcp)
     │   ├── NotFound                  404
     │   │   ├── WorkspaceNotFound     404 workspace not found
-    │   │   └── SessionNotFound       404 session not found (decision B.4)
+    │   │   ├── SessionNotFound       404 session not found (decision B.4)
+    │   │   └── SkillNotFound         404 skill not found: <id> (decision B.4)
     │   ├── Conflict                  409
     │   │   ├── ClientNotAttached     409 client not attached
     │   │   ├── ClientRetired         409 client has been retired
@@ -33,7 +34,6 @@ Hierarchy, split by fault::
         │   ├── DataDirLocked         500 data directory already in use ...
         │   ├── DataDirUntrusted      500 data directory <dir> is not owned by you ...
         │   ├── ConfigInvalid         500 failed to initialize config: <file>: ...
-        │   ├── SkillNotFound         500 skill not found: <id> (upstream status)
         │   └── ModelUnavailable      500 large model not selected, ...
         ├── NotSupported              501 not supported by crushd
         ├── ShuttingDown              503 server is shutting down
@@ -304,8 +304,11 @@ class ConfigInvalid(InternalError):
     """
 
 
-class SkillNotFound(InternalError):
-    """500 ``skill not found: <id>``: upstream answers an unknown skill with 500."""
+class SkillNotFound(NotFound):
+    """404 ``skill not found: <id>``: no visible, enabled skill has that id.
+
+    Upstream answers 500; crushd 404, as for unknown sessions (decision B.4).
+    """
 
 
 class ConfigLocked(ServerError):

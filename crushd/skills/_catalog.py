@@ -94,7 +94,7 @@ class SkillCatalog:
         arbitrary path.
 
         Raises:
-            SkillNotFound: no visible skill has that id (500, as upstream).
+            SkillNotFound: no visible skill has that id (404, decision B.4).
         """
         for skill in self.skills:
             if skill.id == skill_id:
@@ -110,7 +110,7 @@ class SkillCatalog:
             (``builtin`` is always false).
 
         Raises:
-            SkillNotFound: unknown id (500).
+            SkillNotFound: unknown id (404).
             InternalError: the file went away or became unreadable or too
                 large since the scan (500, ``failed to read skill <id>: ...``).
 
@@ -200,7 +200,7 @@ async def read_skill(catalog: SkillCatalog, skill_id: str) -> ReadSkillResponse:
     """Run ``catalog.read(skill_id)`` in a worker thread (see ``scan_skills``).
 
     Raises:
-        SkillNotFound, InternalError: as ``SkillCatalog.read`` (500).
+        SkillNotFound, InternalError: as ``SkillCatalog.read`` (404, 500).
 
     Cancellation:
         Returns at once; the thread is abandoned and its result dropped.

@@ -104,7 +104,7 @@ class SkillsService:
 
         Raises:
             SkillNotFound: no visible skill has that id, or it is disabled
-                (500, upstream status).
+                (404, decision B.4).
             InternalError: the file can no longer be read, or the read took
                 over ``SKILL_IO_TIMEOUT_SECONDS`` (500).
 

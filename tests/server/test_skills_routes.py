@@ -138,14 +138,14 @@ async def test_read_skill_bad_bodies_are_400(harness: Harness, project: Path) ->
     )
 
 
-async def test_read_unknown_skill_is_500(harness: Harness, project: Path) -> None:
-    """An id that is no visible skill answers 500 skill not found (upstream)."""
+async def test_read_unknown_skill_is_404(harness: Harness, project: Path) -> None:
+    """An id that is no visible skill answers 404 skill not found (decision B.4)."""
     bad = write_skill(project_skills(project), "bad", "---\nname: bad\n---\n")
     ws = (await create(harness, project))["id"]
     for skill_id in ("/etc/passwd", str(bad)):
         assert await harness.json(
             "POST", f"/v1/workspaces/{ws}/skills/read", {"skill_id": skill_id}
-        ) == (500, {"message": f"skill not found: {skill_id}"})
+        ) == (404, {"message": f"skill not found: {skill_id}"})
 
 
 async def test_skills_routes_unknown_workspace_is_404(harness: Harness) -> None:
@@ -285,7 +285,7 @@ async def test_disabled_skills_are_neither_listed_nor_readable(
     assert [s["name"] for s in listed] == ["kept"]
     read = f"/v1/workspaces/{ws}/skills/read"
     status, answer = await harness.json("POST", read, {"skill_id": str(hidden)})
-    assert (status, answer) == (500, {"message": f"skill not found: {hidden}"})
+    assert (status, answer) == (404, {"message": f"skill not found: {hidden}"})
     assert (await harness.json("POST", read, {"skill_id": str(kept)}))[0] == 200
 
 

@@ -288,13 +288,13 @@ def test_read_returns_base64_of_the_file_now(tmp_path: Path) -> None:
 
 
 def test_read_unknown_id_is_skill_not_found(tmp_path: Path) -> None:
-    """An id that is no visible skill, even an existing file, is SkillNotFound (500)."""
+    """An id that is no visible skill, even an existing file, is SkillNotFound (404)."""
     bad = write_skill(tmp_path, "b", "---\nname: b\n---\n")
     catalog = discover_skills([SkillRoot(tmp_path, "user")])
     with pytest.raises(SkillNotFound) as caught:
         catalog.read(str(bad))
     assert (caught.value.status, caught.value.message) == (
-        500,
+        404,
         f"skill not found: {bad}",
     )
     with pytest.raises(SkillNotFound):

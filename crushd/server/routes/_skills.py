@@ -28,8 +28,8 @@ async def read_skill(ctx: ServerContext, workspace_id: str) -> Response:
     """``POST .../skills/read`` with ``{"skill_id"}``.
 
     Errors: 404 unknown workspace; 400 ``failed to decode request`` for a
-    bad body and ``skill_id is required`` for an empty id; 500 ``skill not
-    found: <id>`` for an id that is no visible skill (upstream status).
+    bad body and ``skill_id is required`` for an empty id; 404 ``skill not
+    found: <id>`` for an id that is no visible skill (decision B.4).
     """
     skills = workspace_of(ctx, workspace_id).skills
     body = await decode_body(ReadSkillRequest)
