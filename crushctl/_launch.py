@@ -178,11 +178,13 @@ async def spawn_lock(path: Path) -> AsyncIterator[None]:
 def server_command(host: Host) -> list[str]:
     """Return the argv that starts the daemon for ``host``.
 
-    ``[sys.executable, "-m", "crushd", "serve"]``, plus ``--host URL`` unless
-    ``host`` is the default (the daemon computes that one itself from the same
-    environment).
+    ``[sys.executable, "-P", "-m", "crushd", "serve"]``, plus ``--host URL``
+    unless ``host`` is the default (the daemon computes that one itself from
+    the same environment). ``-P`` keeps the caller's working directory off
+    ``sys.path``: a folder named ``crushd`` (or ``trio``, ...) there must not
+    replace the installed package (issue 15).
     """
-    command = [sys.executable, "-m", "crushd", "serve"]
+    command = [sys.executable, "-P", "-m", "crushd", "serve"]
     if host.url != default_host().url:
         command += ["--host", host.url]
     return command
@@ -273,7 +275,8 @@ async def wait_ready(
 
     One attempt every ``READY_POLL_SECONDS``, each bounded by the same. Gives up
     early when ``process`` (the daemon we started; ``None`` when we are waiting
-    for one we did not start) has exited and the host still does not answer.
+    for one we did not start) has exited and the host still does not answer;
+    the error then quotes the last line the daemon wrote to ``stderr.log``.
 
     Raises:
         ServerStartError: no 2xx in time, or the daemon exited; the message
@@ -290,8 +293,34 @@ async def wait_ready(
         if reason is None:
             return
         if process is not None and process.returncode is not None:
-            status = f"crushd serve exited with status {process.returncode}"
-            raise ServerStartError(f"{status}; {reason}", log_dir)
+            raise ServerStartError(_exit_reason(process.returncode, log_dir), log_dir)
         if trio.current_time() >= deadline:
             raise ServerStartError(reason, log_dir)
         await trio.sleep(READY_POLL_SECONDS)
+
+
+#: How much of the end of ``stderr.log`` is read for its last line, in bytes.
+_STDERR_TAIL_BYTES = 4096
+
+
+def _exit_reason(returncode: int, log_dir: Path) -> str:
+    """``crushd serve exited with status N[: <last stderr line>]``."""
+    status = f"crushd serve exited with status {returncode}"
+    line = last_line(log_dir / "stderr.log")
+    return f"{status}: {line}" if line else status
+
+
+def last_line(path: Path) -> str:
+    """Return the last non-blank line of ``path`` (its final 4 KiB), or ``""``.
+
+    An unreadable or missing file is ``""``: the error must not hide the
+    daemon's exit behind a second one.
+    """
+    try:
+        with path.open("rb") as file:
+            file.seek(max(0, file.seek(0, os.SEEK_END) - _STDERR_TAIL_BYTES))
+            tail = file.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    return lines[-1] if lines else ""

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -93,7 +94,7 @@ def test_server_command_adds_host_only_when_not_default(
 ) -> None:
     """The daemon runs under our interpreter; ``--host`` only for other hosts."""
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(short_dir))
-    serve = [sys.executable, "-m", "crushd", "serve"]
+    serve = [sys.executable, "-P", "-m", "crushd", "serve"]
     assert server_command(default_host()) == serve
     same = parse_host(f"unix://{short_dir}/crush-{os.getuid()}.sock")
     assert server_command(same) == serve
@@ -260,3 +261,28 @@ async def test_health_error_reports_an_error_status(short_dir: Path) -> None:
     healthy = httpx.MockTransport(lambda request: httpx.Response(200))
     async with Client(host, transport=healthy) as client:
         assert await health_error(client, 0.1) is None
+
+
+def test_server_command_ignores_a_crushd_folder_in_the_cwd(
+    monkeypatch: pytest.MonkeyPatch, short_dir: Path
+) -> None:
+    """A folder named ``crushd`` where crushctl runs never shadows the package."""
+    shadow = short_dir / "crushd"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("raise ImportError('shadowed')\n")
+    monkeypatch.chdir(short_dir)
+    command = server_command(default_host())
+    command[command.index("serve")] = "--version"
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("crushd ")
+
+
+def test_last_line_skips_blank_lines_and_missing_files(short_dir: Path) -> None:
+    """The last non-blank line of the file's tail; "" when there is none."""
+    log = short_dir / "stderr.log"
+    assert launch.last_line(log) == ""
+    log.write_bytes(b"x" * 10_000 + b"\nTraceback\n  ...\nImportError: bad \xff\n\n")
+    assert launch.last_line(log) == "ImportError: bad \ufffd"
+    log.write_text("\n \n")
+    assert launch.last_line(log) == ""
