@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import signal
 import socket
+import time
 
 import attrs
 import trio
@@ -186,7 +188,10 @@ async def run(settings: Settings, listeners: Listeners) -> None:
     ctx = ServerContext(
         registry,
         heartbeat_seconds=settings.heartbeat_seconds,
-        server_config=settings.redacted(),
+        server_config={
+            **settings.redacted(),
+            **process_facts(settings, config_sources),
+        },
         config_sources=config_sources,
         debug_endpoints=settings.debug_endpoints,
     )
@@ -206,6 +211,27 @@ async def run(settings: Settings, listeners: Listeners) -> None:
         for sock in sockets:
             sock.remove_if_ours()
         log.info("crushd stopped")
+
+
+def process_facts(settings: Settings, sources: ConfigSources) -> dict[str, object]:
+    """The daemon's pid, start time and files for ``GET /v1/config``'s ``crushd``.
+
+    Returns:
+        ``pid``, ``started_at`` (Unix seconds, float), ``log_file`` and
+        ``data_dirs`` (``config``, ``data``, ``state``, ``logs`` folders);
+        ``crushctl status`` shows them (issue 15, docs/protocol.md C).
+    """
+    return {
+        "pid": os.getpid(),
+        "started_at": time.time(),
+        "log_file": str(settings.log_file),
+        "data_dirs": {
+            "config": str(sources.global_file.parent),
+            "data": str(sources.global_data_file.parent),
+            "state": str(settings.token_file.parent),
+            "logs": str(settings.log_file.parent),
+        },
+    }
 
 
 async def _serve_http(

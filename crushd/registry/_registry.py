@@ -169,13 +169,18 @@ class Registry(Generic[W]):
         """True when no workspace exists and no create is in flight."""
         return not self._by_id and self._pending_creates == 0
 
-    def request_shutdown(self) -> None:
-        """Accept an idle-gated shutdown (``POST /v1/control``); atomic, no await.
+    def request_shutdown(self, *, force: bool = False) -> None:
+        """Accept a shutdown (``POST /v1/control``); atomic, no await.
+
+        Idle-gated unless ``force`` (``shutdown_force``, docs/protocol.md C):
+        then live workspaces are torn down by the daemon's usual shutdown
+        (``close``: streams end, runs are cancelled), as for a signal.
 
         Raises:
-            ServerBusy: a workspace is live or a create is in flight (409).
+            ServerBusy: not forced, and a workspace is live or a create is in
+                flight (409).
         """
-        if not self.is_idle():
+        if not force and not self.is_idle():
             raise ServerBusy
         self._closing = True
         self._disarm_idle()

@@ -109,6 +109,17 @@ async def test_control_shutdown_is_idle_gated(harness: Harness, project: Path) -
     assert len(harness.idle_calls) == 1
 
 
+async def test_control_shutdown_force_is_not_idle_gated(
+    harness: Harness, project: Path
+) -> None:
+    """shutdown_force (crushd's addition) stops a daemon hosting a workspace."""
+    await create(harness, project)
+    status, _ = await harness.json("POST", "/v1/control", {"command": "shutdown_force"})
+    assert status == 200
+    assert len(harness.idle_calls) == 1
+    assert harness.registry.closing
+
+
 async def test_create_after_shutdown_is_503(harness: Harness, project: Path) -> None:
     """Once shutting down, POST /v1/workspaces answers 503 server is shutting down."""
     status, _ = await harness.json(
