@@ -70,6 +70,11 @@ RULES = (
         why="the registry knows no HTTP and no SQL",
     ),
     Rule(
+        "crushd.registry",
+        forbidden=("crushd.workspace",),
+        why="the registry hosts any workspace through its protocol",
+    ),
+    Rule(
         "crushd.workspace",
         forbidden=("crushd.registry", "crushd.server"),
         why="a workspace does not know who hosts it",

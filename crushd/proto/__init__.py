@@ -105,6 +105,7 @@ from ._session import (
     SessionUpdate,
     Todo,
 )
+from ._spec import WorkspaceSpec
 from ._system import ClientInfo, ControlRequest, ErrorBody, VersionInfo
 from ._workspace import CurrentSessionRequest, SkillState, Workspace
 
@@ -192,6 +193,7 @@ __all__ = [
     "Todo",
     "VersionInfo",
     "Workspace",
+    "WorkspaceSpec",
     "agent_session",
     "cache_dir",
     "converter",

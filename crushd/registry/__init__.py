@@ -5,17 +5,24 @@ No HTTP and no SQL here; see docs/architecture.md section 3 and seeds 001/004.
 
 from ._claims import Claim, arm_timer
 from ._config_reload import ConfigDependent, ReloadsConfig, reload_config_dependents
-from ._hosted import Build, EventLogLike, Hosted, HostedWorkspace, WorkspaceFactory
+from ._hosted import (
+    Build,
+    EventLogLike,
+    Hosted,
+    HostedView,
+    HostedWorkspace,
+    WorkspaceFactory,
+)
 from ._paths import resolve_workspace_key, validate_client_id, validate_query_client_id
-from ._registry import (
+from ._registry import Registry
+from ._retired import RETIRED_MAX, RETIRED_TTL_SECONDS
+from ._settings import (
     CHANNELS_MISMATCH,
     CLEANUP_SECONDS,
-    Registry,
     RegistrySettings,
     RegistryStatistics,
-    StreamTicket,
 )
-from ._retired import RETIRED_MAX, RETIRED_TTL_SECONDS
+from ._streams import StreamTicket
 
 __all__ = [
     "CHANNELS_MISMATCH",
@@ -27,6 +34,7 @@ __all__ = [
     "ConfigDependent",
     "EventLogLike",
     "Hosted",
+    "HostedView",
     "HostedWorkspace",
     "Registry",
     "RegistrySettings",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Generic, Protocol
 import attrs
 import trio
 
-from crushd.workspace import WorkspaceSpec
+from crushd.proto import WorkspaceSpec
 
 from ._claims import Claim
 
@@ -98,6 +98,32 @@ class Hosted(Generic[W]):
     def claim_is_live(self, claim: Claim) -> bool:
         """True while ``claim`` is still this client's claim on a live workspace."""
         return not self.torn_down and self.claims.get(claim.client_id) is claim
+
+    def view(self) -> HostedView[W]:
+        """Return a read-only view of this entry (what ``Registry.get`` hands out)."""
+        return HostedView(workspace=self.workspace, key=self.key)
+
+
+@attrs.frozen
+class HostedView(Generic[W]):
+    """A live workspace as the registry shows it to its users: read-only.
+
+    Frozen, and without the claims and lifetime markers of ``Hosted``, so no
+    caller can change the registry's state through it; the registry alone
+    mutates its records. Two views of one entry compare equal.
+
+    Attributes:
+        workspace: the workspace itself.
+        key: its canonical path (the path-index key).
+    """
+
+    workspace: W
+    key: str
+
+    @property
+    def id(self) -> str:
+        """The workspace id."""
+        return self.workspace.id
 
 
 @attrs.define(eq=False)

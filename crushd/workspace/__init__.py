@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING
 
 from crushd import _lazy
+from crushd.proto import WorkspaceSpec
 
 from ._eventlog import (
     DEFAULT_CAPACITY_BYTES,
@@ -14,7 +15,6 @@ from ._eventlog import (
     replay_frames,
 )
 from ._project import CONTEXT_FILES, INIT_PROMPT
-from ._spec import WorkspaceSpec
 from ._workspace import CONFIG_CHANGED_EVENT, AgentHandle, Workspace, WorkspaceOpener
 
 if TYPE_CHECKING:

@@ -11,12 +11,11 @@ import trio
 
 from crushd import __version__
 from crushd.config import ConfigSources, redact_env_list
-from crushd.proto import UPDATED, ConfigChanged
+from crushd.proto import UPDATED, ConfigChanged, WorkspaceSpec
 from crushd.proto import Workspace as WireWorkspace
 
 from ._eventlog import EventLog
 from ._project import mark_initialized, needs_init
-from ._spec import WorkspaceSpec
 
 # The services, the store, the skills scanner and the config model are
 # imported where a workspace is built, so the daemon listens without them.

@@ -48,7 +48,7 @@ def check_workspaces(h: Harness) -> None:
     for key, hosted in live.items():
         ws = h.model.live[key]
         assert hosted.workspace is ws.call.workspace
-        assert h.registry.get(hosted.id) is hosted
+        assert h.registry.get(hosted.id) == hosted.view()
         assert not hosted.torn_down
         check_claims(h, hosted, ws)
 

@@ -16,8 +16,8 @@ import trio
 import trio.testing
 
 from crushd.errors import InternalError
+from crushd.proto import WorkspaceSpec
 from crushd.registry import RegistrySettings
-from crushd.workspace import WorkspaceSpec
 
 ROOT = "/crushd-stress-nonexistent"  # must not exist: keys are normpath()s
 PATHS = (f"{ROOT}/p0", f"{ROOT}/p1", f"{ROOT}/x/../p1")

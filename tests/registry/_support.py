@@ -17,9 +17,8 @@ import trio
 import trio.testing
 
 from crushd.errors import CrushdError
-from crushd.proto import Workspace
+from crushd.proto import Workspace, WorkspaceSpec
 from crushd.registry import Claim, Hosted, Registry, RegistrySettings
-from crushd.workspace import WorkspaceSpec
 
 #: The daemon's default timings (decision B.21), for registries built directly.
 TIMINGS = RegistrySettings(

@@ -583,6 +583,22 @@ async def test_get_unknown_workspace(
     assert info.value.status == 404
 
 
+async def test_get_hands_out_a_read_only_view(
+    registry: Registry,
+    project: str,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """``get`` answers a frozen view (id, key, workspace), never the claim record."""
+    hosted = await registry.create(request(project, new_client_id()))
+    view = registry.get(hosted.id)
+    assert (view.id, view.key, view.workspace) == (hosted.id, hosted.key, fake(hosted))
+    assert not hasattr(view, "claims")
+    assert not hasattr(view, "torn_down")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        view.key = "/elsewhere"  # type: ignore[misc]
+    assert registry.get(hosted.id) == view
+
+
 async def test_roster_rows(
     harness: Harness, project: str, autojump_clock: trio.testing.MockClock
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crushd.registry import Hosted, Registry
+from crushd.registry import HostedView, Registry
 
 from ..http import ServerContext
 
@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
 def live_workspace(
     registry: Registry[Workspace], workspace_id: str
-) -> tuple[Hosted[Workspace], Workspace]:
-    """Return the registry entry and the workspace for ``workspace_id``.
+) -> tuple[HostedView[Workspace], Workspace]:
+    """Return the registry's read-only view and the workspace for ``workspace_id``.
 
     Raises:
         WorkspaceNotFound: unknown or torn down (404).

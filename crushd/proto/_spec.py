@@ -1,4 +1,8 @@
-"""What a workspace is built from: the first creator's request, resolved."""
+"""What a workspace is built from: the first creator's request, resolved.
+
+Not a wire model: the registry builds it and the workspace reads it, so it
+lives here where both may import it (neither imports the other for it).
+"""
 
 from __future__ import annotations
 
