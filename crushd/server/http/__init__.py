@@ -5,6 +5,8 @@ from ._context import MAX_BODY_BYTES, ServerContext, version_info
 from ._errors import error_body, error_response, install_error_handlers, send_error
 from ._hot import HotDispatch, HotMatcher, HotRequest
 from ._lazy_rule import LazyBuildRule
+from ._openapi import openapi_document, openapi_path
+from ._openapi_page import DOCS_CSP, DOCS_PAGE
 from ._request import (
     BODY_TIMEOUT_SECONDS,
     JSON_TYPE,
@@ -24,10 +26,22 @@ from ._request import (
     read_asgi_body,
     send_reply,
 )
-from ._table import WEBSOCKET, Access, Handler, Route, add_routes, came_over_tcp
+from ._table import (
+    EVENT_STREAM,
+    WEBSOCKET,
+    Access,
+    Handler,
+    Route,
+    TextBody,
+    add_routes,
+    came_over_tcp,
+)
 
 __all__ = [
     "BODY_TIMEOUT_SECONDS",
+    "DOCS_CSP",
+    "DOCS_PAGE",
+    "EVENT_STREAM",
     "JSON_TYPE",
     "MAX_BODY_BYTES",
     "WEBSOCKET",
@@ -43,6 +57,7 @@ __all__ = [
     "Route",
     "ServerContext",
     "StringLookup",
+    "TextBody",
     "add_routes",
     "asgi_query",
     "came_over_tcp",
@@ -57,6 +72,8 @@ __all__ = [
     "json_response",
     "last_event_id_from",
     "on_request_end",
+    "openapi_document",
+    "openapi_path",
     "parse_query_client_id",
     "query_client_id",
     "read_asgi_body",

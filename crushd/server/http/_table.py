@@ -15,6 +15,9 @@ Handler shapes (``ctx`` first, then the path segments as keyword arguments):
 - hot: ``async def h(ctx, request: HotRequest, **segments) -> None``, which
   answers through ``request`` (plain ASGI, no framework).
 
+The remaining ``Route`` attributes only document the route: the OpenAPI
+document (``_openapi``) is generated from them, never written by hand.
+
 Source: issue 12 ("one request path"); docs/architecture.md, server section.
 """
 
@@ -33,7 +36,16 @@ from crushd.errors import Forbidden, InternalError
 
 from ._context import ServerContext
 
-__all__ = ["WEBSOCKET", "Access", "Handler", "Route", "add_routes", "came_over_tcp"]
+__all__ = [
+    "EVENT_STREAM",
+    "WEBSOCKET",
+    "Access",
+    "Handler",
+    "Route",
+    "TextBody",
+    "add_routes",
+    "came_over_tcp",
+]
 
 #: A handler: ``ctx`` first, path segments as keyword arguments.
 Handler = Callable[..., Awaitable[Any]]
@@ -58,6 +70,25 @@ class Access(enum.Enum):
 
 
 @attrs.frozen
+class TextBody:
+    """``Route.response`` of an answer that is not JSON.
+
+    Attributes:
+        media_type: its ``Content-Type`` without parameters (``text/html``).
+        description: what the body is, for the OpenAPI document.
+    """
+
+    media_type: str
+    description: str
+
+
+#: ``Route.response`` of the SSE stream (docs/protocol.md 3).
+EVENT_STREAM = TextBody(
+    "text/event-stream", "The SSE event stream (docs/protocol.md 3)."
+)
+
+
+@attrs.frozen
 class Route:
     """One ``/v1`` route.
 
@@ -68,6 +99,16 @@ class Route:
             its name is the url map's endpoint.
         hot: served over plain ASGI by ``HotDispatch``, never by quart.
         access: what the request must show (``Access``).
+        request: the JSON body: a ``crushd.proto`` model, a type hint or a
+            literal JSON schema (a dict); ``None``: no body.
+        response: the success body, the same kinds (``list[Session]``,
+            ``int``, ...); ``None``: empty; a ``TextBody``: not JSON.
+        status: the success status (501 for routes crushd does not serve).
+        optional_body: the ``request`` body may be left out.
+        query: optional ``?name=`` query parameters (strings).
+        client_id: a ``?client_id=`` query parameter is required.
+        addition: the docs/protocol.md part C section when crushd added
+            the route (``"C.5"``), else ``""``.
     """
 
     method: str
@@ -75,6 +116,14 @@ class Route:
     handler: Handler
     hot: bool = False
     access: Access = Access.OWNER
+    # The rest only documents the route: not part of its identity (eq, hash).
+    request: Any = attrs.field(default=None, eq=False, kw_only=True)
+    response: Any = attrs.field(default=None, eq=False, kw_only=True)
+    status: int = attrs.field(default=200, eq=False, kw_only=True)
+    optional_body: bool = attrs.field(default=False, eq=False, kw_only=True)
+    query: tuple[str, ...] = attrs.field(default=(), eq=False, kw_only=True)
+    client_id: bool = attrs.field(default=False, eq=False, kw_only=True)
+    addition: str = attrs.field(default="", eq=False, kw_only=True)
 
 
 def add_routes(app: QuartTrio, ctx: ServerContext, routes: Iterable[Route]) -> None:

@@ -2,6 +2,10 @@
 
 One line per route: ``Route(method, path, handler)``, plus ``hot=True`` for
 the three plain-ASGI routes and ``access=Access.DEBUG`` for the debug one.
+The keyword arguments after the handler document the route (``request`` and
+``response`` bodies, ``status``, query parameters, ``addition``): the OpenAPI
+document of ``GET /v1/openapi.json`` is generated from them, so a new route
+must state its bodies here (tests/server/test_openapi.py checks each one).
 ``create_app`` builds the quart-trio app and the hot dispatch from it
 (``crushd.server.http.add_routes``, ``HotDispatch``); the handler shapes are
 in ``crushd.server.http._table``'s docstring. Paths are upstream's
@@ -10,10 +14,48 @@ in ``crushd.server.http._table``'s docstring. Paths are upstream's
 
 from __future__ import annotations
 
-from ..http import WEBSOCKET, Access, Route
+from crushd.proto import (
+    AgentInfo,
+    AgentInitRequest,
+    AgentMessage,
+    AgentSession,
+    ClientInfo,
+    ConfigCompactRequest,
+    ConfigModelRequest,
+    ConfigProviderKeyRequest,
+    ConfigRemoveRequest,
+    ConfigSetRequest,
+    ControlRequest,
+    CurrentSessionRequest,
+    FileTrackerReadRequest,
+    HistoryFile,
+    InitPrompt,
+    Message,
+    NeedsInit,
+    PermissionGrant,
+    PermissionRequest,
+    PermissionSkip,
+    QuestionAnswer,
+    QuestionCancel,
+    ReadSkillRequest,
+    ReadSkillResponse,
+    Resolved,
+    SelectedModel,
+    Session,
+    SessionCreate,
+    SessionUpdate,
+    ShellCommandRequest,
+    ShellCommandResponse,
+    SkillInfo,
+    VersionInfo,
+    Workspace,
+)
+
+from ..http import EVENT_STREAM, WEBSOCKET, Access, Route, TextBody
 from . import _agent as agent
 from . import _config as config
 from . import _debug as debug
+from . import _docs as docs
 from . import _filetracker as filetracker
 from . import _permissions as permissions
 from . import _sessions as sessions
@@ -29,98 +71,271 @@ __all__ = ["ROUTES", "UNSUPPORTED_ROUTES"]
 _WS = "/v1/workspaces/<workspace_id>"
 _SESSION = f"{_WS}/sessions/<session_id>"
 _SID = f"{_WS}/agent/sessions/<session_id>"
+#: The ``/v1/docs/`` answer.
+_PAGE = TextBody("text/html", "A page rendering /v1/openapi.json (no remote assets).")
+#: The ``/v1/metrics`` answer (C.7).
+_METRICS = TextBody("text/plain", "Prometheus text exposition format 0.0.4.")
+#: Any JSON object (config documents, catalog entries).
+_DOCUMENT = dict[str, object]
+#: ``POST /v1/debug/.../publish``: the body and the answer (C.10).
+_PUBLISH = {
+    "type": "object",
+    "properties": {"count": {"type": "integer"}, "payload_bytes": {"type": "integer"}},
+    "required": ["count"],
+}
+_PUBLISHED = {
+    "type": "object",
+    "properties": {"first_id": {"type": "integer"}, "last_id": {"type": "integer"}},
+    "required": ["first_id", "last_id"],
+}
 
 ROUTES: tuple[Route, ...] = (
     # System (2.1)
     Route("GET", "/v1/health", system.health),
-    Route("GET", "/v1/version", system.version),
-    Route("GET", "/v1/config", system.config),
-    Route("POST", "/v1/control", system.control),
+    Route("GET", "/v1/version", system.version, response=VersionInfo),
+    Route("GET", "/v1/config", system.config, response=_DOCUMENT),
+    Route("POST", "/v1/control", system.control, request=ControlRequest),
+    Route("GET", "/v1/openapi.json", docs.openapi, response=_DOCUMENT),
+    Route("GET", "/v1/docs/", docs.docs_page, response=_PAGE),
     Route("DELETE", "/v1/clients/<client_id>", system.retire_client),
     # Workspaces (2.2); create, release and the SSE stream are hot
-    Route("GET", "/v1/workspaces", workspaces.list_workspaces),
-    Route("POST", "/v1/workspaces", workspaces.create_workspace, hot=True),
-    Route("GET", _WS, workspaces.get_workspace),
-    Route("DELETE", _WS, workspaces.release_workspace, hot=True),
-    Route("POST", f"{_WS}/current-session", workspaces.current_session),
-    Route("GET", f"{_WS}/config", workspaces.workspace_config),
-    Route("GET", f"{_WS}/clients", workspaces.roster),
+    Route(
+        "GET", "/v1/workspaces", workspaces.list_workspaces, response=list[Workspace]
+    ),
+    Route(
+        "POST",
+        "/v1/workspaces",
+        workspaces.create_workspace,
+        hot=True,
+        request=Workspace,
+        response=Workspace,
+    ),
+    Route("GET", _WS, workspaces.get_workspace, response=Workspace),
+    Route("DELETE", _WS, workspaces.release_workspace, hot=True, client_id=True),
+    Route(
+        "POST",
+        f"{_WS}/current-session",
+        workspaces.current_session,
+        request=CurrentSessionRequest,
+        client_id=True,
+    ),
+    Route("GET", f"{_WS}/config", workspaces.workspace_config, response=_DOCUMENT),
+    Route(
+        "GET",
+        f"{_WS}/clients",
+        workspaces.roster,
+        response=list[ClientInfo],
+        addition="C.5",
+    ),
     # Event streams (3.1, C.9)
-    Route("GET", f"{_WS}/events", streams.events, hot=True),
-    Route(WEBSOCKET, f"{_WS}/ws", streams.events_ws),
+    Route(
+        "GET",
+        f"{_WS}/events",
+        streams.events,
+        hot=True,
+        response=EVENT_STREAM,
+        client_id=True,
+        query=("last_event_id",),
+    ),
+    Route(
+        WEBSOCKET,
+        f"{_WS}/ws",
+        streams.events_ws,
+        client_id=True,
+        query=("last_event_id",),
+        addition="C.9",
+    ),
     # Sessions, messages, history (2.3)
-    Route("GET", f"{_WS}/sessions", sessions.list_sessions),
-    Route("POST", f"{_WS}/sessions", sessions.create_session),
-    Route("GET", _SESSION, sessions.get_session),
-    Route("PUT", _SESSION, sessions.update_session),
+    Route("GET", f"{_WS}/sessions", sessions.list_sessions, response=list[Session]),
+    Route(
+        "POST",
+        f"{_WS}/sessions",
+        sessions.create_session,
+        request=SessionCreate,
+        response=Session,
+    ),
+    Route("GET", _SESSION, sessions.get_session, response=Session),
+    Route(
+        "PUT",
+        _SESSION,
+        sessions.update_session,
+        request=SessionUpdate,
+        response=Session,
+    ),
     Route("DELETE", _SESSION, sessions.delete_session),
-    Route("GET", f"{_SESSION}/messages", sessions.messages),
-    Route("GET", f"{_SESSION}/messages/user", sessions.session_user_messages),
-    Route("GET", f"{_WS}/messages/user", sessions.workspace_user_messages),
-    Route("GET", f"{_SESSION}/history", sessions.history),
+    Route("GET", f"{_SESSION}/messages", sessions.messages, response=list[Message]),
+    Route(
+        "GET",
+        f"{_SESSION}/messages/user",
+        sessions.session_user_messages,
+        response=list[Message],
+    ),
+    Route(
+        "GET",
+        f"{_WS}/messages/user",
+        sessions.workspace_user_messages,
+        response=list[Message],
+    ),
+    Route("GET", f"{_SESSION}/history", sessions.history, response=list[HistoryFile]),
     # File tracker (2.4)
-    Route("GET", f"{_SESSION}/filetracker/files", filetracker.filetracker_files),
-    Route("POST", f"{_WS}/filetracker/read", filetracker.filetracker_read),
-    Route("GET", f"{_WS}/filetracker/lastread", filetracker.filetracker_lastread),
+    Route(
+        "GET",
+        f"{_SESSION}/filetracker/files",
+        filetracker.filetracker_files,
+        response=list[str],
+    ),
+    Route(
+        "POST",
+        f"{_WS}/filetracker/read",
+        filetracker.filetracker_read,
+        request=FileTrackerReadRequest,
+    ),
+    Route(
+        "GET",
+        f"{_WS}/filetracker/lastread",
+        filetracker.filetracker_lastread,
+        response=str,
+        query=("session_id", "path"),
+    ),
     # Config and project (2.9, 2.10)
-    Route("GET", f"{_WS}/providers", config.providers),
-    Route("POST", f"{_WS}/config/set", config.config_set),
-    Route("POST", f"{_WS}/config/remove", config.config_remove),
-    Route("POST", f"{_WS}/config/model", config.config_model),
-    Route("POST", f"{_WS}/config/compact", config.config_compact),
-    Route("POST", f"{_WS}/config/provider-key", config.config_provider_key),
-    Route("GET", f"{_WS}/project/needs-init", config.needs_init),
+    Route("GET", f"{_WS}/providers", config.providers, response=list[_DOCUMENT]),
+    Route("POST", f"{_WS}/config/set", config.config_set, request=ConfigSetRequest),
+    Route(
+        "POST",
+        f"{_WS}/config/remove",
+        config.config_remove,
+        request=ConfigRemoveRequest,
+    ),
+    Route(
+        "POST", f"{_WS}/config/model", config.config_model, request=ConfigModelRequest
+    ),
+    Route(
+        "POST",
+        f"{_WS}/config/compact",
+        config.config_compact,
+        request=ConfigCompactRequest,
+    ),
+    Route(
+        "POST",
+        f"{_WS}/config/provider-key",
+        config.config_provider_key,
+        request=ConfigProviderKeyRequest,
+    ),
+    Route("GET", f"{_WS}/project/needs-init", config.needs_init, response=NeedsInit),
     Route("POST", f"{_WS}/project/init", config.init_project),
-    Route("GET", f"{_WS}/project/init-prompt", config.init_prompt),
+    Route("GET", f"{_WS}/project/init-prompt", config.init_prompt, response=InitPrompt),
     # Skills (2.11)
-    Route("GET", f"{_WS}/skills", skills.list_skills),
-    Route("POST", f"{_WS}/skills/read", skills.read_skill),
+    Route("GET", f"{_WS}/skills", skills.list_skills, response=list[SkillInfo]),
+    Route(
+        "POST",
+        f"{_WS}/skills/read",
+        skills.read_skill,
+        request=ReadSkillRequest,
+        response=ReadSkillResponse,
+    ),
     # Agent (2.8)
-    Route("GET", f"{_WS}/agent", agent.agent_info),
-    Route("POST", f"{_WS}/agent", agent.send_prompt),
-    Route("POST", f"{_WS}/agent/init", agent.init_agent),
+    Route("GET", f"{_WS}/agent", agent.agent_info, response=AgentInfo),
+    Route("POST", f"{_WS}/agent", agent.send_prompt, request=AgentMessage, status=202),
+    Route(
+        "POST",
+        f"{_WS}/agent/init",
+        agent.init_agent,
+        request=AgentInitRequest,
+        optional_body=True,
+    ),
     Route("POST", f"{_WS}/agent/update", agent.update_agent),
-    Route("GET", _SID, agent.get_agent_session),
+    Route("GET", _SID, agent.get_agent_session, response=AgentSession),
     Route("POST", f"{_SID}/cancel", agent.cancel),
-    Route("GET", f"{_SID}/prompts/queued", agent.queued_count),
-    Route("GET", f"{_SID}/prompts/list", agent.queued_list),
+    Route("GET", f"{_SID}/prompts/queued", agent.queued_count, response=int),
+    Route("GET", f"{_SID}/prompts/list", agent.queued_list, response=list[str] | None),
     Route("POST", f"{_SID}/prompts/clear", agent.clear_queue),
-    Route("GET", f"{_WS}/agent/default-small-model", agent.default_small_model),
-    Route("POST", f"{_SID}/shell", shell.shell),
+    Route(
+        "GET",
+        f"{_WS}/agent/default-small-model",
+        agent.default_small_model,
+        response=SelectedModel,
+        query=("provider_id",),
+    ),
+    Route(
+        "POST",
+        f"{_SID}/shell",
+        shell.shell,
+        request=ShellCommandRequest,
+        response=ShellCommandResponse,
+    ),
     # Permissions and questions (2.6, 2.7; the pending list is crushd's, C.4)
-    Route("GET", f"{_WS}/permissions", permissions.pending_permissions),
-    Route("GET", f"{_WS}/permissions/skip", permissions.get_skip),
-    Route("POST", f"{_WS}/permissions/skip", permissions.set_skip),
-    Route("POST", f"{_WS}/permissions/grant", permissions.grant),
-    Route("POST", f"{_WS}/questions/answer", permissions.answer_questions),
-    Route("POST", f"{_WS}/questions/cancel", permissions.cancel_questions),
+    Route(
+        "GET",
+        f"{_WS}/permissions",
+        permissions.pending_permissions,
+        response=list[PermissionRequest],
+        addition="C.5",
+    ),
+    Route(
+        "GET",
+        f"{_WS}/permissions/skip",
+        permissions.get_skip,
+        response=PermissionSkip,
+        query=("session_id",),
+    ),
+    Route(
+        "POST", f"{_WS}/permissions/skip", permissions.set_skip, request=PermissionSkip
+    ),
+    Route(
+        "POST",
+        f"{_WS}/permissions/grant",
+        permissions.grant,
+        request=PermissionGrant,
+        response=Resolved,
+        query=("client_id",),
+    ),
+    Route(
+        "POST",
+        f"{_WS}/questions/answer",
+        permissions.answer_questions,
+        request=QuestionAnswer,
+        response=Resolved,
+        query=("client_id",),
+    ),
+    Route(
+        "POST",
+        f"{_WS}/questions/cancel",
+        permissions.cancel_questions,
+        request=QuestionCancel,
+        response=Resolved,
+        optional_body=True,
+        query=("client_id",),
+    ),
     # In the protocol, not served yet: 501 (summarize: a later issue)
-    Route("POST", f"{_SID}/summarize", not_supported),
+    Route("POST", f"{_SID}/summarize", not_supported, status=501),
     # Out of scope for good (docs/protocol.md part A): 501
-    Route("GET", f"{_WS}/lsps", not_supported),
-    Route("GET", f"{_WS}/lsps/<lsp>/diagnostics", not_supported),
-    Route("POST", f"{_WS}/lsps/start", not_supported),
-    Route("POST", f"{_WS}/lsps/stop", not_supported),
-    Route("POST", f"{_WS}/config/import-copilot", not_supported),
-    Route("POST", f"{_WS}/config/refresh-oauth", not_supported),
-    Route("POST", f"{_WS}/mcp/refresh-tools", not_supported),
-    Route("POST", f"{_WS}/mcp/read-resource", not_supported),
-    Route("GET", f"{_WS}/mcp/prompts", not_supported),
-    Route("POST", f"{_WS}/mcp/get-prompt", not_supported),
-    Route("GET", f"{_WS}/mcp/states", not_supported),
-    Route("GET", f"{_WS}/mcp/pending-auth", not_supported),
-    Route("GET", f"{_WS}/mcp/auth-url", not_supported),
-    Route("POST", f"{_WS}/mcp/auth", not_supported),
-    Route("POST", f"{_WS}/mcp/refresh-prompts", not_supported),
-    Route("POST", f"{_WS}/mcp/refresh-resources", not_supported),
-    Route("POST", f"{_WS}/mcp/docker/enable", not_supported),
-    Route("POST", f"{_WS}/mcp/docker/disable", not_supported),
+    Route("GET", f"{_WS}/lsps", not_supported, status=501),
+    Route("GET", f"{_WS}/lsps/<lsp>/diagnostics", not_supported, status=501),
+    Route("POST", f"{_WS}/lsps/start", not_supported, status=501),
+    Route("POST", f"{_WS}/lsps/stop", not_supported, status=501),
+    Route("POST", f"{_WS}/config/import-copilot", not_supported, status=501),
+    Route("POST", f"{_WS}/config/refresh-oauth", not_supported, status=501),
+    Route("POST", f"{_WS}/mcp/refresh-tools", not_supported, status=501),
+    Route("POST", f"{_WS}/mcp/read-resource", not_supported, status=501),
+    Route("GET", f"{_WS}/mcp/prompts", not_supported, status=501),
+    Route("POST", f"{_WS}/mcp/get-prompt", not_supported, status=501),
+    Route("GET", f"{_WS}/mcp/states", not_supported, status=501),
+    Route("GET", f"{_WS}/mcp/pending-auth", not_supported, status=501),
+    Route("GET", f"{_WS}/mcp/auth-url", not_supported, status=501),
+    Route("POST", f"{_WS}/mcp/auth", not_supported, status=501),
+    Route("POST", f"{_WS}/mcp/refresh-prompts", not_supported, status=501),
+    Route("POST", f"{_WS}/mcp/refresh-resources", not_supported, status=501),
+    Route("POST", f"{_WS}/mcp/docker/enable", not_supported, status=501),
+    Route("POST", f"{_WS}/mcp/docker/disable", not_supported, status=501),
     # Benchmarks only: --debug-endpoints, unix sockets only
     Route(
         "POST",
         "/v1/debug/workspaces/<workspace_id>/publish",
         debug.debug_publish,
         access=Access.DEBUG,
+        request=_PUBLISH,
+        response=_PUBLISHED,
+        addition="C.10",
     ),
 )
 
