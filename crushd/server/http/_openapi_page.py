@@ -107,9 +107,12 @@ function operation(path, method, op) {
   if (op.requestBody)
     add(box, body("Request body" + (op.requestBody.required ? "" : " (optional)"),
                   op.requestBody.content));
-  for (const [code, r] of Object.entries(op.responses))
-    add(box, body(code + ": " + r.description, r.content));
-  return box;
+  const errors = [];
+  for (const [code, r] of Object.entries(op.responses)) {
+    if (/^[45]/.test(code)) errors.push(code);
+    else add(box, body(code + ": " + r.description, r.content));
+  }
+  return add(box, el("p", "Errors " + errors.join(", ") + ': {"message": string}'));
 }
 function schema(name, s) {
   const box = add(el("details"), add(el("summary"), el("code", name)));
