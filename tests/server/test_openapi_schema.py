@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import attrs
 import pytest
 
@@ -81,3 +84,19 @@ def test_openapi_path_turns_segments_into_parameters() -> None:
     assert openapi_path("/v1/a/<workspace_id>/b/<string:sid>") == (
         "/v1/a/{workspace_id}/b/{sid}"
     )
+
+
+def test_building_the_document_imports_no_agent_module() -> None:
+    """The generator reads only the table and crushd.proto: no agent, no SDK."""
+    code = (
+        "import sys\n"
+        "from crushd.server.http import openapi_document\n"
+        "from crushd.server.routes import ROUTES\n"
+        "openapi_document(ROUTES, version='0')\n"
+        "names = ('crushd.agent', 'openai')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(names)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
