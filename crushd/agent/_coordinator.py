@@ -30,6 +30,7 @@ from ._notify import agent_info, publish_run_complete, publish_turn_end
 from ._ports import AgentPorts
 from ._prompt import load_system_prompt
 from ._setup import TurnSetup
+from ._stats import AGENT_STATS
 from ._title import generate_title
 from ._turn import CANCEL_PERSIST_SECONDS, TurnRunner
 from .providers import Models, Provider, ResolvedModel, resolve_models
@@ -275,12 +276,14 @@ class AgentCoordinator:
         )
         outcome: RunOutcome | None = None
         title = ""
+        started = trio.current_time()
         try:
             outcome = await self._run_guarded(runner)
             title = await self._before_end(turn.session_id)
         finally:
             if outcome is None:  # cancelled from outside (teardown)
                 outcome = runner.outcome(CANCELLED)
+            AGENT_STATS.run_ended(outcome, trio.current_time() - started)
             nxt = self._end_turn(turn, runner, outcome, title)
         return nxt
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 import trio
 
 from ._errors import INVALID_INPUT_RESULT
+from ._stats import AGENT_STATS
 from .tools import Tool, ToolCall, ToolContext, ToolResult
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ async def run_calls(
         else:
             async with limiter:
                 result = await invoke(tools.get(call.name), call, context(call))
+        name = call.name if call.name in tools else "unknown"
+        AGENT_STATS.tool_call(name, result.is_error)
         await on_result(call, result)
 
     async with trio.open_nursery() as nursery:

@@ -16,6 +16,7 @@ from typing import TypeVar
 import attrs
 import trio
 
+from ._stats import AGENT_STATS
 from .providers import ProviderError
 
 _T = TypeVar("_T")
@@ -80,6 +81,7 @@ async def call_with_retries(
         try:
             return await attempt()
         except ProviderError as exc:
+            AGENT_STATS.provider_error(exc)
             retry += 1
             delay = policy.delay(exc, retry)
             if delay is None:

@@ -10,6 +10,7 @@
       v ASGI (scope, receive, send)
     ShieldFinalSend: raw send kept for the fan-out; final send shielded  [transport]
     ConnectionGate.middleware: the scope gets the "authenticated" hook  [transport]
+    ObserveRequests: count, time, log failures by route template  _metrics_requests
     AccessControl: tcp needs token, Host, no Origin (401/403) ..... listen._auth
     HotDispatch: create/join, release, SSE served here ............ http._hot
     RequestCleanups: per-request sync callbacks (stream detach) . http._cleanup
@@ -31,6 +32,7 @@ from typing import Any
 
 import attrs
 
+from ._metrics_requests import ObserveRequests, RequestStats
 from .http import HotDispatch, RequestCleanups, Route, ServerContext
 from .listen import AccessControl, ConnectionGate
 from .patches import ShieldFinalSend
@@ -51,11 +53,13 @@ class AppLayers:
         ctx: what the handlers use.
         routes: the route table (the hot ones are dispatched before quart).
         access: the access guard; its ``wrap`` puts it in front of an app.
+        requests: the server's request counters (``GET /v1/metrics``).
     """
 
     ctx: ServerContext
     routes: Sequence[Route]
     access: AccessControl
+    requests: RequestStats = attrs.field(factory=RequestStats)
 
 
 @attrs.frozen
@@ -92,6 +96,7 @@ def request_path(
         app = RequestCleanups(app)
         app = HotDispatch(app, layers.ctx, layers.routes)
         app = layers.access.wrap(app)
+        app = ObserveRequests(app, layers.requests, layers.routes)
     if transport is not None:
         app = transport.gate.middleware(app)
         app = ShieldFinalSend(app, shield_seconds=transport.shield_seconds)

@@ -37,9 +37,10 @@ def build_agent(workspace: Workspace) -> AgentCoordinator:
     """Return a new coordinator wired to ``workspace``'s services (its ports).
 
     The coordinator reads the workspace's current config on every turn, so a
-    config change reaches the next turn without a rebuild.
+    config change reaches the next turn without a rebuild. Permission asks
+    go through ``TimedPermissions`` (their wait time, for ``/v1/metrics``).
     """
-    from crushd.agent import AgentCoordinator, AgentPorts
+    from crushd.agent import AgentCoordinator, AgentPorts, TimedPermissions
     from crushd.agent.tools import JobTable
 
     ports = AgentPorts(
@@ -50,7 +51,7 @@ def build_agent(workspace: Workspace) -> AgentCoordinator:
         todos=workspace.todos,
         root=workspace.root,
         environ=agent_environ(workspace.configuration.environ, workspace.spec.env),
-        permissions=workspace.permissions,
+        permissions=TimedPermissions(workspace.permissions),
         questions=workspace.questions,
         history=workspace.history,
         jobs=JobTable(workspace.spec.env),

@@ -223,6 +223,7 @@ class EventLog:
         self._closed = False
         self._changed = trio.Event()
         self._direct: dict[DirectReader, None] = {}  # insertion-ordered set
+        self.resyncs = 0  # reads that led with a resync (GET /v1/metrics)
 
     @property
     def head(self) -> int:
@@ -409,6 +410,7 @@ class EventLog:
         oldest = self.oldest
         if oldest - 1 <= cursor <= self._head:
             return cursor + 1, False
+        self.resyncs += 1
         return oldest, True
 
     def _slice(self, ring: list[_T], first: int) -> list[_T]:

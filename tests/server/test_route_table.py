@@ -101,9 +101,10 @@ def _chain(app: Any) -> list[str]:
 
 
 def test_create_app_assembles_the_app_layers_in_order() -> None:
-    """AccessControl, then the hot dispatch, then the cleanups, then quart."""
+    """Requests observed, AccessControl, the hot dispatch, the cleanups, quart."""
     app = create_app(_context(debug=False))
-    assert _chain(app.asgi_app) == ["AccessControl", "HotDispatch", "RequestCleanups"]
+    layers = ["ObserveRequests", "AccessControl", "HotDispatch", "RequestCleanups"]
+    assert _chain(app.asgi_app) == layers
 
 
 def test_serving_adds_the_transport_layers_outside() -> None:

@@ -64,6 +64,7 @@ from . import _skills as skills
 from . import _streams as streams
 from . import _system as system
 from . import _workspaces as workspaces
+from ._metrics import metrics
 from ._unsupported import not_supported
 
 __all__ = ["ROUTES", "UNSUPPORTED_ROUTES"]
@@ -98,6 +99,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/openapi.json", docs.openapi, response=_DOCUMENT),
     Route("GET", "/v1/docs/", docs.docs_page, response=_PAGE),
     Route("DELETE", "/v1/clients/<client_id>", system.retire_client),
+    Route("GET", "/v1/metrics", metrics, response=_METRICS, addition="C.7"),
     # Workspaces (2.2); create, release and the SSE stream are hot
     Route(
         "GET", "/v1/workspaces", workspaces.list_workspaces, response=list[Workspace]
