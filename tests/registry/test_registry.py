@@ -1,4 +1,4 @@
-"""Tests for crushd/registry/_registry.py: create, retire, idle linger, close.
+"""Tests for the registry (_registry, _create, _core): create, retire, idle, close.
 
 Ports of upstream's CreateWorkspace tests (seed 001) against a fake factory,
 plus crushd's shared builds, cleanup waits, retire and idle behaviour.
