@@ -142,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=setting_default("log_level"),
         choices=["debug", "info", "warning", "error"],
     )
+    serve.add_argument(
+        "--log-format",
+        default=setting_default("log_format"),
+        choices=["text", "json"],
+        help="log records as text lines or one JSON object per line "
+        "(default %(default)s)",
+    )
     return parser
 
 
@@ -194,6 +201,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         send_timeout_seconds=args.send_timeout,
         heartbeat_seconds=args.heartbeat,
         log_level=args.log_level,
+        log_format=args.log_format,
         allow_remote=args.allow_remote,
         allowed_hosts=tuple(args.allowed_hosts or ()),
         debug_endpoints=args.debug_endpoints,
@@ -227,7 +235,7 @@ def serve(settings: Settings) -> int:
         from crushd.logs import setup_logging
 
         try:
-            setup_logging(settings.log_file, settings.log_level)
+            setup_logging(settings.log_file, settings.log_level, settings.log_format)
             listeners = open_listeners(settings)
         except OSError as exc:
             print(f"crushd: {exc}", file=sys.stderr)  # noqa: T201 - the user must see why

@@ -54,6 +54,8 @@ class Settings:
         replay_window_frames: events kept per workspace for resume.
         send_timeout_seconds: stalled socket sends are dropped after this.
         log_level: stdlib level name (``debug``, ``info``, ...).
+        log_format: ``text`` (``ts=... msg=...`` lines) or ``json`` (one
+            object per line, for log shippers).
         allow_remote: accept tcp hosts that are not loopback addresses.
         token_file: the bearer token for tcp listeners (created on first use).
         allowed_hosts: extra names accepted in a tcp request's ``Host`` header
@@ -73,6 +75,7 @@ class Settings:
     replay_window_frames: int = DEFAULT_REPLAY_WINDOW_FRAMES
     send_timeout_seconds: float = DEFAULT_SEND_TIMEOUT_SECONDS
     log_level: str = "info"
+    log_format: str = "text"
     allow_remote: bool = False
     token_file: Path = attrs.field(factory=default_token_file)
     allowed_hosts: tuple[str, ...] = ()

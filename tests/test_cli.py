@@ -176,6 +176,16 @@ def test_settings_from_args_connection_caps() -> None:
     assert (settings.max_connections, settings.max_unauthenticated) == (9, 3)
 
 
+def test_settings_from_args_log_format(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--log-format`` is ``text`` by default, ``json`` on request, else exit 2."""
+    assert parse().log_format == "text"
+    assert parse("--log-format", "json").log_format == "json"
+    with pytest.raises(SystemExit) as exited:
+        parse("--log-format", "xml")
+    assert exited.value.code == 2
+    assert "invalid choice: 'xml'" in capsys.readouterr().err
+
+
 def test_settings_from_args_allow_remote_flag() -> None:
     """``--allow-remote`` is off by default and turned on by the flag."""
     assert not parse().allow_remote

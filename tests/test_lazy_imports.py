@@ -32,6 +32,7 @@ NOT_AT_STARTUP = (
     "crushd.workspace._skills",
     "sqlite3",
     "yaml",
+    "prometheus_client",  # imported on the first GET /v1/metrics
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
@@ -119,3 +120,46 @@ def test_secret_filter_keeps_every_record(known_secret: str) -> None:
     assert record.getMessage() == "••••LOG1"
     bad = logging.LogRecord("crushd.x", logging.INFO, "f", 1, "%d", ("x",), None)
     assert secret_filter.filter(bad)
+
+
+def test_json_log_format_is_one_object_per_line(
+    tmp_path: Path, crushd_logger: logging.Logger, known_secret: str
+) -> None:
+    """``--log-format json``: each record one JSON line, extras kept, secrets masked."""
+    log_file = tmp_path / "crushd.log"
+    setup_logging(log_file, "info", "json")
+    test_log = logging.getLogger("crushd.test")
+    extra = {"route": "/v1/workspaces/<workspace_id>", "status": 404}
+    test_log.info("two\nlines key=%s", known_secret, extra=extra | {"duration_ms": 1.5})
+    try:
+        raise ValueError(f"bad {known_secret}")
+    except ValueError:
+        test_log.exception("failed")
+    text = log_file.read_text(encoding="utf-8")
+    assert known_secret not in text
+    first, second = (json.loads(line) for line in text.splitlines())
+    assert first["message"] == "two\nlines key=••••LOG1"
+    assert (first["level"], first["logger"], first["pid"]) == (
+        "INFO",
+        "crushd.test",
+        os.getpid(),
+    )
+    assert (first["route"], first["status"], first["duration_ms"]) == (
+        "/v1/workspaces/<workspace_id>",
+        404,
+        1.5,
+    )
+    assert first["time"].endswith("Z")
+    assert "route" not in second
+    assert (second["level"], second["message"]) == ("ERROR", "failed")
+    assert "ValueError: bad ••••LOG1" in second["exc_info"]
+
+
+def test_unknown_log_format_is_refused(
+    tmp_path: Path, crushd_logger: logging.Logger
+) -> None:
+    """An unknown format is a ValueError and adds no handler."""
+    before = list(crushd_logger.handlers)
+    with pytest.raises(ValueError, match="unknown log format: xml"):
+        setup_logging(tmp_path / "crushd.log", "info", "xml")
+    assert crushd_logger.handlers == before

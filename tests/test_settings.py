@@ -114,6 +114,7 @@ def test_settings_redacted_is_json_data_with_host_urls() -> None:
         "replay_window_frames",
         "send_timeout_seconds",
         "log_level",
+        "log_format",
         "allow_remote",
         "token_file",
         "allowed_hosts",

@@ -131,7 +131,8 @@ def log_failure(method: str, template: str, status: int, seconds: float) -> None
     elif status in (401, 403):
         level = logging.WARNING
     millis = seconds * 1000
-    extra = {"route": template, "status": status, "duration_ms": round(millis, 3)}
+    extra = {"method": method, "route": template, "status": status}
+    extra["duration_ms"] = round(millis, 3)
     log.log(
         level, "%s %s -> %d in %.1f ms", method, template, status, millis, extra=extra
     )
