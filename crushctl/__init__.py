@@ -3,6 +3,7 @@
 Imports nothing from crushd except ``crushd.proto``, the shared wire models.
 """
 
+from . import _httpx_cli  # noqa: F401 - first: before any ``import httpx``
 from ._backoff import (
     INITIAL_BACKOFF_SECONDS,
     JITTER_FRACTION,

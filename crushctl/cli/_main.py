@@ -11,25 +11,28 @@ from collections.abc import Sequence
 import httpx
 import trio
 
-from crushctl import Client, CrushctlError, ensure_server
+from crushctl import Client, CrushctlError, client_version, ensure_server
 from crushd.proto import default_host, parse_host
 
+from ._args import existing_dir, host_url
 from ._cancel import cmd_cancel
 from ._commands import (
     cmd_clients,
-    cmd_session_new,
-    cmd_sessions,
     cmd_shutdown,
     cmd_status,
     cmd_version,
     cmd_workspaces,
 )
 from ._common import Context
+from ._completion import add_completion_command
 from ._config import add_config_commands
 from ._doctor import cmd_doctor
+from ._logs import add_logs_command
 from ._output import notice
 from ._permissions import add_permission_commands
+from ._rich import spinner
 from ._run import cmd_run
+from ._sessions import add_session_commands
 from ._skills import cmd_skills
 from ._transcript import cmd_messages
 from ._trust import cmd_trust
@@ -54,6 +57,7 @@ def _common_options(*, top: bool) -> argparse.ArgumentParser:
     options.add_argument(
         "--host",
         default=default,
+        type=host_url,
         help=f"unix:///PATH or tcp://HOST:PORT (default: {default_host().url})",
     )
     options.add_argument(
@@ -73,7 +77,11 @@ def _common_options(*, top: bool) -> argparse.ArgumentParser:
 
 def _add_cwd(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--cwd", metavar="DIR", default=argparse.SUPPRESS, help=_CWD_HELP
+        "--cwd",
+        metavar="DIR",
+        type=existing_dir,
+        default=argparse.SUPPRESS,
+        help=_CWD_HELP,
     )
 
 
@@ -86,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crushctl", description=_DESCRIPTION, parents=[_common_options(top=True)]
     )
+    parser.add_argument(
+        "--version", action="version", version=f"crushctl {client_version()}"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = [_common_options(top=False)]
 
@@ -97,14 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     command("status", cmd_status, "show health, version, workspaces and clients")
     command("version", cmd_version, "show the daemon's and crushctl's versions")
     command("workspaces", cmd_workspaces, "list live workspaces")
-    sessions = command("sessions", cmd_sessions, "list sessions of the workspace")
-    _add_cwd(sessions)
-    new = sessions.add_subparsers(dest="sessions_command", metavar="new").add_parser(
-        "new", help="create a session", parents=common
-    )
-    new.set_defaults(handler=cmd_session_new)
-    _add_cwd(new)
-    new.add_argument("title", metavar="TITLE", help="the session title")
+    cwd_option = argparse.ArgumentParser(add_help=False)
+    _add_cwd(cwd_option)
+    add_session_commands(commands, common, cwd_option)
     _add_cwd(command("clients", cmd_clients, "list the clients of the workspace"))
     _add_cwd(command("skills", cmd_skills, "list the workspace's skills and errors"))
     _add_cwd(command("watch", cmd_watch, "print the workspace's events live"))
@@ -116,21 +122,31 @@ def build_parser() -> argparse.ArgumentParser:
     messages = command("messages", cmd_messages, "print a session's messages")
     _add_cwd(messages)
     _add_session(messages, "the session (default: the latest)")
-    cwd_option = argparse.ArgumentParser(add_help=False)
-    _add_cwd(cwd_option)
     add_config_commands(commands, common, cwd_option)
     add_permission_commands(commands, common, cwd_option)
     doctor = command("doctor", cmd_doctor, "check why crushd is or is not reachable")
     doctor.set_defaults(spawns=False)  # diagnose what is there; change nothing
     doctor.add_argument(
-        "--cwd", metavar="DIR", default=None, help="also check this project's files"
+        "--cwd",
+        metavar="DIR",
+        type=existing_dir,
+        default=None,
+        help="also check this project's files",
     )
     _add_trust(command("trust", cmd_trust, _TRUST_HELP))
     shutdown = command("shutdown", cmd_shutdown, "ask the daemon to shut down")
     shutdown.set_defaults(spawns=False)  # starting a daemon to stop it is absurd
-    shutdown.add_argument(
+    which = shutdown.add_mutually_exclusive_group()
+    which.add_argument(
         "--if-idle", action="store_true", help="send shutdown_if_idle instead"
     )
+    which.add_argument(
+        "--force",
+        action="store_true",
+        help="stop even while hosting workspaces (streams end, runs are cancelled)",
+    )
+    add_logs_command(commands, common)
+    add_completion_command(commands, common)
     return parser
 
 
@@ -226,7 +242,8 @@ async def main_async(
     Returns:
         0 on success; 1 after printing ``crushctl: <message>`` on stderr (daemon
         not running with ``--no-spawn``, ``failed to initialize crush server``,
-        any crushctl error, a bad ``--host``); 2 for usage errors.
+        any crushctl error); 2 for usage errors, a bad ``--host`` or a
+        ``--cwd`` that is no existing folder included.
 
     Cancellation:
         Commands that joined a workspace release it (bounded, shielded); watch
@@ -244,7 +261,8 @@ async def main_async(
     async with client:
         try:
             if spawn:
-                await ensure_server(client.host)
+                with spinner("waiting for crushd"):
+                    await ensure_server(client.host)
             await args.handler(Context(client, args.json, spawn=spawn), args)
         except CrushctlError as exc:
             return _fail(exc.message)

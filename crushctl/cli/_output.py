@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 from crushd.proto import converter
 
+from ._rich import is_terminal, print_rich_table
+
 _COLUMN_GAP = "  "
 
 
@@ -51,7 +53,14 @@ def _format_row(cells: Sequence[str], widths: Sequence[int]) -> str:
 def print_table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], *, indent: str = ""
 ) -> None:
-    """Print ``format_table(headers, rows)``, each line prefixed by ``indent``."""
+    """Print ``format_table(headers, rows)``, each line prefixed by ``indent``.
+
+    On a terminal the table is drawn by rich instead (``print_rich_table``);
+    piped output stays plain columns.
+    """
+    if is_terminal(sys.stdout):
+        print_rich_table(headers, rows, indent=indent)
+        return
     for line in format_table(headers, rows):
         print(f"{indent}{line}")
 

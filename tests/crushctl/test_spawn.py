@@ -635,7 +635,8 @@ async def test_create_respawning_waits_for_the_leaving_socket(
     [
         (["status"], True),
         (["workspaces"], True),
-        (["sessions", "--cwd", "/p"], True),
+        (["sessions", "--cwd", "/"], True),
+        (["logs"], False),
         (["watch"], True),
         (["shutdown"], False),
         (["shutdown", "--if-idle"], False),

@@ -23,9 +23,7 @@ from tests.crushctl._agent_fakes import (
 
 async def command(daemon: AgentDaemon, *argv: str) -> int:
     transport = httpx.MockTransport(daemon)
-    return await main_async(
-        ["--host", HOST, *argv, "--cwd", "/proj"], transport=transport
-    )
+    return await main_async(["--host", HOST, *argv, "--cwd", "/"], transport=transport)
 
 
 def busy_daemon(busy: bool) -> AgentDaemon:

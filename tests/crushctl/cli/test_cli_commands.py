@@ -25,6 +25,13 @@ VERSION = {
     "go_version": "python 3.11.9",
     "platform": "linux/amd64",
 }
+DAEMON = {
+    "pid": 4242,
+    "started_at": 1767225000.0,
+    "uptime_seconds": 90061.5,
+    "log_file": "/cache/server-x/crushd.log",
+    "data_dirs": {"config": "/cfg", "data": "/data"},
+}
 WORKSPACE = {"id": "w1", "path": "/proj", "data_dir": "/proj/.crush", "yolo": True}
 SESSION = {
     "id": "s1",
@@ -77,6 +84,7 @@ class Fake:
             ("GET", "/v1/workspaces/w1/sessions"): answer(body=[SESSION]),
             ("POST", "/v1/workspaces/w1/sessions"): answer(body=SESSION),
             ("POST", "/v1/control"): answer(),
+            ("GET", "/v1/config"): answer(body={"crushd": DAEMON}),
         }
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -101,7 +109,8 @@ async def run(fake: Fake, *argv: str) -> int:
 
 
 async def test_status_human(capsys: pytest.CaptureFixture[str]) -> None:
-    """status prints host, health, version and each workspace's client table."""
+    """status prints host, health, version, the daemon's pid, uptime, socket,
+    log file and folders, and each workspace's client table."""
     fake = Fake()
     assert await run(fake, "status") == 0
     when = format_time(1767225601.0)
@@ -109,9 +118,16 @@ async def test_status_human(capsys: pytest.CaptureFixture[str]) -> None:
         f"host:        {HOST}",
         "status:      healthy",
         "version:     0.1.0 (python 3.11.9, linux/amd64)",
+        "pid:         4242",
+        "uptime:      1d 1h 1m 1s",
+        "socket:      /tmp/crushctl-test.sock",
+        "log file:    /cache/server-x/crushd.log",
+        "config dir:  /cfg",
+        "data dir:    /data",
         "workspaces:  1",
         "",
         "workspace w1  /proj",
+        "  data dir: /proj/.crush",
         f"  CLIENT{' ' * 34}STREAMS  STATE      SESSION  LAST SEEN{' ' * 12}USER AGENT",
         f"  {OTHER}    1        streaming  s1       {when}  crush/1.0",
         f"  {CLIENT_ID} *  0        held       s1       {when}  crush/1.0",
@@ -130,6 +146,30 @@ async def test_status_json(capsys: pytest.CaptureFixture[str]) -> None:
     [workspace] = doc["workspaces"]
     assert (workspace["id"], workspace["path"]) == ("w1", "/proj")
     assert [c["client_id"] for c in workspace["clients"]] == [OTHER, CLIENT_ID]
+    assert doc["daemon"] == {
+        "pid": 4242,
+        "uptime_seconds": 90061.5,
+        "socket": "/tmp/crushctl-test.sock",
+        "log_file": "/cache/server-x/crushd.log",
+        "data_dirs": {"config": "/cfg", "data": "/data"},
+    }
+
+
+async def test_status_of_an_older_daemon_shows_dashes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A daemon whose config has no process facts (or fails) still gets a status."""
+    fake = Fake()
+    fake.routes["GET", "/v1/config"] = answer(500, {"message": "broken config"})
+    assert await run(fake, "status") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[3:8] == [
+        "pid:         -",
+        "uptime:      -",
+        "socket:      /tmp/crushctl-test.sock",
+        "log file:    -",
+        "data dirs:   -",
+    ]
 
 
 async def test_status_skips_workspace_torn_down_meanwhile(
@@ -289,3 +329,46 @@ async def test_shutdown_refused_exits_1(capsys: pytest.CaptureFixture[str]) -> N
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == "crushctl: server is hosting live workspaces\n"
+
+
+async def test_shutdown_force_sends_shutdown_force(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """shutdown --force sends crushd's shutdown_force, which a busy daemon accepts."""
+    fake = Fake()
+    assert await run(fake, "shutdown", "--force") == 0
+    [post] = fake.sent("POST", "/v1/control")
+    assert json.loads(post.content) == {"command": "shutdown_force"}
+    assert capsys.readouterr().out == "crushd is shutting down\n"
+
+
+async def test_sessions_show_rename_rm(capsys: pytest.CaptureFixture[str]) -> None:
+    """show GETs, rename PUTs only the title, rm DELETEs; each releases its hold."""
+    fake = Fake()
+    renamed = {**SESSION, "title": "new title"}
+    fake.routes["GET", "/v1/workspaces/w1/sessions/s1"] = answer(body=SESSION)
+    fake.routes["PUT", "/v1/workspaces/w1/sessions/s1"] = answer(body=renamed)
+    fake.routes["DELETE", "/v1/workspaces/w1/sessions/s1"] = answer()
+    assert await run(fake, "sessions", "show", "s1", "--cwd", "/") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:3] == ["id        s1", "title     fix the bug", "parent    -"]
+    assert await run(fake, "sessions", "rename", "s1", "new title", "--cwd", "/") == 0
+    [put] = fake.sent("PUT", "/v1/workspaces/w1/sessions/s1")
+    assert json.loads(put.content) == {"title": "new title"}
+    assert capsys.readouterr().out == "renamed session s1: new title\n"
+    assert await run(fake, "--json", "sessions", "rm", "s1", "--cwd", "/") == 0
+    assert fake.sent("DELETE", "/v1/workspaces/w1/sessions/s1")
+    assert json.loads(capsys.readouterr().out) == {"deleted": "s1"}
+    assert len(fake.sent("DELETE", "/v1/workspaces/w1")) == 3
+
+
+async def test_sessions_show_unknown_id_exits_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An unknown session id is the daemon's one-line 404 message, exit 1."""
+    fake = Fake()
+    fake.routes["GET", "/v1/workspaces/w1/sessions/nope"] = answer(
+        404, {"message": "session not found"}
+    )
+    assert await run(fake, "sessions", "show", "nope", "--cwd", "/") == 1
+    assert capsys.readouterr().err == "crushctl: session not found\n"

@@ -12,6 +12,7 @@ import pytest
 import trio
 
 import crushctl.cli._main as cli_main
+from crushctl import client_version
 from crushctl.cli import build_parser, main
 
 
@@ -45,14 +46,51 @@ def test_main_not_running_other_host(capsys: pytest.CaptureFixture[str]) -> None
     [
         ("nonsense", "invalid host format: nonsense"),
         ("fd://3", "cannot connect to fd://3: use a unix:// or tcp:// host"),
+        ("tcp://127.0.0.1:notaport", "Invalid port: 'notaport'"),
+        ("unix://", "invalid host format: unix://"),
     ],
 )
-def test_main_bad_host_exits_1(
-    capsys: pytest.CaptureFixture[str], host: str, message: str
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_main_bad_host_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], host: str, message: str, where: str
 ) -> None:
-    """An unusable --host prints ``crushctl: <message>`` and exits 1."""
-    assert main(["--host", host, "version"]) == 1
-    assert capsys.readouterr().err == f"crushctl: {message}\n"
+    """An unusable --host is an argparse error (exit 2), never a traceback."""
+    argv = (
+        ["--host", host, "version"]
+        if where == "before"
+        else ["version", "--host", host]
+    )
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.endswith(f"error: argument --host: {message}\n")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sessions", "--cwd", "/no/such/folder"],
+        ["run", "--cwd", "/no/such/folder", "hi"],
+        ["config", "get", "--cwd", "/no/such/folder"],
+        ["sessions", "new", "--cwd", "/dev/null", "T"],
+    ],
+)
+def test_main_cwd_must_be_an_existing_folder(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """A mistyped --cwd exits 2 with a clear error, before any daemon is asked."""
+    assert main(["--no-spawn", *argv]) == 2
+    err = capsys.readouterr().err
+    assert "error: argument --cwd: " in err
+    assert err.rstrip().endswith(
+        ("no such folder: /no/such/folder", "not a folder: /dev/null")
+    )
+
+
+def test_main_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    """``crushctl --version`` prints crushctl's version and exits 0."""
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"crushctl {client_version()}\n"
 
 
 def test_main_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,10 +121,10 @@ def test_main_ctrl_c_exits_130_quietly(
 def test_parser_common_options_after_command() -> None:
     """--host and --json work after the command too; --cwd before ``new`` is kept."""
     args = build_parser().parse_args(
-        ["sessions", "--cwd", "/a", "new", "T", "--json", "--host", "tcp://h:1"]
+        ["sessions", "--cwd", "/tmp", "new", "T", "--json", "--host", "tcp://h:1"]
     )
     assert (args.cwd, args.title, args.json, args.host) == (
-        "/a",
+        "/tmp",
         "T",
         True,
         "tcp://h:1",

@@ -47,9 +47,7 @@ GRANT = f"{WS}/permissions/grant"
 
 async def command(daemon: AgentDaemon, *argv: str) -> int:
     transport = httpx.MockTransport(daemon)
-    return await main_async(
-        ["--host", HOST, *argv, "--cwd", "/proj"], transport=transport
-    )
+    return await main_async(["--host", HOST, *argv, "--cwd", "/"], transport=transport)
 
 
 def body(request: httpx.Request) -> Any:
@@ -267,9 +265,7 @@ async def shell(daemon: AgentDaemon, *argv: str, json_: bool = False) -> int:
     """``crushctl shell --cwd /proj ARGV`` (the command words come last)."""
     transport = httpx.MockTransport(daemon)
     top = ["--host", HOST, *(["--json"] if json_ else [])]
-    return await main_async(
-        [*top, "shell", "--cwd", "/proj", *argv], transport=transport
-    )
+    return await main_async([*top, "shell", "--cwd", "/", *argv], transport=transport)
 
 
 def shell_daemon(output: str, exit_code: int = 0) -> AgentDaemon:

@@ -34,7 +34,7 @@ ANSWER = "Let me look.\nThere are two files.\n"
 async def run(daemon: AgentDaemon, *argv: str) -> int:
     transport = httpx.MockTransport(daemon)
     return await main_async(
-        ["--host", HOST, "run", "--cwd", "/proj", *argv], transport=transport
+        ["--host", HOST, "run", "--cwd", "/", *argv], transport=transport
     )
 
 
@@ -183,7 +183,7 @@ def test_run_ctrl_c_exits_130_after_cancelling(
     monkeypatch.setattr(
         _main, "main_async", functools.partial(main_async, transport=transport)
     )
-    assert main(["--host", HOST, "run", "--cwd", "/proj", PROMPT]) == 130
+    assert main(["--host", HOST, "run", "--cwd", "/", PROMPT]) == 130
     assert daemon.sent("POST", f"{WS}/agent/sessions/s1/cancel")
 
 

@@ -124,7 +124,7 @@ def grant_route(daemon: AgentDaemon, resolved: bool = True) -> trio.Event:
 async def run(daemon: AgentDaemon, *argv: str) -> int:
     transport = httpx.MockTransport(daemon)
     return await main_async(
-        ["--host", HOST, "run", "--cwd", "/proj", *argv], transport=transport
+        ["--host", HOST, "run", "--cwd", "/", *argv], transport=transport
     )
 
 

@@ -103,7 +103,7 @@ def script() -> Daemon:
 async def watch(daemon: Daemon, *argv: str) -> int:
     transport = httpx.MockTransport(daemon)
     return await main_async(
-        ["--host", HOST, "watch", "--cwd", "/proj", *argv], transport=transport
+        ["--host", HOST, "watch", "--cwd", "/", *argv], transport=transport
     )
 
 
