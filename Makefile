@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	touch $(STAMP)
 
+# A foreground daemon: no idle exit (Ctrl-C stops it). Daemons crushctl starts
+# by itself exit after 60 s without a workspace (CRUSH_SERVER_IDLE_TIMEOUT).
 run: $(STAMP)
-	$(BIN)/crushd serve $(ARGS)
+	$(BIN)/crushd serve --idle-timeout inf $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/coverage erase
