@@ -5,7 +5,9 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import math
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,6 +136,23 @@ async def test_server_config_without_sources_lists_only_settings(
     app = create_app(ServerContext(harness.registry, heartbeat_seconds=15))
     response = await app.test_client().get("/v1/config")
     assert await response.get_json() == {"crushd": {}}
+
+
+async def test_server_config_adds_uptime_and_nulls_infinite_times(
+    harness: Harness,
+) -> None:
+    """uptime_seconds is computed per request; an infinite linger is null (JSON)."""
+    facts = {
+        "pid": 7,
+        "started_at": time.time() - 100.0,
+        "idle_timeout_seconds": math.inf,
+    }
+    ctx = ServerContext(harness.registry, heartbeat_seconds=15, server_config=facts)
+    response = await create_app(ctx).test_client().get("/v1/config")
+    assert b"Infinity" not in await response.get_data()
+    crushd = (await response.get_json())["crushd"]
+    assert (crushd["pid"], crushd["idle_timeout_seconds"]) == (7, None)
+    assert 100.0 <= crushd["uptime_seconds"] < 200.0
 
 
 async def test_debug_flag_shows_in_the_config(harness: Harness, project: Path) -> None:

@@ -5,6 +5,7 @@ Source: docs/protocol.md 2.1.
 
 from __future__ import annotations
 
+import math
 import time
 
 from quart import Response
@@ -47,11 +48,19 @@ async def config(ctx: ServerContext) -> Response:
 
 
 def _server_facts(server_config: dict[str, object]) -> dict[str, object]:
-    """Add ``uptime_seconds`` when the daemon recorded ``started_at`` (Unix s)."""
-    started = server_config.get("started_at")
-    if not isinstance(started, float):
-        return server_config
-    return {**server_config, "uptime_seconds": max(0.0, time.time() - started)}
+    """Add ``uptime_seconds`` when the daemon recorded ``started_at`` (Unix s).
+
+    An infinite time (``--idle-timeout inf``, as ``make run`` starts the daemon)
+    is ``null``: JSON has no infinity.
+    """
+    facts = {
+        key: None if isinstance(value, float) and not math.isfinite(value) else value
+        for key, value in server_config.items()
+    }
+    started = facts.get("started_at")
+    if isinstance(started, float):
+        facts["uptime_seconds"] = max(0.0, time.time() - started)
+    return facts
 
 
 async def control(ctx: ServerContext) -> Response:
