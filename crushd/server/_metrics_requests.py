@@ -22,7 +22,7 @@ latency histograms; failed requests logged).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import trio
@@ -194,14 +194,16 @@ class ObserveRequests:
         stream = "sse" if req.template in self._sse else ""
         streaming = False
 
-        async def observed_send(message: Any) -> None:
+        def observed_send(message: Any) -> Awaitable[None]:
+            # Not a coroutine: returning ``send``'s awaitable adds no frame
+            # to each body chunk of a stream.
             nonlocal streaming
             if not req.done and message["type"] == "http.response.start":
                 req.note(message["status"])
                 streaming = stream != "" and message["status"] == 200
                 if streaming:
                     self.stats.streams[stream] += 1
-            await send(message)
+            return send(message)  # type: ignore[no-any-return]
 
         try:
             await self.app(scope, receive, observed_send)
@@ -219,11 +221,11 @@ class ObserveRequests:
         req = _Request(self.stats, "GET", template)
         accepted = False
 
-        async def observed_send(message: Any) -> None:
+        def observed_send(message: Any) -> Awaitable[None]:
             nonlocal accepted
             if not req.done:
                 accepted = self._ws_head(req, message)
-            await send(message)
+            return send(message)  # type: ignore[no-any-return]
 
         try:
             await self.app(scope, receive, observed_send)
