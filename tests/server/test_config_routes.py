@@ -142,7 +142,7 @@ async def test_server_config_adds_uptime_and_nulls_infinite_times(
     harness: Harness,
 ) -> None:
     """uptime_seconds is computed per request; an infinite linger is null (JSON)."""
-    facts = {
+    facts: dict[str, object] = {
         "pid": 7,
         "started_at": time.time() - 100.0,
         "idle_timeout_seconds": math.inf,
