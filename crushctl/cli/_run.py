@@ -114,6 +114,7 @@ class RunCommand:
                         self._printer.finish(result)
                         return result
         finally:
+            self._printer.stop_waiting()
             if self._sent and self.follower.result is None:
                 await self._cancel_run()
         raise CrushctlError("the event stream ended before the run did")
@@ -176,6 +177,7 @@ class RunCommand:
         except HTTPStatusError:
             self._sent = False  # refused: nothing runs
             raise
+        self._printer.waiting()
 
     async def _after_gap(self) -> RunResult | None:
         # Events were lost; the run_complete may have been among them.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from crushctl import RunOutput, RunResult, TextChunk, ToolCallSeen
 
 from ._output import notice
 from ._render import tool_line
+from ._rich import spinner
 
 #: Marks a tool call line on stderr.
 TOOL_ARROW = "→"
@@ -20,6 +22,8 @@ class RunPrinter:
     the texts of two steps, one ``→ <tool> <main argument>`` line per tool
     call on stderr, a final newline. ``quiet``: nothing until the end, then
     only the final text. ``silent``: nothing (``--json`` prints events instead).
+    While waiting for the first output (``waiting``), a spinner runs on stderr
+    when it is a terminal; any output or prompt stops it first.
 
     Args:
         quiet: print only the final text.
@@ -30,9 +34,25 @@ class RunPrinter:
         self._quiet = quiet or silent
         self._silent = silent
         self._open_line = False  # stdout's last character is not a newline
+        self._spinner: contextlib.ExitStack | None = None
+
+    def waiting(self) -> None:
+        """Show ``waiting for the model`` with a spinner (stderr terminal only)."""
+        if self._silent or self._spinner is not None:
+            return
+        self._spinner = contextlib.ExitStack()
+        self._spinner.enter_context(spinner("waiting for the model"))
+
+    def stop_waiting(self) -> None:
+        """Remove the spinner, if one runs; idempotent."""
+        stack, self._spinner = self._spinner, None
+        if stack is not None:
+            stack.close()
 
     def show(self, output: RunOutput) -> None:
         """Print one output of ``RunFollower`` (live mode only)."""
+        if not self._quiet:
+            self.stop_waiting()
         if self._quiet or isinstance(output, RunResult):
             return
         if isinstance(output, ToolCallSeen):
@@ -46,6 +66,7 @@ class RunPrinter:
 
     def finish(self, result: RunResult) -> None:
         """Print what ends the output: a newline, or the final text when quiet."""
+        self.stop_waiting()
         if self._silent:
             return
         if not self._quiet:
@@ -65,6 +86,7 @@ class RunPrinter:
 
     def end_line(self) -> None:
         """End stdout's open line (before a prompt or notice on stderr)."""
+        self.stop_waiting()
         if self._open_line:
             sys.stdout.write("\n")
             sys.stdout.flush()

@@ -14,10 +14,12 @@ import pytest
 import trio
 import trio.testing
 
+from crushctl import RunResult, TextChunk
 from crushctl.cli import main_async
 from crushctl.cli._completion import completion_script
 from crushctl.cli._logs import follow
 from crushctl.cli._rich import print_rich_table, spinner
+from crushctl.cli._run_output import RunPrinter
 from crushd.proto import parse_host, server_dir
 
 HOST = "unix:///tmp/crushctl-tools-test.sock"
@@ -182,3 +184,20 @@ def test_crushctl_start_up_imports_neither_rich_nor_shtab() -> None:
         env=env,
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_run_spinner_until_the_first_output(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """crushctl run spins on a terminal while waiting; the first text stops it."""
+    monkeypatch.setenv("TERM", "xterm-256color")
+    err = Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    printer = RunPrinter()
+    printer.waiting()
+    printer.show(TextChunk("m1", "hello", first=True))
+    shown = err.getvalue()
+    assert "waiting for the model" in shown
+    printer.finish(RunResult(session_id="s1", run_id="r1", message_id="m1"))
+    assert err.getvalue() == shown  # nothing drawn after the first output
+    assert capsys.readouterr().out == "hello\n"
