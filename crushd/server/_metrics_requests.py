@@ -8,8 +8,9 @@ seconds since the request arrived. A streamed answer (the SSE stream) is
 counted at its 200 head, not when the stream ends. A request at 400 or more
 logs one line naming the method, the route template (``/v1/workspaces/
 <workspace_id>/permissions/grant``, never the raw path), the status and the
-duration in milliseconds: 5xx at ERROR, 401/403 at WARNING, other client
-mistakes at INFO, never with a traceback.
+duration in milliseconds: 500 and other daemon faults at ERROR; 401/403 and
+the expected 5xx answers (501 not supported, 503 busy or shutting down) at
+WARNING; other client mistakes at INFO; never with a traceback.
 
 The cost per request is a path split, a few dict lookups and int adds
 (``RequestStats``); prometheus-client is not touched here, ``GET
@@ -123,13 +124,17 @@ class RequestStats:
         durations.observe(seconds)
 
 
+#: Statuses that are answers, not faults: refused access, not served, busy.
+_EXPECTED_REFUSALS = frozenset({401, 403, 501, 503})
+
+
 def log_failure(method: str, template: str, status: int, seconds: float) -> None:
     """Log one failed request (status >= 400) at its level, without traceback."""
     level = logging.INFO
-    if status >= 500:
-        level = logging.ERROR
-    elif status in (401, 403):
+    if status in _EXPECTED_REFUSALS:
         level = logging.WARNING
+    elif status >= 500:
+        level = logging.ERROR
     millis = seconds * 1000
     extra = {"method": method, "route": template, "status": status}
     extra["duration_ms"] = round(millis, 3)

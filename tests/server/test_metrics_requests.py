@@ -21,6 +21,7 @@ from crushd.server._metrics_requests import (
     ObserveRequests,
     RequestStats,
     RouteIndex,
+    log_failure,
 )
 from crushd.server.routes import ROUTES
 
@@ -74,6 +75,28 @@ async def test_failed_request_logs_route_template_status_and_duration(
     assert "w-123" not in record.getMessage()
     assert (record.__dict__["route"], record.__dict__["status"]) == (GRANT, 404)
     assert record.__dict__["duration_ms"] >= 0
+
+
+@pytest.mark.parametrize(
+    ("status", "level"),
+    [
+        (400, logging.INFO),
+        (401, logging.WARNING),
+        (409, logging.INFO),
+        (500, logging.ERROR),
+        (501, logging.WARNING),
+        (502, logging.ERROR),
+        (503, logging.WARNING),
+    ],
+)
+def test_failure_levels_keep_error_for_daemon_faults(
+    status: int, level: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """503 (busy, shutting down) and 501 are answers, not faults: no ERROR line."""
+    caplog.set_level(logging.INFO, logger="crushd.server.requests")
+    log_failure("POST", "/v1/workspaces", status, 0.001)
+    (record,) = [r for r in caplog.records if r.name == "crushd.server.requests"]
+    assert record.levelno == level
 
 
 async def test_successful_request_logs_nothing(
