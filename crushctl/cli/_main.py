@@ -16,13 +16,7 @@ from crushd.proto import default_host, parse_host
 
 from ._args import existing_dir, host_url
 from ._cancel import cmd_cancel
-from ._commands import (
-    cmd_clients,
-    cmd_shutdown,
-    cmd_status,
-    cmd_version,
-    cmd_workspaces,
-)
+from ._commands import cmd_clients, cmd_shutdown, cmd_version, cmd_workspaces
 from ._common import Context
 from ._completion import add_completion_command
 from ._config import add_config_commands
@@ -34,6 +28,7 @@ from ._rich import spinner
 from ._run import cmd_run
 from ._sessions import add_session_commands
 from ._skills import cmd_skills
+from ._status import cmd_status
 from ._transcript import cmd_messages
 from ._trust import cmd_trust
 from ._watch import cmd_watch

@@ -372,3 +372,16 @@ async def test_sessions_show_unknown_id_exits_1(
     )
     assert await run(fake, "sessions", "show", "nope", "--cwd", "/") == 1
     assert capsys.readouterr().err == "crushctl: session not found\n"
+
+
+async def test_shutdown_force_on_an_older_daemon_explains(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A crushd without shutdown_force (400 unknown command): one clear line."""
+    fake = Fake()
+    fake.routes["POST", "/v1/control"] = answer(400, {"message": "unknown command"})
+    assert await run(fake, "shutdown", "--force") == 1
+    assert capsys.readouterr().err == (
+        "crushctl: this crushd does not know shutdown --force (unknown command); "
+        "stop it with SIGTERM, or with crushctl shutdown once it is idle\n"
+    )
