@@ -22,6 +22,9 @@ class EventLogLike(Protocol):
     def wake(self) -> None:
         """Wake every reader so it re-checks its claim (retire)."""
 
+    def publish(self, type: str, event_type: str, payload: object) -> int:  # noqa: A002 - wire field name
+        """Append one event (the shutdown marker, docs/protocol.md C.11); its id."""
+
 
 class HostedWorkspace(Protocol):
     """What the registry needs of a workspace: an id, its log, its tasks, cleanup."""

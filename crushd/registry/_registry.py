@@ -58,9 +58,11 @@ class Registry(Creates[W], ClientClaims[W]):
         """Set the closing latch and tear every workspace down; atomic, no await.
 
         Later creates get 503 ``server is shutting down``; every stream ends
-        because each torn-down workspace's log closes. Idempotent.
+        because each torn-down workspace's log closes, after a last
+        ``workspace_closed``/``deleted`` event with ``"reason":"shutdown"`` that
+        tells clients not to start a new daemon. Idempotent.
 
-        Source: docs/protocol.md decision B.19.
+        Source: docs/protocol.md decision B.19, C.11.
         """
         self._closing = True
         self._disarm_idle()
@@ -68,6 +70,8 @@ class Registry(Creates[W], ClientClaims[W]):
             for claim in hosted.claims.values():
                 claim.disarm()
             hosted.claims.clear()
+            payload = {"workspace_id": hosted.id, "reason": "shutdown"}
+            hosted.workspace.log.publish("workspace_closed", "deleted", payload)
             self._teardown(hosted)
         self._check_quiet()
 

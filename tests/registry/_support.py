@@ -64,6 +64,11 @@ class FakeLog:
 
     closed: int = 0
     woken: int = 0
+    published: list[tuple[str, str, object]] = attrs.field(factory=list)
+
+    def publish(self, type: str, event_type: str, payload: object) -> int:  # noqa: A002
+        self.published.append((type, event_type, payload))
+        return len(self.published)
 
     def close(self) -> None:
         self.closed += 1
