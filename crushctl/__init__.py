@@ -75,10 +75,12 @@ from ._spawn import (
 from ._sse import ServerSentEvent, SSEDecoder
 from ._stream import EventStream, decode_event, open_event_stream, parse_event_id
 from ._watch import (
+    STOPPED_POLL_SECONDS,
     STUCK_FAILURES,
     Connected,
     EventWatcher,
     Retrying,
+    Stopped,
     Stuck,
     WatchItem,
     open_watch,
@@ -97,6 +99,7 @@ __all__ = [
     "READY_TIMEOUT_ENV",
     "SINGLE_CHOICE",
     "SOCKET_GONE_SECONDS",
+    "STOPPED_POLL_SECONDS",
     "STUCK_FAILURES",
     "TIMEOUT_SECONDS",
     "UNIX_API_HOST",
@@ -132,6 +135,7 @@ __all__ = [
     "ShellResult",
     "ShuttingDownError",
     "Step",
+    "Stopped",
     "Stuck",
     "TextChunk",
     "ToolCallSeen",

@@ -29,8 +29,11 @@ from ._tasks import open_helper_nursery, receive_or_raise
 
 #: After this many failed attempts in a row the watcher reports ``Stuck``.
 STUCK_FAILURES = 20
+#: After a deliberate shutdown, the longest wait between attempts (seconds).
+STOPPED_POLL_SECONDS = 1.0
 
 _RESYNC = "resync"
+_CLOSED = "workspace_closed"
 _RETRYABLE = (
     ServerUnavailable,
     RequestError,
@@ -96,8 +99,27 @@ class Stuck:
     reason: str
 
 
+@attrs.frozen
+class Stopped:
+    """The daemon shut down on purpose (its stream's shutdown marker).
+
+    Unlike a crash, this starts no new daemon: the watcher keeps trying, every
+    ``STOPPED_POLL_SECONDS`` at most and without ``Retrying`` or ``Stuck``
+    markers, until a daemon is started again, then joins it (``Connected``).
+
+    Attributes:
+        workspace_id: the workspace the stream followed.
+        reason: the marker's ``reason`` (``shutdown``).
+
+    Source: docs/protocol.md C.11.
+    """
+
+    workspace_id: str
+    reason: str
+
+
 #: What ``EventWatcher`` yields: events, plus markers for the caller to report.
-WatchItem = Event | Resync | Connected | Retrying | Stuck
+WatchItem = Event | Resync | Connected | Retrying | Stuck | Stopped
 
 _Item = WatchItem | CrushctlError
 
@@ -108,8 +130,10 @@ class EventWatcher:
     Yields a ``Connected`` marker each time a stream is established, every
     ``Event``, a ``Resync`` (in place of the ``resync`` event: refetch state)
     when the daemon no longer held the events after ``Last-Event-ID``, a
-    ``Retrying`` marker when the stream is lost or an attempt fails, and a
-    ``Stuck`` marker after ``STUCK_FAILURES`` failures in a row.
+    ``Retrying`` marker when the stream is lost or an attempt fails, a
+    ``Stuck`` marker after ``STUCK_FAILURES`` failures in a row, and a
+    ``Stopped`` marker (in place of the shutdown marker event) when the daemon
+    shut down on purpose.
 
     Recovery, per attempt: wait (``Backoff``: 250 ms doubling to 10 s,
     jittered, reset by each established stream); if the last failure said no
@@ -117,7 +141,9 @@ class EventWatcher:
     ``ensure_server``; attach with ``Last-Event-ID`` = the last id seen; on
     404 create the workspace again from the cached ``WorkspaceSpec``, adopt
     its id and attach from its start; then re-assert ``current-session``.
-    The watcher runs ahead of the caller by at most one item.
+    After ``Stopped`` nothing is spawned (a crash, seen as a broken connection
+    or a stream ending without the marker, does spawn) until a stream is up
+    again. The watcher runs ahead of the caller by at most one item.
 
     Raises:
         ConflictError: from iteration, 409 (e.g. ``client has been retired``);
@@ -130,7 +156,8 @@ class EventWatcher:
 
     Source: docs/protocol.md 5.7 step 2 (the Go client's reconnect loop, 250 ms
     doubling to 10 s, re-create on 404, re-assert current-session, "stuck"
-    after 20 failures), 8.4 (ensure_server), C.1 (resume and resync).
+    after 20 failures), 8.4 (ensure_server), C.1 (resume and resync), C.11
+    (shutdown marker).
     """
 
     def __init__(
@@ -160,6 +187,7 @@ class EventWatcher:
         self._gone = False
         self._recreated = False
         self._ensure = False
+        self._stopped = False
 
     @property
     def workspace(self) -> Workspace:
@@ -207,11 +235,17 @@ class EventWatcher:
     async def _follow(self) -> None:
         while True:
             reason = await self._session()
-            if self._failures == STUCK_FAILURES:
-                await self._send.send(Stuck(self._failures, reason))
             delay = self._backoff.next_delay()
-            await self._send.send(Retrying(reason, delay, self._failures))
+            if self._stopped:
+                delay = min(delay, STOPPED_POLL_SECONDS)
+            else:
+                await self._report(reason, delay)
             await trio.sleep(delay)
+
+    async def _report(self, reason: str, delay: float) -> None:
+        if self._failures == STUCK_FAILURES:
+            await self._send.send(Stuck(self._failures, reason))
+        await self._send.send(Retrying(reason, delay, self._failures))
 
     async def _session(self) -> str:
         """Run one connection to its end; return why it ended."""
@@ -230,7 +264,7 @@ class EventWatcher:
 
     def _failed(self, exc: CrushctlError) -> None:
         self._failures += 1
-        if self._spawn and isinstance(exc, _DAEMON_GONE):
+        if self._may_spawn and isinstance(exc, _DAEMON_GONE):
             self._ensure = True
 
     async def _connect(self, stack: contextlib.AsyncExitStack) -> EventStream:
@@ -264,8 +298,12 @@ class EventWatcher:
         self._recreated = True
         self._last_id = None
 
+    @property
+    def _may_spawn(self) -> bool:
+        return self._spawn and not self._stopped
+
     async def _create_again(self) -> Workspace:
-        return await self._spec.create(self._client, spawn=self._spawn)
+        return await self._spec.create(self._client, spawn=self._may_spawn)
 
     def _established(self) -> Connected:
         marker = Connected(
@@ -277,6 +315,7 @@ class EventWatcher:
         self._connections += 1
         self._recreated = False
         self._failures = 0
+        self._stopped = False
         self._backoff.reset()
         return marker
 
@@ -287,12 +326,19 @@ class EventWatcher:
             await self._send.send(self._as_item(event))
 
     def _as_item(self, event: Event) -> WatchItem:
+        if event.type == _CLOSED and _is_shutdown(event.payload):
+            self._stopped = True
+            return Stopped(self._workspace.id, "shutdown")
         if event.type != _RESYNC:
             return event
         try:
             return from_json(event.payload, Resync)
         except ValueError:
             return Resync(workspace_id=self._workspace.id, oldest_id=0)
+
+
+def _is_shutdown(payload: object) -> bool:
+    return isinstance(payload, dict) and payload.get("reason") == "shutdown"
 
 
 def _reason(exc: CrushctlError) -> str:

@@ -17,6 +17,7 @@ from crushctl import (
     Retrying,
     RunFollower,
     RunResult,
+    Stopped,
     Stuck,
     open_watch,
 )
@@ -44,8 +45,10 @@ async def cmd_run(ctx: Context, args: argparse.Namespace) -> None:
 
     Raises:
         CrushctlError: no prompt, a bad ``--model``, any failed call, or the
-            run ended with an error or was cancelled by someone else; the
-            message is printed and the exit status is 1.
+            run ended with an error or was cancelled by someone else, or the
+            daemon was stopped (shutdown marker, docs/protocol.md C.11: no
+            new daemon is started); the message is printed and the exit
+            status is 1.
 
     Source: docs/protocol.md 2.8, 6.1, 6.3; docs/agent.md 7.7.
     """
@@ -62,6 +65,10 @@ async def cmd_run(ctx: Context, args: argparse.Namespace) -> None:
         ):
             result = await run.follow(watcher)
     raise_for_outcome(result)
+
+
+#: ``run``'s error when the daemon shut down on purpose (docs/protocol.md C.11).
+STOPPED_ERROR = "the daemon was stopped; the run was cancelled"
 
 
 def raise_for_outcome(result: RunResult) -> None:
@@ -141,6 +148,9 @@ class RunCommand:
             return await self._after_gap()
         elif isinstance(item, Retrying | Stuck):
             notice(item_notice(item))
+        elif isinstance(item, Stopped):
+            self._sent = False  # the daemon cancelled it; nobody to ask
+            raise CrushctlError(STOPPED_ERROR)
         return None
 
     def _event(self, event: Event) -> RunResult | None:

@@ -7,6 +7,7 @@ import argparse
 from crushctl import (
     Connected,
     Retrying,
+    Stopped,
     Stuck,
     WatchItem,
     WorkspaceSpec,
@@ -22,9 +23,11 @@ from ._output import notice, print_json_line
 async def cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
     """Join the workspace for ``--cwd`` and print its events until interrupted.
 
-    Reconnects (resuming with ``Last-Event-ID``, replacing a gone daemon unless
-    ``--no-spawn``, re-creating a gone workspace) and says so; on exit the
-    client retires (its claims go at once, no detach grace).
+    Reconnects (resuming with ``Last-Event-ID``, replacing a crashed daemon
+    unless ``--no-spawn``, re-creating a gone workspace) and says so. After a
+    deliberate shutdown (docs/protocol.md C.11) it starts no daemon: it says
+    so once and waits for one to be started again. On exit the client retires
+    (its claims go at once, no detach grace).
     """
     client = ctx.client
     spec = WorkspaceSpec(workspace_path(getattr(args, "cwd", None)))
@@ -63,6 +66,12 @@ def item_json(item: WatchItem) -> dict[str, object]:
         }
     if isinstance(item, Stuck):
         return {"type": "stuck", "failures": item.failures, "reason": item.reason}
+    if isinstance(item, Stopped):
+        return {
+            "type": "stopped",
+            "workspace_id": item.workspace_id,
+            "reason": item.reason,
+        }
     if isinstance(item, Connected):
         return {
             "type": "connected",
@@ -80,8 +89,14 @@ def item_json(item: WatchItem) -> dict[str, object]:
     }
 
 
-def item_notice(item: Connected | Resync | Retrying | Stuck) -> str:
+#: What ``watch`` says once when the daemon shut down on purpose.
+STOPPED_NOTICE = "daemon stopped; waiting for it to come back (Ctrl-C to quit)"
+
+
+def item_notice(item: Connected | Resync | Retrying | Stuck | Stopped) -> str:
     """Return the stderr notice for a marker item."""
+    if isinstance(item, Stopped):
+        return STOPPED_NOTICE
     if isinstance(item, Resync):
         return f"resync: events before #{item.oldest_id} were missed; refetch state"
     if isinstance(item, Stuck):
