@@ -1,32 +1,13 @@
-"""Test doubles for the tools that change files: gate, history, read tracker."""
+"""Test doubles for the tools that change files: history and read trackers.
+
+The permission gate is ``RecordingGate`` in ``_gate.py``.
+"""
 
 from __future__ import annotations
 
 import os
 import time
 from pathlib import Path
-
-from crushd.agent.tools import PermissionAsk
-
-
-class FakeGate:
-    """A permission gate that records every request and answers ``allow``."""
-
-    def __init__(self, allow: bool = True) -> None:
-        self.allow = allow
-        self.asks: list[tuple[str, str, PermissionAsk]] = []
-
-    async def request(
-        self, session_id: str, tool_call_id: str, ask: PermissionAsk
-    ) -> bool:
-        self.asks.append((session_id, tool_call_id, ask))
-        return self.allow
-
-    @property
-    def only(self) -> PermissionAsk:
-        """The single request made (fails when there were none or several)."""
-        assert len(self.asks) == 1, self.asks
-        return self.asks[0][2]
 
 
 class FakeHistory:

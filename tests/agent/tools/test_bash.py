@@ -15,23 +15,10 @@ from crushd.agent.tools._bash import BashTool
 from crushd.agent.tools._jobs import JobTable
 from crushd.agent.tools._shellout import format_output, truncate_output
 
+from ._gate import RecordingGate
 from ._helpers import call
 from ._procs import no_live_members
 from .conftest import MakeContext
-
-
-class FakeGate:
-    """A permission gate that records what it is asked and answers ``allow``."""
-
-    def __init__(self, allow: bool = True) -> None:
-        self.allow = allow
-        self.asks: list[tuple[str, str, PermissionAsk]] = []
-
-    async def request(
-        self, session_id: str, tool_call_id: str, ask: PermissionAsk
-    ) -> bool:
-        self.asks.append((session_id, tool_call_id, ask))
-        return self.allow
 
 
 @pytest.fixture
@@ -50,12 +37,12 @@ async def jobs(idle_clock: trio.testing.MockClock) -> AsyncIterator[JobTable]:
 
 
 @pytest.fixture
-def gate() -> FakeGate:
-    return FakeGate()
+def gate() -> RecordingGate:
+    return RecordingGate()
 
 
 async def bash(
-    ctx_maker: MakeContext, gate: FakeGate, jobs: JobTable | None, **args: object
+    ctx_maker: MakeContext, gate: RecordingGate, jobs: JobTable | None, **args: object
 ) -> ToolResult:
     ctx = ctx_maker(permissions=gate, jobs=jobs)
     return await call(BashTool(), ctx, json.dumps({"description": "test", **args}))
@@ -63,7 +50,7 @@ async def bash(
 
 async def test_a_read_only_command_runs_without_asking(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     jobs: JobTable,
     workspace: Path,
     idle_clock: trio.testing.MockClock,
@@ -84,7 +71,7 @@ async def test_a_read_only_command_runs_without_asking(
 
 async def test_other_commands_ask_execute_with_upstream_params(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     jobs: JobTable,
     workspace: Path,
     idle_clock: trio.testing.MockClock,
@@ -124,7 +111,7 @@ async def test_upstreams_holes_ask_and_a_denial_runs_nothing(
     command: str,
     idle_clock: trio.testing.MockClock,
 ) -> None:
-    gate = FakeGate(allow=False)
+    gate = RecordingGate(allow=False)
     result = await bash(make_ctx, gate, jobs, command=command)
     assert len(gate.asks) == 1
     assert result.content == PERMISSION_DENIED_TEXT
@@ -134,7 +121,7 @@ async def test_upstreams_holes_ask_and_a_denial_runs_nothing(
 
 
 async def test_a_banned_command_is_refused_without_asking(
-    make_ctx: MakeContext, gate: FakeGate, jobs: JobTable
+    make_ctx: MakeContext, gate: RecordingGate, jobs: JobTable
 ) -> None:
     result = await bash(make_ctx, gate, jobs, command="ls && curl https://example.com")
     assert result.is_error
@@ -163,7 +150,7 @@ async def test_a_banned_command_is_refused_without_asking(
 )
 async def test_bad_input(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     workspace: Path,
     args: dict[str, object],
     message: str,
@@ -177,7 +164,7 @@ async def test_bad_input(
 
 async def test_exit_code_stderr_and_env(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     jobs: JobTable,
     workspace: Path,
     idle_clock: trio.testing.MockClock,
@@ -196,7 +183,7 @@ async def test_exit_code_stderr_and_env(
 
 async def test_long_output_is_cut_in_the_middle(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     jobs: JobTable,
     idle_clock: trio.testing.MockClock,
 ) -> None:
@@ -233,7 +220,7 @@ def test_format_output(
 
 async def test_a_slow_command_moves_to_the_background(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     jobs: JobTable,
     idle_clock: trio.testing.MockClock,
 ) -> None:
@@ -255,7 +242,7 @@ async def test_a_slow_command_moves_to_the_background(
 
 async def test_the_default_auto_background_is_60_seconds(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     jobs: JobTable,
     idle_clock: trio.testing.MockClock,
 ) -> None:
@@ -267,7 +254,7 @@ async def test_the_default_auto_background_is_60_seconds(
 
 async def test_run_in_background_starts_a_job(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     jobs: JobTable,
     idle_clock: trio.testing.MockClock,
 ) -> None:
@@ -281,7 +268,7 @@ async def test_run_in_background_starts_a_job(
 
 async def test_run_in_background_reports_a_quick_end_at_once(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     jobs: JobTable,
     workspace: Path,
     idle_clock: trio.testing.MockClock,
@@ -296,7 +283,7 @@ async def test_run_in_background_reports_a_quick_end_at_once(
 
 async def test_without_a_job_table_it_runs_in_place(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     workspace: Path,
     idle_clock: trio.testing.MockClock,
 ) -> None:
@@ -305,7 +292,7 @@ async def test_without_a_job_table_it_runs_in_place(
 
 
 async def test_without_a_job_table_there_is_no_background(
-    make_ctx: MakeContext, gate: FakeGate, idle_clock: trio.testing.MockClock
+    make_ctx: MakeContext, gate: RecordingGate, idle_clock: trio.testing.MockClock
 ) -> None:
     result = await bash(make_ctx, gate, None, command="true", run_in_background=True)
     assert result.is_error
@@ -314,7 +301,7 @@ async def test_without_a_job_table_there_is_no_background(
 
 async def test_jobs_belong_to_the_calling_session(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     jobs: JobTable,
     idle_clock: trio.testing.MockClock,
 ) -> None:
@@ -332,7 +319,7 @@ async def test_jobs_belong_to_the_calling_session(
 
 async def test_cancelling_the_call_kills_the_whole_group(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     jobs: JobTable,
     idle_clock: trio.testing.MockClock,
 ) -> None:
@@ -352,7 +339,7 @@ async def test_cancelling_the_call_kills_the_whole_group(
 
 async def test_cancelling_a_call_without_a_table_kills_the_group(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     workspace: Path,
     idle_clock: trio.testing.MockClock,
 ) -> None:
@@ -371,7 +358,7 @@ async def test_cancelling_a_call_without_a_table_kills_the_group(
 
 async def test_a_cancelled_turn_kills_its_auto_backgrounded_command(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     jobs: JobTable,
     idle_clock: trio.testing.MockClock,
 ) -> None:
@@ -390,7 +377,7 @@ async def test_a_cancelled_turn_kills_its_auto_backgrounded_command(
 
 
 async def test_the_job_limit_is_an_error_result(
-    make_ctx: MakeContext, gate: FakeGate, idle_clock: trio.testing.MockClock
+    make_ctx: MakeContext, gate: RecordingGate, idle_clock: trio.testing.MockClock
 ) -> None:
     table = JobTable(max_jobs=1, grace=0.5)
     async with trio.open_nursery() as nursery:
@@ -406,7 +393,7 @@ async def test_the_job_limit_is_an_error_result(
 
 async def test_a_shell_that_cannot_start_is_an_error_result(
     make_ctx: MakeContext,
-    gate: FakeGate,
+    gate: RecordingGate,
     monkeypatch: pytest.MonkeyPatch,
     idle_clock: trio.testing.MockClock,
 ) -> None:

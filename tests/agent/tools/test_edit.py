@@ -15,8 +15,9 @@ from crushd.agent.tools._match import WHITESPACE_NOTE
 from crushd.agent.tools._multiedit import MultiEditTool
 from crushd.agent.tools._write import WriteTool
 
+from ._gate import RecordingGate
 from ._helpers import call, write
-from ._write_helpers import FakeGate, FakeHistory, Tracker, set_mtime
+from ._write_helpers import FakeHistory, Tracker, set_mtime
 from .conftest import MakeContext
 
 
@@ -25,7 +26,7 @@ class Env:
 
     def __init__(self, make_ctx: MakeContext, root: Path, allow: bool = True) -> None:
         self.root = root
-        self.gate = FakeGate(allow)
+        self.gate = RecordingGate(allow)
         self.history = FakeHistory()
         self.reads = Tracker()
         self.ctx: ToolContext = make_ctx(
@@ -57,7 +58,7 @@ async def test_replace_asks_write_on_the_root_then_writes(
     assert result.content == f"<result>\nContent replaced in file: {path}\n</result>\n"
     assert path.read_text() == "one\nTWO\nthree\n"
     assert env.gate.asks[0][:2] == ("s1", "call_1")
-    assert env.gate.only == PermissionAsk(
+    assert env.gate.only_ask == PermissionAsk(
         tool_name="edit",
         action="write",
         path=str(workspace),
@@ -121,7 +122,7 @@ async def test_crlf_file_stays_crlf(env: Env, workspace: Path) -> None:
     result = await env.edit(file_path="w.txt", old_string="beta", new_string="BETA")
     assert not result.is_error, result.content
     assert path.read_bytes() == b"alpha\r\nBETA\r\n"
-    params = env.gate.only.params
+    params = env.gate.only_ask.params
     assert params == {
         "file_path": str(path),
         "old_content": "alpha\nbeta\n",
@@ -151,7 +152,7 @@ async def test_empty_old_string_creates_the_file_and_parents(
     assert not result.is_error, result.content
     assert result.content == f"<result>\nFile created: {path}\n</result>\n"
     assert path.read_text() == "hi\n"
-    ask = env.gate.only
+    ask = env.gate.only_ask
     assert ask.description == f"Create file {path}"
     assert ask.params == {"file_path": str(path), "new_content": "hi\n"}
     assert env.history.writes == [("s1", path, "", "hi\n")]
@@ -184,7 +185,7 @@ async def test_empty_new_string_deletes(env: Env, workspace: Path) -> None:
     result = await env.edit(file_path="a.txt", old_string="drop\n", new_string="")
     assert result.content == f"<result>\nContent deleted from file: {path}\n</result>\n"
     assert path.read_text() == "keep\nkeep2\n"
-    assert env.gate.only.description == f"Delete content from file {path}"
+    assert env.gate.only_ask.description == f"Delete content from file {path}"
 
 
 async def test_same_content_is_an_error(env: Env, workspace: Path) -> None:
@@ -249,7 +250,7 @@ async def test_outside_the_workspace_asks_with_the_file_path(
     outside = tmp_path / "elsewhere" / "o.txt"
     result = await env.edit(file_path=str(outside), old_string="", new_string="o\n")
     assert not result.is_error, result.content
-    assert env.gate.only.path == str(outside)
+    assert env.gate.only_ask.path == str(outside)
     assert outside.read_text() == "o\n"
 
 
@@ -259,7 +260,7 @@ async def test_a_change_while_waiting_for_permission_is_not_overwritten(
     write(workspace, {"a.txt": "x\n"})
     path = await env.read("a.txt")
 
-    class MeddlingGate(FakeGate):
+    class MeddlingGate(RecordingGate):
         async def request(
             self, session_id: str, tool_call_id: str, ask: PermissionAsk
         ) -> bool:
@@ -325,6 +326,6 @@ async def test_a_link_out_of_the_workspace_asks_for_the_real_file(
     await env.reads.record_read("s1", real)  # what view records for the link
     result = await env.edit(file_path="link.txt", old_string="x", new_string="y")
     assert not result.is_error, result.content
-    assert env.gate.only.path == str(real)
+    assert env.gate.only_ask.path == str(real)
     assert real.read_text() == "y\n"
     assert (workspace / "link.txt").is_symlink()

@@ -13,15 +13,16 @@ import pytest
 from crushd.agent.tools import ToolContext, ToolResult
 from crushd.agent.tools._multiedit import EditOp, MultiEditTool, apply_edits
 
+from ._gate import RecordingGate
 from ._helpers import call, write
-from ._write_helpers import FakeGate, FakeHistory, Tracker
+from ._write_helpers import FakeHistory, Tracker
 from .conftest import MakeContext
 
 
 class Env:
     def __init__(self, make_ctx: MakeContext, root: Path, allow: bool = True) -> None:
         self.root = root
-        self.gate = FakeGate(allow)
+        self.gate = RecordingGate(allow)
         self.history = FakeHistory()
         self.reads = Tracker()
         self.ctx: ToolContext = make_ctx(
@@ -93,7 +94,7 @@ async def test_partial_failure_applies_the_rest(env: Env, workspace: Path) -> No
         f"<result>\nApplied 2 of 3 edits to file: {path} (1 edit(s) failed)\n"
         "</result>\n"
     )
-    ask = env.gate.only
+    ask = env.gate.only_ask
     assert (ask.tool_name, ask.action, ask.path) == (
         "multiedit",
         "write",
@@ -117,7 +118,7 @@ async def test_all_edits_succeed(env: Env, workspace: Path) -> None:
     path = await env.read("t.txt")
     result = await env.run("t.txt", ed("a", "A"), ed("b", "B"))
     assert result.content == f"<result>\nApplied 2 edits to file: {path}\n</result>\n"
-    assert env.gate.only.description == f"Apply 2 edits to file {path}"
+    assert env.gate.only_ask.description == f"Apply 2 edits to file {path}"
     assert path.read_bytes() == b"A\r\nB\r\n"
     assert "edits_failed" not in json.loads(result.metadata)
 
@@ -160,7 +161,7 @@ async def test_first_edit_with_empty_old_creates_the_file(
         f"<result>\nFile created with 2 of 3 edits: {path} (1 edit(s) failed)\n"
         "</result>\n"
     )
-    ask = env.gate.only
+    ask = env.gate.only_ask
     assert ask.description == f"Create file {path} with 2 of 3 edits (1 failed)"
     assert ask.params == {"file_path": str(path), "new_content": "a = 1\nb = 3\n"}
     meta = json.loads(result.metadata)

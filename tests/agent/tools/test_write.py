@@ -10,15 +10,16 @@ import pytest
 from crushd.agent.tools import PermissionAsk, ToolContext, ToolResult
 from crushd.agent.tools._write import WriteTool
 
+from ._gate import RecordingGate
 from ._helpers import call, write
-from ._write_helpers import FakeGate, FakeHistory, Tracker, set_mtime
+from ._write_helpers import FakeHistory, Tracker, set_mtime
 from .conftest import MakeContext
 
 
 class Env:
     def __init__(self, make_ctx: MakeContext, root: Path, allow: bool = True) -> None:
         self.root = root
-        self.gate = FakeGate(allow)
+        self.gate = RecordingGate(allow)
         self.history = FakeHistory()
         self.reads = Tracker()
         self.ctx: ToolContext = make_ctx(
@@ -46,7 +47,7 @@ async def test_creates_a_file_and_its_parents(env: Env, workspace: Path) -> None
     assert not result.is_error, result.content
     assert result.content == f"<result>\nFile successfully written: {path}\n</result>"
     assert path.read_text() == "hi\n"
-    assert env.gate.only == PermissionAsk(
+    assert env.gate.only_ask == PermissionAsk(
         tool_name="write",
         action="write",
         path=str(workspace),
@@ -68,7 +69,7 @@ async def test_overwrites_a_read_file(env: Env, workspace: Path) -> None:
     result = await env.write("f.txt", "new\nsame\n")
     assert not result.is_error, result.content
     assert path.read_text() == "new\nsame\n"
-    assert env.gate.only.params == {
+    assert env.gate.only_ask.params == {
         "file_path": str(path),
         "old_content": "old\nsame\n",
         "new_content": "new\nsame\n",
@@ -144,7 +145,7 @@ async def test_outside_the_workspace_asks_with_the_file(
     target = tmp_path / "out" / "o.txt"
     result = await env.write(str(target), "o")
     assert not result.is_error, result.content
-    assert env.gate.only.path == str(target)
+    assert env.gate.only_ask.path == str(target)
     assert json.loads(result.metadata)["diff"].startswith(f"--- a{target}\n")
 
 
@@ -153,7 +154,7 @@ async def test_a_file_appearing_while_waiting_is_not_overwritten(
 ) -> None:
     target = workspace / "race.txt"
 
-    class RacingGate(FakeGate):
+    class RacingGate(RecordingGate):
         async def request(
             self, session_id: str, tool_call_id: str, ask: PermissionAsk
         ) -> bool:
