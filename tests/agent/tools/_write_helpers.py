@@ -1,4 +1,4 @@
-"""Test doubles for the tools that change files: history and read trackers.
+"""Test doubles for the tools that change files: history, read trackers, Env.
 
 The permission gate is ``RecordingGate`` in ``_gate.py``.
 """
@@ -8,6 +8,11 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+
+from crushd.agent.tools import ToolContext
+
+from ._gate import RecordingGate
+from .conftest import MakeContext
 
 
 class FakeHistory:
@@ -63,3 +68,25 @@ class SecondsTracker:
 def set_mtime(path: Path, unix_ns: int) -> None:
     """Set ``path``'s access and modification times (nanoseconds)."""
     os.utime(path, ns=(unix_ns, unix_ns))
+
+
+class WriteEnv:
+    """A tool context with a recording gate, history and tracker (session ``s1``).
+
+    Each file-changing tool's tests subclass it with a call helper.
+    """
+
+    def __init__(self, make_ctx: MakeContext, root: Path, allow: bool = True) -> None:
+        self.root = root
+        self.gate = RecordingGate(allow)
+        self.history = FakeHistory()
+        self.reads = Tracker()
+        self.ctx: ToolContext = make_ctx(
+            permissions=self.gate, history=self.history, reads=self.reads
+        )
+
+    async def read(self, name: str) -> Path:
+        """Record a read of ``name`` (as ``view`` would) and return its path."""
+        path = self.root / name
+        await self.reads.record_read("s1", path)
+        return path

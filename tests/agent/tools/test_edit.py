@@ -9,7 +9,7 @@ from typing import Any, cast
 import attrs
 import pytest
 
-from crushd.agent.tools import PermissionAsk, Tool, ToolContext, ToolResult, ViewTool
+from crushd.agent.tools import PermissionAsk, Tool, ToolResult, ViewTool
 from crushd.agent.tools._edit import EditTool
 from crushd.agent.tools._match import WHITESPACE_NOTE
 from crushd.agent.tools._multiedit import MultiEditTool
@@ -17,27 +17,12 @@ from crushd.agent.tools._write import WriteTool
 
 from ._gate import RecordingGate
 from ._helpers import call, write
-from ._write_helpers import FakeHistory, Tracker, set_mtime
+from ._write_helpers import WriteEnv, set_mtime
 from .conftest import MakeContext
 
 
-class Env:
-    """A context with a recording gate, history and tracker."""
-
-    def __init__(self, make_ctx: MakeContext, root: Path, allow: bool = True) -> None:
-        self.root = root
-        self.gate = RecordingGate(allow)
-        self.history = FakeHistory()
-        self.reads = Tracker()
-        self.ctx: ToolContext = make_ctx(
-            permissions=self.gate, history=self.history, reads=self.reads
-        )
-
-    async def read(self, name: str) -> Path:
-        """Record a read of ``name`` (as ``view`` would) and return its path."""
-        path = self.root / name
-        await self.reads.record_read("s1", path)
-        return path
+class Env(WriteEnv):
+    """``WriteEnv`` that calls ``edit``."""
 
     async def edit(self, **args: object) -> ToolResult:
         return await call(EditTool(), self.ctx, json.dumps(args))

@@ -10,29 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from crushd.agent.tools import ToolContext, ToolResult
+from crushd.agent.tools import ToolResult
 from crushd.agent.tools._multiedit import EditOp, MultiEditTool, apply_edits
 
-from ._gate import RecordingGate
 from ._helpers import call, write
-from ._write_helpers import FakeHistory, Tracker
+from ._write_helpers import WriteEnv
 from .conftest import MakeContext
 
 
-class Env:
-    def __init__(self, make_ctx: MakeContext, root: Path, allow: bool = True) -> None:
-        self.root = root
-        self.gate = RecordingGate(allow)
-        self.history = FakeHistory()
-        self.reads = Tracker()
-        self.ctx: ToolContext = make_ctx(
-            permissions=self.gate, history=self.history, reads=self.reads
-        )
-
-    async def read(self, name: str) -> Path:
-        path = self.root / name
-        await self.reads.record_read("s1", path)
-        return path
+class Env(WriteEnv):
+    """``WriteEnv`` that calls ``multiedit``."""
 
     async def run(self, file_path: str, *edits: dict[str, object]) -> ToolResult:
         args = {"file_path": file_path, "edits": list(edits)}

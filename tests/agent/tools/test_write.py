@@ -7,29 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from crushd.agent.tools import PermissionAsk, ToolContext, ToolResult
+from crushd.agent.tools import PermissionAsk, ToolResult
 from crushd.agent.tools._write import WriteTool
 
 from ._gate import RecordingGate
 from ._helpers import call, write
-from ._write_helpers import FakeHistory, Tracker, set_mtime
+from ._write_helpers import WriteEnv, set_mtime
 from .conftest import MakeContext
 
 
-class Env:
-    def __init__(self, make_ctx: MakeContext, root: Path, allow: bool = True) -> None:
-        self.root = root
-        self.gate = RecordingGate(allow)
-        self.history = FakeHistory()
-        self.reads = Tracker()
-        self.ctx: ToolContext = make_ctx(
-            permissions=self.gate, history=self.history, reads=self.reads
-        )
-
-    async def read(self, name: str) -> Path:
-        path = self.root / name
-        await self.reads.record_read("s1", path)
-        return path
+class Env(WriteEnv):
+    """``WriteEnv`` that calls ``write``."""
 
     async def write(self, file_path: str, content: str) -> ToolResult:
         args = {"file_path": file_path, "content": content}
