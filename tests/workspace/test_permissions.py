@@ -28,14 +28,8 @@ from ._permission_helpers import (
     Sink,
     ask,
     bounded,
-    make_harness,
     requester,
 )
-
-
-@pytest.fixture
-def harness() -> Harness:
-    return make_harness()
 
 
 async def test_permissions_skip_mode_allows_silently(

@@ -26,14 +26,8 @@ from ._permission_helpers import (
     Sink,
     ask,
     bounded,
-    make_harness,
     requester,
 )
-
-
-@pytest.fixture
-def harness() -> Harness:
-    return make_harness()
 
 
 async def test_permissions_cancel_closes_the_dialog(
