@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -15,14 +15,13 @@ import trio.testing
 
 from crushd.agent.tools import PermissionAsk, ToolResult
 from crushd.agent.tools._download import DownloadTool
-from crushd.agent.tools._http import client_opener
 
 from ._gate import RecordingGate
 from ._helpers import call
+from ._http_mock import Handler, Mock, call_over_mock
 from ._http_server import LocalServer, Routes, serve
 from .conftest import MakeContext
 
-Handler = Callable[[httpx.Request], object]
 BLOB = bytes(range(256)) * 64
 
 
@@ -30,22 +29,6 @@ BLOB = bytes(range(256)) * 64
 def idle_clock() -> trio.testing.MockClock:
     """Virtual time that jumps after 20 ms of real idleness (worker threads)."""
     return trio.testing.MockClock(autojump_threshold=0.02)
-
-
-class Mock:
-    """A mock network: the handler answers, requests are recorded."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.requests: list[httpx.Request] = []
-        self._handler = handler
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        answer = self._handler(request)
-        if not isinstance(answer, httpx.Response):
-            answer = await answer  # type: ignore[misc]
-        assert isinstance(answer, httpx.Response)
-        return answer
 
 
 def blob(request: httpx.Request) -> httpx.Response:
@@ -61,12 +44,7 @@ async def download(
     gate: RecordingGate | None = None,
     tool: DownloadTool | None = None,
 ) -> tuple[ToolResult, Mock]:
-    mock = Mock(handler)
-    ctx = make_ctx(
-        permissions=gate or RecordingGate(),
-        http=client_opener(httpx.MockTransport(mock)),
-    )
-    return await call(tool or DownloadTool(), ctx, json.dumps(args)), mock
+    return await call_over_mock(make_ctx, tool or DownloadTool(), args, handler, gate)
 
 
 def names(folder: Path) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -14,14 +14,14 @@ import trio.testing
 
 from crushd.agent.tools import PERMISSION_DENIED_TEXT, PermissionAsk, ToolResult
 from crushd.agent.tools._fetch import MAX_FETCH_BYTES, FetchTool
-from crushd.agent.tools._http import client_opener, rerouting_opener
+from crushd.agent.tools._http import rerouting_opener
 
 from ._gate import RecordingGate
 from ._helpers import call
+from ._http_mock import Handler, Mock, call_over_mock
 from ._http_server import LocalServer, Routes, serve
 from .conftest import MakeContext
 
-Handler = Callable[[httpx.Request], object]
 PAGE = (
     "<html><head><title>T</title><script>var x = 1;</script></head>"
     "<body><h1>Hello</h1><p>Some <b>bold</b>   text.</p></body></html>"
@@ -35,22 +35,6 @@ def idle_clock() -> trio.testing.MockClock:
     return trio.testing.MockClock(autojump_threshold=0.02)
 
 
-class Mock:
-    """A mock network: the handler answers, requests are recorded."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.requests: list[httpx.Request] = []
-        self._handler = handler
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        answer = self._handler(request)
-        if not isinstance(answer, httpx.Response):
-            answer = await answer  # type: ignore[misc]
-        assert isinstance(answer, httpx.Response)
-        return answer
-
-
 async def fetch(
     make_ctx: MakeContext,
     args: Mapping[str, object],
@@ -59,12 +43,8 @@ async def fetch(
     gate: RecordingGate | None = None,
     tool: FetchTool | None = None,
 ) -> tuple[ToolResult, Mock]:
-    mock = Mock(handler or (lambda r: httpx.Response(200, text="ok")))
-    ctx = make_ctx(
-        permissions=gate or RecordingGate(),
-        http=client_opener(httpx.MockTransport(mock)),
-    )
-    return await call(tool or FetchTool(), ctx, json.dumps(args)), mock
+    handler = handler or (lambda r: httpx.Response(200, text="ok"))
+    return await call_over_mock(make_ctx, tool or FetchTool(), args, handler, gate)
 
 
 def page(text: str, headers: dict[str, str] | None = None) -> Handler:
