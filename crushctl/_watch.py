@@ -30,7 +30,7 @@ from ._tasks import open_helper_nursery, receive_or_raise
 #: After this many failed attempts in a row the watcher reports ``Stuck``.
 STUCK_FAILURES = 20
 #: After a deliberate shutdown, the longest wait between attempts (seconds).
-STOPPED_POLL_SECONDS = 1.0
+STOPPED_POLL_SECONDS = 0.5
 
 _RESYNC = "resync"
 _CLOSED = "workspace_closed"

@@ -150,6 +150,7 @@ class RunCommand:
             notice(item_notice(item))
         elif isinstance(item, Stopped):
             self._sent = False  # the daemon cancelled it; nobody to ask
+            self._printer.end_line()
             raise CrushctlError(STOPPED_ERROR)
         return None
 
