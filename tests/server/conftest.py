@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import httpx
 import pytest
 import trio
 from quart.typing import TestClientProtocol
@@ -141,3 +142,23 @@ async def serve_harness(
         harness.registry.close()
         stop.set()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+async def server(harness: Harness, nursery: trio.Nursery) -> AsyncIterator[Path]:
+    """Serve the harness app on a real unix socket; yields the socket path."""
+    async with serve_harness(harness, nursery, send_timeout_seconds=2) as path:
+        yield path
+
+
+def uds_http(path: Path, read_timeout: float | None = None) -> httpx.AsyncClient:
+    """An HTTP client over the unix socket at ``path`` (``server``'s).
+
+    Connecting, writing and pooling time out after 5 seconds; reading after
+    ``read_timeout`` seconds (``None``: never, for event streams).
+    """
+    transport = httpx.AsyncHTTPTransport(uds=str(path))
+    timeout = httpx.Timeout(5, read=read_timeout)
+    return httpx.AsyncClient(
+        transport=transport, base_url="http://crushd", timeout=timeout
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from crushd.agent.tools import PermissionAsk
 from crushd.server import ServerContext, create_app
 from crushd.workspace import Workspace
 
-from .conftest import Harness, serve_harness
+from .conftest import Harness, uds_http
 
 ASK = PermissionAsk("bash", "execute", ".", "Run ls")
 
@@ -80,19 +79,6 @@ def idle_clock() -> MockClock:
     return MockClock(autojump_threshold=0.02)
 
 
-@pytest.fixture
-async def server(harness: Harness, nursery: trio.Nursery) -> AsyncIterator[Path]:
-    async with serve_harness(harness, nursery, send_timeout_seconds=2) as path:
-        yield path
-
-
-def http(path: Path) -> httpx.AsyncClient:
-    transport = httpx.AsyncHTTPTransport(uds=str(path))
-    return httpx.AsyncClient(
-        transport=transport, base_url="http://crushd", timeout=httpx.Timeout(5)
-    )
-
-
 async def scrape(client: httpx.AsyncClient) -> dict[str, Any]:
     response = await client.get("/v1/metrics")
     assert response.status_code == 200
@@ -131,7 +117,10 @@ async def test_metrics_has_every_family_after_activity(
     with trio.fail_after(5):
         await connection.get_message()  # accepted and streaming
     url = f"/v1/workspaces/{ws}/events?client_id={client_id}"
-    async with http(server) as client, client.stream("GET", url) as sse:
+    async with (
+        uds_http(server, read_timeout=5) as client,
+        client.stream("GET", url) as sse,
+    ):
         assert sse.status_code == 200
         missing = await client.post(f"/v1/workspaces/{uuid.uuid4()}/permissions/grant")
         assert missing.status_code == 404

@@ -10,36 +10,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
-import pytest
 import trio
 from trio_websocket import wrap_client_stream
 
 from crushd.agent.tools import PermissionAsk
 from crushd.workspace import Workspace
 
-from .conftest import Harness, serve_harness
+from .conftest import Harness, uds_http
 
 ASK = PermissionAsk("bash", "execute", "/tmp", "Run rm x", {"command": "rm x"})
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-@pytest.fixture
-async def server(harness: Harness, nursery: trio.Nursery) -> AsyncIterator[Path]:
-    async with serve_harness(harness, nursery, send_timeout_seconds=2) as path:
-        yield path
-
-
-def http(path: Path) -> httpx.AsyncClient:
-    transport = httpx.AsyncHTTPTransport(uds=str(path))
-    timeout = httpx.Timeout(5, read=None)
-    return httpx.AsyncClient(transport=transport, base_url="http://c", timeout=timeout)
 
 
 async def open_workspace(harness: Harness, project: Path) -> tuple[str, Workspace]:
@@ -61,7 +46,10 @@ async def pending(workspace: Workspace, nursery: trio.Nursery) -> str:
 
 
 async def first_chunk(server: Path, url: str, headers: dict[str, str]) -> bytes:
-    async with http(server) as client, client.stream("GET", url, headers=headers) as r:
+    async with (
+        uds_http(server) as client,
+        client.stream("GET", url, headers=headers) as r,
+    ):
         assert r.status_code == 200
         with trio.fail_after(5):
             return await anext(r.aiter_raw())
@@ -70,7 +58,7 @@ async def first_chunk(server: Path, url: str, headers: dict[str, str]) -> bytes:
 async def read_until_after(server: Path, url: str, workspace: Workspace) -> bytes:
     """Everything the stream sends up to a ``session`` event published after the 200."""
     received = b""
-    async with http(server) as client, client.stream("GET", url) as r:
+    async with uds_http(server) as client, client.stream("GET", url) as r:
         assert r.status_code == 200
         workspace.log.publish("session", "created", {"id": "after"})
         with trio.fail_after(5):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
 
-import httpx
 import pytest
 import trio
 from trio_websocket import ConnectionClosed, ConnectionRejected, wrap_client_stream
@@ -16,7 +14,7 @@ from trio_websocket import ConnectionClosed, ConnectionRejected, wrap_client_str
 from crushd.server import sse_frames
 from crushd.workspace import PING_FRAME, EventLog
 
-from .conftest import Harness, serve_harness
+from .conftest import Harness, uds_http
 
 
 def new_id() -> str:
@@ -117,22 +115,6 @@ async def test_sse_frames_drain_then_end_on_teardown(
     assert b'"deleted"' in chunks[0]
 
 
-@pytest.fixture
-async def server(harness: Harness, nursery: trio.Nursery) -> AsyncIterator[Path]:
-    """Serve the harness app on a real unix socket; yields the socket path."""
-    async with serve_harness(harness, nursery, send_timeout_seconds=2) as path:
-        yield path
-
-
-def http(path: Path) -> httpx.AsyncClient:
-    transport = httpx.AsyncHTTPTransport(uds=str(path))
-    return httpx.AsyncClient(
-        transport=transport,
-        base_url="http://crushd",
-        timeout=httpx.Timeout(5, read=None),
-    )
-
-
 async def test_sse_response_headers_and_detach_on_disconnect(
     harness: Harness, project: Path, server: Path
 ) -> None:
@@ -140,7 +122,7 @@ async def test_sse_response_headers_and_detach_on_disconnect(
     client_id = new_id()
     ws = await create(harness, project, client_id)
     url = f"/v1/workspaces/{ws}/events?client_id={client_id}"
-    async with http(server) as client, client.stream("GET", url) as response:
+    async with uds_http(server) as client, client.stream("GET", url) as response:
         assert response.status_code == 200
         assert response.headers["content-type"] == "text/event-stream"
         assert response.headers["cache-control"] == "no-cache"
@@ -160,7 +142,7 @@ async def test_sse_stream_ends_cleanly_on_teardown(
     client_id = new_id()
     ws = await create(harness, project, client_id)
     url = f"/v1/workspaces/{ws}/events?client_id={client_id}"
-    async with http(server) as client, client.stream("GET", url) as response:
+    async with uds_http(server) as client, client.stream("GET", url) as response:
         harness.registry.retire(client_id)
         with trio.fail_after(5):
             body = b"".join([chunk async for chunk in response.aiter_raw()])
