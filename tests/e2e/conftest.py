@@ -19,6 +19,8 @@ import trio
 from crushctl import Client, ServerUnavailable
 from crushd.proto import Host, parse_host
 
+from ..replay import ReplayServer
+
 #: How long a daemon may take to answer /v1/health after spawn, seconds.
 READY_SECONDS = 15.0
 
@@ -140,3 +142,11 @@ def project(short_tmp: Path) -> Path:
     path = short_tmp / "project"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+async def replay(nursery: trio.Nursery) -> ReplayServer:
+    """The replay model server, serving the recordings (tests/replay)."""
+    server = ReplayServer()
+    await nursery.start(server.serve)
+    return server

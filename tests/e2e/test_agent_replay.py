@@ -12,34 +12,29 @@ leave, another client may cancel (docs/agent.md sections 1.4, 1.10, 7.8).
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import attrs
 import pytest
 import trio
 
-from crushctl import Client, EventStream, open_event_stream
 from crushd.proto import Event
 
 from ..replay import (
     AGENT,
     TITLE,
     ReplayServer,
-    Scenario,
     event_problems,
     final_text,
     fixture_problems,
-    load_scenario,
     request_problems,
     unanswered_tool_calls,
-    write_provider_config,
 )
-from .conftest import Daemon, DaemonFactory
+from ._agent_helpers import completed, joined, payload, start_scenario
+from .conftest import DaemonFactory
 from .test_multiclient import PROMPT
 
 pytestmark = [
@@ -62,86 +57,6 @@ SCENARIOS = [
 UNTITLED = "Untitled Session"
 
 
-@pytest.fixture
-async def replay(nursery: trio.Nursery) -> ReplayServer:
-    server = ReplayServer()
-    await nursery.start(server.serve)
-    return server
-
-
-@attrs.define
-class Watcher:
-    """One client's event stream and every event read from it so far."""
-
-    stream: EventStream
-    events: list[Event] = attrs.field(factory=list)
-
-    async def until(self, wanted: Callable[[Event], bool]) -> Event:
-        """The first event (already read or next) that ``wanted`` accepts."""
-        with trio.fail_after(PROMPT):
-            for event in self.events:
-                if wanted(event):
-                    return event
-            async for event in self.stream:
-                self.events.append(event)
-                if wanted(event):
-                    return event
-        raise AssertionError("the event stream ended")
-
-
-@attrs.frozen
-class Joined:
-    """A client joined to the workspace, with its stream attached."""
-
-    client: Client
-    workspace_id: str
-    watcher: Watcher
-
-    async def init_agent(self) -> None:
-        await self.client.agent_init(self.workspace_id)
-
-    async def prompt(self, session_id: str, prompt: str, run_id: str) -> None:
-        await self.client.send_prompt(
-            self.workspace_id, session_id, prompt, run_id=run_id
-        )
-
-    async def cancel(self, session_id: str) -> None:
-        await self.client.cancel(self.workspace_id, session_id)
-
-
-@contextlib.asynccontextmanager
-async def joined(daemon: Daemon, project: Path) -> AsyncIterator[Joined]:
-    """A new client joins the project's workspace (yolo) and attaches."""
-    async with daemon.client() as client:
-        workspace = await client.create_workspace(project, yolo=True)
-        async with open_event_stream(client, workspace.id) as stream:
-            yield Joined(client, workspace.id, Watcher(stream))
-
-
-async def start_scenario(
-    daemons: DaemonFactory, project: Path, replay: ReplayServer, name: str
-) -> tuple[Daemon, Scenario]:
-    """The project files, the provider config and a daemon, for ``name``."""
-    scenario = load_scenario(name)
-    scenario.write_project(project)
-    replay.use_workdir(name, project)
-    config_folder = Path(daemons.env()["CRUSH_GLOBAL_CONFIG"])
-    write_provider_config(config_folder, scenario, replay.base_url(name))
-    return await daemons.start(), scenario
-
-
-def completed(run_id: str) -> Callable[[Event], bool]:
-    def wanted(event: Event) -> bool:
-        payload = event.payload
-        return (
-            event.type == "run_complete"
-            and isinstance(payload, dict)
-            and payload.get("run_id") == run_id
-        )
-
-    return wanted
-
-
 def titled(session_id: str, title: str) -> Callable[[Event], bool]:
     def wanted(event: Event) -> bool:
         payload = event.payload
@@ -161,11 +76,6 @@ def the_run(events: Sequence[Event], first: int, last: int) -> list[tuple[object
     ]
 
 
-def payload(event: Event) -> dict[str, object]:
-    assert isinstance(event.payload, dict)
-    return event.payload
-
-
 # -- the recordings ------------------------------------------------------------
 
 
@@ -176,7 +86,10 @@ async def test_a_recorded_conversation_runs_to_its_recorded_answer(
     """The fixture's checks, the turn's event order, and two identical watchers."""
     daemon, scenario = await start_scenario(daemons, project, replay, name)
     run_id = str(uuid.uuid4())
-    async with joined(daemon, project) as a, joined(daemon, project) as b:
+    async with (
+        joined(daemon, project, yolo=True) as a,
+        joined(daemon, project, yolo=True) as b,
+    ):
         await a.init_agent()
         session = await a.client.create_session(a.workspace_id, "New Session")
         await a.prompt(session.id, scenario.prompt, run_id)
@@ -209,8 +122,8 @@ async def test_the_run_goes_on_when_the_prompting_client_leaves(
     daemon, scenario = await start_scenario(daemons, project, replay, "ls_tool")
     hold = replay.hold("ls_tool", purpose=AGENT, position=0, after_events=2)
     run_id = str(uuid.uuid4())
-    async with joined(daemon, project) as b:
-        async with joined(daemon, project) as a:
+    async with joined(daemon, project, yolo=True) as b:
+        async with joined(daemon, project, yolo=True) as a:
             await a.init_agent()
             session = await a.client.create_session(a.workspace_id, "New Session")
             await a.prompt(session.id, scenario.prompt, run_id)
@@ -235,7 +148,10 @@ async def test_a_cancel_from_another_client_ends_the_run(
     daemon, scenario = await start_scenario(daemons, project, replay, "simple_test")
     hold = replay.hold("simple_test", purpose=AGENT, position=0, after_events=2)
     run_id = str(uuid.uuid4())
-    async with joined(daemon, project) as a, joined(daemon, project) as b:
+    async with (
+        joined(daemon, project, yolo=True) as a,
+        joined(daemon, project, yolo=True) as b,
+    ):
         await a.init_agent()
         session = await a.client.create_session(a.workspace_id, "New Session")
         await a.prompt(session.id, scenario.prompt, run_id)

@@ -17,8 +17,8 @@ import pytest
 import trio
 
 from ..replay import ReplayServer
+from ._agent_helpers import start_scenario
 from .conftest import DaemonFactory
-from .test_agent_replay import start_scenario
 from .test_cli_permissions import crushctl, keeper, read_until, started
 from .test_spawn import daemon_pids, host_in, kill_daemons, wait_no_daemons
 

@@ -28,20 +28,13 @@ import trio
 from crushctl import Client, EventStream, open_event_stream
 
 from ..replay import ReplayServer, fixture_problems, load_scenario
+from ._agent_helpers import start_scenario
 from .conftest import Daemon, DaemonFactory
-from .test_agent_replay import start_scenario
 from .test_multiclient import PROMPT
 
 pytestmark = [pytest.mark.e2e]
 
 SCENARIO = "write_tool"
-
-
-@pytest.fixture
-async def replay(nursery: trio.Nursery) -> ReplayServer:
-    server = ReplayServer()
-    await nursery.start(server.serve)
-    return server
 
 
 @attrs.frozen

@@ -12,17 +12,15 @@ docs/protocol.md 2.6, 6.5, C.4; docs/agent.md 3.1-3.4).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
 import pytest
 import trio
 
-from crushctl import Client, open_event_stream
 from crushd.proto import Event, Message, PermissionRequest, from_json
 
 from ..replay import (
@@ -34,8 +32,8 @@ from ..replay import (
     result_for,
     unanswered_tool_calls,
 )
-from .conftest import Daemon, DaemonFactory
-from .test_agent_replay import Watcher, completed, payload, start_scenario
+from ._agent_helpers import Joined, completed, joined, payload, start_scenario
+from .conftest import DaemonFactory
 from .test_multiclient import PROMPT
 
 pytestmark = [pytest.mark.e2e]
@@ -43,39 +41,6 @@ pytestmark = [pytest.mark.e2e]
 SCENARIO = "write_tool"
 #: The file the recording's write creates.
 WRITTEN = "config.json"
-
-
-@pytest.fixture
-async def replay(nursery: trio.Nursery) -> ReplayServer:
-    server = ReplayServer()
-    await nursery.start(server.serve)
-    return server
-
-
-@attrs.frozen
-class Joined:
-    """A client joined to the (prompting) workspace, with its stream attached."""
-
-    client: Client
-    workspace_id: str
-    watcher: Watcher
-
-    async def grant(self, request: PermissionRequest, action: str = "allow") -> bool:
-        return await self.client.grant_permission(self.workspace_id, request, action)
-
-    async def request(self) -> tuple[Event, PermissionRequest]:
-        """The first ``permission_request`` this client received, decoded."""
-        event = await self.watcher.until(of_type("permission_request"))
-        return event, from_json(event.payload, PermissionRequest)
-
-
-@contextlib.asynccontextmanager
-async def joined(daemon: Daemon, project: Path) -> AsyncIterator[Joined]:
-    """A new client joins the project's workspace (prompts on) and attaches."""
-    async with daemon.client() as client:
-        workspace = await client.create_workspace(project, yolo=False)
-        async with open_event_stream(client, workspace.id) as stream:
-            yield Joined(client, workspace.id, Watcher(stream))
 
 
 @attrs.frozen
@@ -95,10 +60,6 @@ async def prompt(a: Joined, scenario: Scenario) -> Started:
         a.workspace_id, session.id, scenario.prompt, run_id=run_id
     )
     return Started(scenario, session.id, run_id)
-
-
-def of_type(kind: str) -> Callable[[Event], bool]:
-    return lambda event: event.type == kind
 
 
 def notifications(events: Sequence[Event], call_id: str) -> list[dict[str, object]]:
@@ -137,7 +98,10 @@ async def test_a_grant_from_b_decides_a_prompt_of_a_once(
 ) -> None:
     """Both see the request; B's grant wins, A's loses; one write, one note."""
     daemon, scenario = await start_scenario(daemons, project, replay, SCENARIO)
-    async with joined(daemon, project) as a, joined(daemon, project) as b:
+    async with (
+        joined(daemon, project, yolo=False) as a,
+        joined(daemon, project, yolo=False) as b,
+    ):
         started = await prompt(a, scenario)
         event_a, request = await a.request()
         event_b, seen_by_b = await b.request()
@@ -177,7 +141,10 @@ async def test_a_deny_first_ends_the_turn_and_writes_nothing(
 ) -> None:
     """B denies: the tool result says so, the turn ends, a later grant loses."""
     daemon, scenario = await start_scenario(daemons, project, replay, SCENARIO)
-    async with joined(daemon, project) as a, joined(daemon, project) as b:
+    async with (
+        joined(daemon, project, yolo=False) as a,
+        joined(daemon, project, yolo=False) as b,
+    ):
         started = await prompt(a, scenario)
         _, request = await b.request()
         assert await b.grant(request, "deny") is True
@@ -207,7 +174,10 @@ async def test_a_cancel_while_pending_closes_the_prompt_for_everyone(
 ) -> None:
     """A cancels: both see denied+cancelled, then run_complete{cancelled}."""
     daemon, scenario = await start_scenario(daemons, project, replay, SCENARIO)
-    async with joined(daemon, project) as a, joined(daemon, project) as b:
+    async with (
+        joined(daemon, project, yolo=False) as a,
+        joined(daemon, project, yolo=False) as b,
+    ):
         started = await prompt(a, scenario)
         _, request = await a.request()
         await b.request()
@@ -245,10 +215,10 @@ async def test_a_client_attaching_while_pending_gets_the_request_first(
 ) -> None:
     """C attaches (no Last-Event-ID) while A's prompt waits: the request first."""
     daemon, scenario = await start_scenario(daemons, project, replay, SCENARIO)
-    async with joined(daemon, project) as a:
+    async with joined(daemon, project, yolo=False) as a:
         started = await prompt(a, scenario)
         _, request = await a.request()
-        async with joined(daemon, project) as c:
+        async with joined(daemon, project, yolo=False) as c:
             with trio.fail_after(PROMPT):
                 first = await anext(c.watcher.stream)
             c.watcher.events.append(first)
