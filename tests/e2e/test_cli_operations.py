@@ -53,9 +53,11 @@ async def test_shutdown_force_stops_a_daemon_mid_run(
             with trio.fail_after(EXIT_SECONDS):
                 seen = [event async for event in k.stream]  # until it ends
             assert await daemon.wait_exit(EXIT_SECONDS) == 0
-            # The run itself keeps trying to reconnect (--no-spawn here), as
-            # after any daemon restart; it is killed on leaving the block.
-            await read_until(run.stderr, "reconnect failed")
+            # The run saw the shutdown marker (docs/protocol.md C.11): it says
+            # its run was cancelled and exits 1, starting no daemon.
+            await read_until(run.stderr, "the daemon was stopped; the run was")
+            with trio.fail_after(EXIT_SECONDS):
+                assert await run.wait() == 1
     assert seen  # it delivered the run's events, then ended
     # The turn was recorded (read back from a new daemon): finish canceled,
     # and the pending write call got its "cancelled" result.

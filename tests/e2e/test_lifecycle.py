@@ -118,7 +118,8 @@ async def test_sigterm_with_open_streams_exits_zero_and_frees_lock(
             with trio.fail_after(SIGTERM_DEADLINE):
                 ended = [[e async for e in stream_a], [e async for e in stream_b]]
             code = await daemon.wait_exit(SIGTERM_DEADLINE)
-    assert ended == [[], []]
+    marker = {"workspace_id": ws.id, "reason": "shutdown"}  # C.11, then the end
+    assert ended == [[Event("workspace_closed", "deleted", marker, 1)]] * 2
     assert code == 0
     assert not daemon.socket_path.exists()
     with (project / ".crush" / "crush.lock").open("a") as lock:
