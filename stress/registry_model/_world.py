@@ -68,9 +68,14 @@ class FakeLog:
 
     closed: int = 0
     wakes: int = 0
+    published: int = 0
 
     def close(self) -> None:
         self.closed += 1
+
+    def publish(self, type: str, event_type: str, payload: object) -> int:  # noqa: A002
+        self.published += 1
+        return self.published
 
     def wake(self) -> None:
         self.wakes += 1
