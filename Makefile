@@ -7,11 +7,6 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint clean
 
-# Two pytest workers: most end-to-end tests wait on real daemons, so two
-# workers roughly halve the suite on a 2-core machine. Override for a subset:
-# make test PYTEST_ARGS="tests/registry -q" (no -n: one process).
-PYTEST_ARGS ?= -n 2
-
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
