@@ -53,6 +53,8 @@ _UPDATE = """
 
 _DELETE = "DELETE FROM messages WHERE id = ?"
 
+_UPDATED_AT = "SELECT updated_at FROM messages WHERE id = ?"
+
 #: The text of the 404 for an unknown message id (decision B.4).
 MESSAGE_NOT_FOUND = "message not found"
 
@@ -111,7 +113,9 @@ def _update_all(
             params = (parts_to_db(message.parts), finished_at(message.parts))
             cursor = connection.execute(_UPDATE, (*params, now, message.id))
             if cursor.rowcount:
-                written.append(attrs.evolve(message, updated_at=now))
+                # The schema's update trigger stamps its own clock: read it back.
+                stamp = connection.execute(_UPDATED_AT, (message.id,)).fetchone()[0]
+                written.append(attrs.evolve(message, updated_at=stamp))
     return written
 
 
