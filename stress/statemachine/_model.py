@@ -133,8 +133,15 @@ class Model(ClaimModel[MWorkspace]):
         self.maybe_arm_idle()
 
     def stop(self) -> None:
-        """SIGTERM: every workspace torn down, every stream ended, exit."""
+        """SIGTERM: every workspace torn down, every stream ended, exit.
+
+        Each live workspace first publishes the shutdown marker
+        (``workspace_closed``/``deleted``, docs/protocol.md C.11), so its
+        streams see it as their last event.
+        """
         self.note("SIGTERM")
+        for ws in list(self.live.values()):
+            self._append(ws, "workspace_closed", "deleted", "None", "None")
         self.teardown_all()
         self._exit()
 
@@ -233,7 +240,13 @@ class Model(ClaimModel[MWorkspace]):
         self._publish(live, "deleted", session, titles.pop(session))
 
     def _publish(self, ws: MWorkspace, kind: str, session: str, title: str) -> None:
-        event = MEvent(len(ws.events) + 1, "session", kind, session, title)
+        self._append(ws, "session", kind, session, title)
+
+    def _append(
+        self, ws: MWorkspace, type_: str, kind: str, subject: str, title: str
+    ) -> None:
+        """Log one event in ``ws`` and expect it on each of its open streams."""
+        event = MEvent(len(ws.events) + 1, type_, kind, subject, title)
         ws.events.append(event)
         for stream in self.streams:
             if stream.ws is ws and not stream.ended:
