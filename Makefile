@@ -25,9 +25,9 @@ test: $(STAMP)
 	$(BIN)/coverage report
 
 lint: $(STAMP)
-	$(BIN)/ruff check crushd crushctl tests stress
-	$(BIN)/ruff format --check crushd crushctl tests stress
-	$(BIN)/mypy crushd crushctl tests stress
+	$(BIN)/ruff check conftest.py crushd crushctl tests stress
+	$(BIN)/ruff format --check conftest.py crushd crushctl tests stress
+	$(BIN)/mypy conftest.py crushd crushctl tests stress
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache .hypothesis
