@@ -93,3 +93,24 @@ def test_package_getattr_raises_for_unknown_names() -> None:
     import crushd.store
 
     assert not hasattr(crushd.store, "missing")
+
+
+def test_agent_modules_are_imported_in_a_worker_thread() -> None:
+    """``import_agent_modules`` runs the agent package's module code off the loop."""
+    code = (
+        "import sys, threading, trio\n"
+        "from crushd.workspace._workspace import AGENT_MODULES, import_agent_modules\n"
+        "seen = {}\n"
+        "class Spy:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        seen.setdefault(name, threading.current_thread().name)\n"
+        "sys.meta_path.insert(0, Spy())\n"
+        "trio.run(import_agent_modules)\n"
+        "main = threading.main_thread().name\n"
+        "print(sorted({seen[m] == main for m in AGENT_MODULES}))\n"
+        "print(all(m in sys.modules for m in AGENT_MODULES))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["[False]", "True"]

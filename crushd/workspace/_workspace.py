@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -35,6 +37,18 @@ log = logging.getLogger("crushd.workspace")
 
 #: The outer event type published when the effective config changed.
 CONFIG_CHANGED_EVENT = "config_changed"
+
+
+#: Imported in a worker thread on the first ``agent/init``: their module code
+#: (about 0.1-0.2 s) would otherwise freeze every stream on the loop.
+AGENT_MODULES = ("crushd.agent", "crushd.agent.tools")
+
+
+async def import_agent_modules() -> None:
+    """Import ``AGENT_MODULES`` in a worker thread; at once when done before."""
+    for name in AGENT_MODULES:
+        if name not in sys.modules:
+            await trio.to_thread.run_sync(importlib.import_module, name)
 
 
 class AgentHandle(Protocol):
@@ -163,6 +177,8 @@ class Workspace:
         so concurrent ``agent/init`` calls share one coordinator (B.9).
         """
         if self.agent is None:
+            await import_agent_modules()
+        if self.agent is None:  # checked again: another caller may have won
             from ._agent import build_agent
 
             await self.install_agent(build_agent(self))

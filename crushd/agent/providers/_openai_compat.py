@@ -37,6 +37,10 @@ CONNECT_TIMEOUT = 10.0
 DRAIN_SECONDS = 2.0
 #: Sent as the key to servers that need none (the SDK insists on one).
 NO_KEY = "not-needed"
+#: Typed arguments sent as body keys instead (see ``as_body_keys``).
+BODY_KEYS = ("messages", "tools")
+#: The module anyio loads for Trio on the SDK's first request (anyio 4).
+ANYIO_TRIO_BACKEND = "anyio._backends._trio"
 
 _modules: dict[str, ModuleType] = {}
 
@@ -51,7 +55,16 @@ async def load_sdk() -> tuple[ModuleType, ModuleType]:
         for name in ("httpx", "openai"):
             module = await trio.to_thread.run_sync(importlib.import_module, name)
             _modules[name] = module
+        await trio.to_thread.run_sync(_import_anyio_backend)
     return _modules["openai"], _modules["httpx"]
+
+
+def _import_anyio_backend() -> None:
+    # The SDK's first request asks anyio for the running loop's backend, and
+    # anyio imports its Trio backend module then, on the event loop: a freeze
+    # of a few hundred ms measured on the first prompt (stress/RESULTS.md).
+    with contextlib.suppress(ImportError):
+        importlib.import_module(ANYIO_TRIO_BACKEND)
 
 
 async def open_provider(model: ResolvedModel) -> Provider:
@@ -121,6 +134,7 @@ class OpenAICompatProvider:
             can_reason=self._model.model.can_reason,
             extra_body=self._model.extra_body,
         )
+        params, body = as_body_keys(params, body)
         headers = request.headers or None
 
         def call() -> Any:
@@ -143,6 +157,26 @@ class OpenAICompatProvider:
             error.message = error.message.replace(key, "****")
             error.args = (error.message,)
         return error
+
+
+def as_body_keys(
+    params: dict[str, object], body: dict[str, object]
+) -> tuple[dict[str, object], dict[str, object]]:
+    """Move the history and the tool offers from typed arguments to body keys.
+
+    The SDK walks every typed argument against its type hints on the event
+    loop before sending (tens of ms for a long history, more on the first
+    call while it evaluates the hints); body keys are sent as they are. The
+    SDK requires ``messages``, so an empty one stays and the body key wins
+    (a later mapping takes precedence in the SDK's merge). The configured
+    ``extra_body`` keys still win over both, as before.
+
+    Returns:
+        ``(params, body)``, new dicts.
+    """
+    typed = {k: v for k, v in params.items() if k not in BODY_KEYS}
+    lifted = {k: params[k] for k in BODY_KEYS if k in params}
+    return {**typed, "messages": []}, {**lifted, **body}
 
 
 def _sdk_failure(exc: Exception, sdk: ModuleType) -> ProviderError | None:

@@ -34,6 +34,7 @@ from crushd.agent.providers import (
     open_provider,
     resolve_models,
 )
+from crushd.agent.providers._openai_compat import ANYIO_TRIO_BACKEND, as_body_keys
 from crushd.config import structure_config
 from crushd.errors import ModelUnavailable
 
@@ -466,3 +467,27 @@ def test_importing_providers_leaves_the_sdk_unloaded() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_load_sdk_also_loads_anyios_trio_backend_off_the_loop() -> None:
+    """After ``load_sdk`` the SDK's first request imports nothing on the loop."""
+    code = (
+        "import sys, trio\n"
+        "from crushd.agent.providers._openai_compat import load_sdk\n"
+        "trio.run(load_sdk)\n"
+        f"print({ANYIO_TRIO_BACKEND!r} in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "True"
+
+
+def test_history_and_tools_travel_as_body_keys_the_configured_ones_still_win() -> None:
+    """History and tools leave the typed arguments; ``extra_body`` keeps priority."""
+    history = [{"role": "user", "content": "hi"}]
+    params: dict[str, object] = {"model": "m", "messages": history, "tools": [1]}
+    typed, body = as_body_keys(params, {"tools": "configured", "seed": 7})
+    assert typed == {"model": "m", "messages": []}
+    assert body == {"messages": history, "tools": "configured", "seed": 7}
+    assert params["messages"] is history  # the caller's dict is left alone
