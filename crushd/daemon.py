@@ -22,6 +22,7 @@ import attrs
 import trio
 
 from crushd import __version__
+from crushd._heap import freeze_long_lived
 from crushd.config import ConfigSources, remember_environ
 from crushd.proto import Host
 from crushd.registry import Registry, RegistrySettings
@@ -251,6 +252,7 @@ async def _serve_http(
         host_names=listeners.host_names,
         allowed_hosts=settings.allowed_hosts,
     )
+    freeze_long_lived("start-up")
     await serve_app(
         app,
         listeners.sockets,

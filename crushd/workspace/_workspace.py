@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 import trio
 
 from crushd import __version__
+from crushd._heap import freeze_long_lived
 from crushd.config import ConfigSources, redact_env_list
 from crushd.proto import UPDATED, ConfigChanged, WorkspaceSpec
 from crushd.proto import Workspace as WireWorkspace
@@ -46,9 +47,11 @@ AGENT_MODULES = ("crushd.agent", "crushd.agent.tools")
 
 async def import_agent_modules() -> None:
     """Import ``AGENT_MODULES`` in a worker thread; at once when done before."""
-    for name in AGENT_MODULES:
-        if name not in sys.modules:
-            await trio.to_thread.run_sync(importlib.import_module, name)
+    missing = [name for name in AGENT_MODULES if name not in sys.modules]
+    for name in missing:
+        await trio.to_thread.run_sync(importlib.import_module, name)
+    if missing:
+        freeze_long_lived("the agent package")
 
 
 class AgentHandle(Protocol):

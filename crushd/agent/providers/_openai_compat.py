@@ -20,6 +20,7 @@ from typing import Any
 
 import trio
 
+from crushd._heap import freeze_long_lived
 from crushd.errors import ModelUnavailable
 
 from ._chunks import ChunkReader
@@ -56,6 +57,7 @@ async def load_sdk() -> tuple[ModuleType, ModuleType]:
             module = await trio.to_thread.run_sync(importlib.import_module, name)
             _modules[name] = module
         await trio.to_thread.run_sync(_import_anyio_backend)
+        freeze_long_lived("the provider SDK")
     return _modules["openai"], _modules["httpx"]
 
 
