@@ -24,6 +24,7 @@ from hypercorn.trio.tcp_server import TCPServer
 from crushd.server import sse_frames
 from crushd.server.patches import _hypercorn_fixes
 from crushd.server.patches._hypercorn_fixes import install_send_timeout
+from crushd.server.streams import _direct
 from crushd.server.streams._direct import (
     ChunkWriter,
     DirectFollower,
@@ -80,6 +81,56 @@ async def test_publish_wakes_one_leader_which_writes_the_others() -> None:
         written = [w.written for w, f in zip(writers, followers, strict=True)]
         assert sorted(ids(b"".join(w)) for w in written) == [[], [1, 2], [1, 2]]
         assert sorted(len(w) for w in written) == [0, 1, 1]  # one chunk each
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_spent_slice_hands_the_fan_out_to_the_next_stream(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the time slice the leader stops; a woken stream serves the rest."""
+    monkeypatch.setattr(_direct, "FANOUT_SLICE_SECONDS", -1.0)  # spent at once
+    log = EventLog("ws", 4096)
+    writers = [FakeWriter() for _ in range(4)]
+    followers = [DirectFollower(log, 0, w) for w in writers]
+    woken: list[DirectFollower] = []
+    async with trio.open_nursery() as nursery:
+        for follower in followers:
+            nursery.start_soon(park, follower, woken)
+        await trio.testing.wait_all_tasks_blocked()
+        log.publish("session", "created", {"n": 1})
+        await trio.testing.wait_all_tasks_blocked()
+        # Each leader hands on before its first write: every stream ends up
+        # woken, each writing its own event, none lost, none written twice.
+        assert sorted(map(id, woken)) == sorted(map(id, followers))
+        assert all(w.written == [] for w in writers)
+        assert [f.cursor for f in followers] == [0, 0, 0, 0]
+        nursery.cancel_scope.cancel()
+
+
+async def test_streams_already_at_the_head_are_skipped_not_handed_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A hand-off goes only to a stream that still has events to get."""
+    log = EventLog("ws", 4096)
+    writers = [FakeWriter() for _ in range(3)]
+    followers = [DirectFollower(log, 0, w) for w in writers]
+    woken: list[DirectFollower] = []
+    async with trio.open_nursery() as nursery:
+        for follower in followers:
+            nursery.start_soon(park, follower, woken)
+        await trio.testing.wait_all_tasks_blocked()
+        log.publish("session", "created", {"n": 1})
+        await trio.testing.wait_all_tasks_blocked()
+        (leader,) = woken
+        woken.clear()
+        leader.cursor = log.head  # as its task does after writing its own
+        nursery.start_soon(park, leader, woken)
+        await trio.testing.wait_all_tasks_blocked()
+        # Everyone is at the head: a spent slice wakes nobody new.
+        monkeypatch.setattr(_direct, "FANOUT_SLICE_SECONDS", -1.0)
+        fanout_for(log).fan_out(leader)
+        await trio.testing.wait_all_tasks_blocked()
+        assert woken == []
         nursery.cancel_scope.cancel()
 
 

@@ -34,6 +34,7 @@ from crushd.agent.providers import (
     open_provider,
     resolve_models,
 )
+from crushd.agent.providers import _openai_compat as compat
 from crushd.agent.providers._openai_compat import ANYIO_TRIO_BACKEND, as_body_keys
 from crushd.config import structure_config
 from crushd.errors import ModelUnavailable
@@ -494,3 +495,35 @@ def test_history_and_tools_travel_as_body_keys_the_configured_ones_still_win() -
     assert typed == {"model": "m", "messages": []}
     assert body == {"messages": history, "tools": "configured", "seed": 7}
     assert params["messages"] is history  # the caller's dict is left alone
+
+
+@pytest.mark.parametrize(("slice_seconds", "shares"), [(-1.0, True), (1e9, False)])
+async def test_a_buffered_stream_lets_other_tasks_run_between_lines(
+    monkeypatch: pytest.MonkeyPatch, slice_seconds: float, shares: bool
+) -> None:
+    """Lines that arrive together still yield the loop once the slice is spent."""
+    monkeypatch.setattr(compat, "SHARE_LOOP_SECONDS", slice_seconds)
+    deltas = [chunk({"content": f"{n}"}) for n in range(40)]
+    reply = Reply(events=[*deltas, chunk({}, finish="stop"), "[DONE]"])
+    server = SSEServer([reply])
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await trio.lowlevel.checkpoint()
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.serve)
+        opened = await open_provider(_model(server.base_url))
+        stream = opened.stream(_request())
+        first = await anext(stream)  # the body is buffered from here on
+        await trio.sleep(0.05)
+        nursery.start_soon(ticker)
+        rest = await _collect(stream)
+        ran = ticks
+        await opened.aclose()
+        nursery.cancel_scope.cancel()
+    assert _text([first, *rest]) == "".join(str(n) for n in range(40))
+    assert (ran >= 40) is shares
