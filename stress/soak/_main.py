@@ -164,7 +164,11 @@ class Soak:
         schedule: list[_faults.Fault] = []
         total = max(deadline - trio.current_time(), 1.0)
         interval = min(10.0, max(2.0, total / (len(_faults.FAULTS) + 1)))
-        while trio.current_time() + interval < deadline:
+        # Every kind of fault runs at least once, however short the soak.
+        while (
+            trio.current_time() + interval < deadline
+            or len(self.faults) < len(_faults.FAULTS)
+        ):
             await trio.sleep(interval)
             if not schedule:
                 schedule = list(_faults.FAULTS)
