@@ -164,11 +164,8 @@ class Soak:
         schedule: list[_faults.Fault] = []
         total = max(deadline - trio.current_time(), 1.0)
         interval = min(10.0, max(2.0, total / (len(_faults.FAULTS) + 1)))
-        # Every kind of fault runs at least once, however short the soak.
-        while (
-            trio.current_time() + interval < deadline
-            or len(self.faults) < len(_faults.FAULTS)
-        ):
+        kinds = len(_faults.FAULTS)  # each runs at least once, however short
+        while trio.current_time() + interval < deadline or len(self.faults) < kinds:
             await trio.sleep(interval)
             if not schedule:
                 schedule = list(_faults.FAULTS)
