@@ -32,7 +32,6 @@ from .test_spawn import (
     log_file,
     log_size,
     pids_that_listened,
-    untraced,
 )
 
 __all__ = ["factory"]  # the fixture, re-used from test_spawn
@@ -78,11 +77,10 @@ async def start_watch(
 ) -> Lines:
     command = [sys.executable, "-m", "crushctl", "--host", host.url, "--json"]
     stderr = (factory.root / f"watch-{os.urandom(4).hex()}.stderr").open("wb")
-    env = factory.env()
     with stderr:
         process = await trio.lowlevel.open_process(
             [*command, "watch", "--cwd", str(project)],
-            env=env if traced else untraced(env),
+            env=factory.env(traced=traced),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr,

@@ -89,7 +89,7 @@ def free_port() -> int:
 
 def state_env(daemons: DaemonFactory) -> dict[str, str]:
     """The factory's isolated environment plus a private XDG_STATE_HOME."""
-    return {**daemons.env(), "XDG_STATE_HOME": str(daemons.root / "state")}
+    return {**daemons.env(traced=True), "XDG_STATE_HOME": str(daemons.root / "state")}
 
 
 def token_file(daemons: DaemonFactory) -> Path:

@@ -97,19 +97,14 @@ def host_in(root: Path) -> Host:
     return parse_host(f"unix://{root}/d.sock")
 
 
-def untraced(env: dict[str, str]) -> dict[str, str]:
-    """``env`` without coverage's subprocess hook (it triples a client's CPU)."""
-    return {k: v for k, v in env.items() if not k.startswith("COVERAGE_PROCESS_")}
-
-
 async def crushctl(
     factory: DaemonFactory, host: Host, *args: str, traced: bool = True
 ) -> subprocess.CompletedProcess[bytes]:
     command = [sys.executable, "-m", "crushctl", "--host", host.url, *args]
-    env = factory.env()
+    # Traced by default: the spawn code runs only in these client processes.
     return await trio.run_process(
         command,
-        env=env if traced else untraced(env),
+        env=factory.env(traced=traced),
         stdin=subprocess.DEVNULL,
         capture_stdout=True,
         capture_stderr=True,
