@@ -36,7 +36,7 @@ docs/architecture.md 8's autojump clock is not used because autojump would move 
 while SQLite work runs in threads. Restarts use a real SIGTERM sent to this
 process, caught by the daemon's own signal watcher.
 
-Profiles: ``ci`` (sized to finish inside a minute: a 40 s time budget
+Profiles: ``ci`` (sized to finish inside a minute: a 30 s time budget
 after which no new scripts start) and ``deep`` (5,000 scripts). ``--seed N``
 repeats a run's exploration; ``--replay FILE`` reruns the failing script a
 failed run printed (``_replay``).

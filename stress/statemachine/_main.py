@@ -21,7 +21,7 @@ from ._run import run_example
 from ._strategies import op_lists, schedules, timings
 
 #: profile -> (examples, real-time budget in seconds for starting new ones).
-PROFILES = {"ci": (250, 40.0), "deep": (5000, 4 * 3600.0)}
+PROFILES = {"ci": (250, 30.0), "deep": (5000, 4 * 3600.0)}
 
 
 class Budget:
