@@ -22,6 +22,7 @@ import attrs
 import trio
 
 from crushd import __version__
+from crushd._gil import favour_event_loop
 from crushd._heap import freeze_long_lived
 from crushd.config import ConfigSources, remember_environ
 from crushd.proto import Host
@@ -173,6 +174,7 @@ async def run(settings: Settings, listeners: Listeners) -> None:
     sockets = listeners.sockets
     shutdown = trio.Event()
     remember_environ()  # masked everywhere from the first answer on
+    favour_event_loop()  # worker threads hand the GIL back within 0.5 ms
     pool = StorePool(__version__)
     config_sources = ConfigSources.from_environ()
     registry = Registry(

@@ -2,20 +2,17 @@
 
 The SDK builds and sends the request (auth, headers, ``extra_body``) with its
 own retries off (``max_retries=0``: crushd retries, resetting the half-written
-message); crushd reads the SSE body itself, line by line to its end, so no
-async generator of the SDK or of httpx is ever left half-consumed (under Trio
-those warn when collected). The SDK is imported, and the client built, in a
-worker thread: the import holds the GIL for a second or more
-(docs/agent.md 4.4, 5.1).
+message); crushd reads the SSE body itself (``CallStream``), and the
+connection's socket reads are paced (``pace_reads``). The SDK is imported,
+and the client built, in a worker thread: the import holds the GIL for a
+second or more (docs/agent.md 4.4, 5.1).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
 
@@ -24,10 +21,11 @@ import trio
 from crushd._heap import freeze_long_lived
 from crushd.errors import ModelUnavailable
 
-from ._chunks import ChunkReader
+from ._call_stream import CallStream
 from ._failures import connection_error, status_error
 from ._merge import SUPPORTED_TYPES
 from ._models import ResolvedModel
+from ._paced_reads import pace_reads
 from ._types import Provider, ProviderError, StreamEvent, StreamRequest
 from ._wire import request_body
 
@@ -35,12 +33,8 @@ from ._wire import request_body
 READ_TIMEOUT = 300.0
 #: Seconds to wait for the TCP/TLS connection.
 CONNECT_TIMEOUT = 10.0
-#: Seconds to read the rest of the body after ``[DONE]`` (connection reuse).
-DRAIN_SECONDS = 2.0
 #: Sent as the key to servers that need none (the SDK insists on one).
 NO_KEY = "not-needed"
-#: Seconds of reading buffered lines before the reader lets other tasks run.
-SHARE_LOOP_SECONDS = 0.002
 #: Typed arguments sent as body keys instead (see ``as_body_keys``).
 BODY_KEYS = ("messages", "tools")
 #: The module anyio loads for Trio on the SDK's first request (anyio 4).
@@ -106,8 +100,11 @@ class OpenAICompatProvider:
         self._sdk = sdk
         self._httpx = httpx
         self._model = model
+        transport = httpx.AsyncHTTPTransport()
+        pace_reads(transport)
         self._http: Any = httpx.AsyncClient(
-            timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
+            timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+            transport=transport,
         )
         self._client: Any = sdk.AsyncOpenAI(
             base_url=_base_url(model),
@@ -145,7 +142,7 @@ class OpenAICompatProvider:
         def call() -> Any:
             return self._create(**params, extra_body=body, extra_headers=headers)
 
-        return _CallStream(call, self._failure)
+        return CallStream(call, self._failure)
 
     async def aclose(self) -> None:
         """Close the SDK client and its HTTP connection pool."""
@@ -204,96 +201,6 @@ def _http_failure(exc: Exception, httpx: ModuleType) -> ProviderError | None:
     if isinstance(exc, httpx.TransportError):
         return connection_error(str(exc) or type(exc).__name__)
     return None
-
-
-class _CallStream:
-    """One call's events; reads the SSE body line by line, then closes it."""
-
-    def __init__(
-        self, call: Callable[[], Any], failure: Callable[[Exception], ProviderError]
-    ) -> None:
-        self._call = call
-        self._failure = failure
-        self._reader = ChunkReader()
-        self._pending: deque[StreamEvent] = deque()
-        self._stack = contextlib.AsyncExitStack()
-        self._response: Any = None
-        self._lines: AsyncIterator[str] | None = None
-        self._ended = False
-        self._shared = time.perf_counter()
-
-    def __aiter__(self) -> _CallStream:
-        return self
-
-    async def __anext__(self) -> StreamEvent:
-        try:
-            while not self._pending:
-                if self._ended:
-                    raise StopAsyncIteration
-                await self._read()
-            return self._pending.popleft()
-        except StopAsyncIteration:
-            raise
-        except ProviderError:
-            await self.aclose()
-            raise
-        except Exception as exc:
-            await self.aclose()
-            raise self._failure(exc) from exc
-        except BaseException:
-            await self.aclose()
-            raise
-
-    async def _read(self) -> None:
-        if self._lines is None:
-            answer = await self._stack.enter_async_context(self._call())
-            self._response = answer.http_response
-            self._lines = self._response.aiter_lines()
-            return
-        line = await anext(self._lines, None)
-        await self._share_loop()
-        if line is not None:
-            self._pending.extend(self._reader.feed_line(line))
-        if line is None or self._reader.done:
-            await _drain(self._lines)
-            await self.aclose()
-            if not (self._reader.done or self._reader.finish_reason):
-                raise connection_error("the stream ended before the model finished")
-            self._pending.extend(self._reader.finish())
-
-    async def _share_loop(self) -> None:
-        # Lines already buffered come without a checkpoint: a fast stream
-        # would hold the loop for tens of ms (measured 16-29 ms steps).
-        now = time.perf_counter()
-        if now - self._shared > SHARE_LOOP_SECONDS:
-            self._shared = now
-            await trio.lowlevel.checkpoint()
-
-    async def aclose(self) -> None:
-        """Release the HTTP answer; safe to call more than once."""
-        self._ended = True
-        if self._lines is not None:
-            await _release(self._lines, self._response)
-        with trio.CancelScope(shield=True):
-            await self._stack.aclose()
-
-
-async def _drain(lines: AsyncIterator[str]) -> None:
-    # Reading the body to its end lets the connection be reused and finishes
-    # every generator under the line iterator.
-    with trio.move_on_after(DRAIN_SECONDS), contextlib.suppress(Exception):
-        async for _ in lines:
-            pass
-
-
-async def _release(lines: AsyncIterator[str], response: Any) -> None:
-    # Closing the response makes the line iterator's next read end or fail,
-    # which finishes each generator beneath it (cancelled or abandoned).
-    with trio.CancelScope(shield=True), trio.move_on_after(DRAIN_SECONDS):
-        await response.aclose()
-        with contextlib.suppress(Exception):
-            async for _ in lines:
-                pass
 
 
 def _base_url(model: ResolvedModel) -> str:

@@ -34,8 +34,10 @@ from crushd.agent.providers import (
     open_provider,
     resolve_models,
 )
-from crushd.agent.providers import _openai_compat as compat
+from crushd.agent.providers import _call_stream as call_stream
+from crushd.agent.providers import _paced_reads as paced_reads
 from crushd.agent.providers._openai_compat import ANYIO_TRIO_BACKEND, as_body_keys
+from crushd.agent.providers._paced_reads import PacedStream
 from crushd.config import structure_config
 from crushd.errors import ModelUnavailable
 
@@ -502,7 +504,8 @@ async def test_a_buffered_stream_lets_other_tasks_run_between_lines(
     monkeypatch: pytest.MonkeyPatch, slice_seconds: float, shares: bool
 ) -> None:
     """Lines that arrive together still yield the loop once the slice is spent."""
-    monkeypatch.setattr(compat, "SHARE_LOOP_SECONDS", slice_seconds)
+    monkeypatch.setattr(call_stream, "SHARE_LOOP_SECONDS", slice_seconds)
+    monkeypatch.setattr(paced_reads, "READ_PACE_SECONDS", 0.0)  # the drain's read
     deltas = [chunk({"content": f"{n}"}) for n in range(40)]
     reply = Reply(events=[*deltas, chunk({}, finish="stop"), "[DONE]"])
     server = SSEServer([reply])
@@ -527,3 +530,32 @@ async def test_a_buffered_stream_lets_other_tasks_run_between_lines(
         nursery.cancel_scope.cancel()
     assert _text([first, *rest]) == "".join(str(n) for n in range(40))
     assert (ran >= 40) is shares
+
+
+async def test_a_raw_line_separator_inside_a_token_stays_in_the_token() -> None:
+    """A server writing U+2028 unescaped (``ensure_ascii=False``) is read whole."""
+    token = "one\u2028two\u2029three"
+    raw = json.dumps(chunk({"content": token}), ensure_ascii=False)
+    reply = Reply(events=[raw, chunk({}, finish="stop"), "[DONE]"])
+    events, _ = await _run([reply])
+    assert _text(events) == token
+
+
+async def test_the_provider_connections_pace_their_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The SDK's HTTP client reads its sockets through ``PacedStream``."""
+    reads: list[int] = []
+    paced_read = PacedStream.read
+
+    async def counted(self: PacedStream, max_bytes: int, **kwargs: Any) -> bytes:
+        data = await paced_read(self, max_bytes, **kwargs)
+        reads.append(len(data))
+        return data
+
+    monkeypatch.setattr(PacedStream, "read", counted)
+    deltas = [chunk({"content": f"{n},"}) for n in range(5)]
+    reply = Reply(events=[*deltas, chunk({}, finish="stop"), "[DONE]"])
+    events, _ = await _run([reply])
+    assert _text(events) == "0,1,2,3,4,"
+    assert sum(reads) > 0  # the answer's bytes came through the paced stream
