@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import ssl
 from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
@@ -41,6 +42,7 @@ BODY_KEYS = ("messages", "tools")
 ANYIO_TRIO_BACKEND = "anyio._backends._trio"
 
 _modules: dict[str, ModuleType] = {}
+_tls: list[ssl.SSLContext] = []  # one context for every provider's client
 
 
 async def load_sdk() -> tuple[ModuleType, ModuleType]:
@@ -49,13 +51,29 @@ async def load_sdk() -> tuple[ModuleType, ModuleType]:
     Returns:
         The ``(openai, httpx)`` modules; later calls return them at once.
     """
-    if not _modules:
+    if not _tls:
         for name in ("httpx", "openai"):
-            module = await trio.to_thread.run_sync(importlib.import_module, name)
-            _modules[name] = module
+            if name not in _modules:
+                module = await trio.to_thread.run_sync(importlib.import_module, name)
+                _modules[name] = module
         await trio.to_thread.run_sync(_import_anyio_backend)
-        freeze_long_lived("the provider SDK")
+        context = await trio.to_thread.run_sync(_modules["httpx"].create_ssl_context)
+        if not _tls:  # a concurrent first call may have finished meanwhile
+            _tls.append(context)
+            freeze_long_lived("the provider SDK")
     return _modules["openai"], _modules["httpx"]
+
+
+def shared_tls_context() -> ssl.SSLContext:
+    """The TLS context every provider client uses (after ``load_sdk``).
+
+    httpx builds a new context for each client it is not given one: loading
+    the CA bundle took about 50 ms, holding the GIL, so every turn and every
+    title job froze the event loop that long when it opened its provider
+    (stress/RESULTS.md). httpx's own rules pick the bundle: ``SSL_CERT_FILE``,
+    ``SSL_CERT_DIR``, else certifi's, read once at the first ``agent/init``.
+    """
+    return _tls[0]
 
 
 def _import_anyio_backend() -> None:
@@ -69,8 +87,9 @@ def _import_anyio_backend() -> None:
 async def open_provider(model: ResolvedModel) -> Provider:
     """Return a provider streaming from ``model``'s endpoint.
 
-    The first call imports the SDK in a worker thread; the client (whose TLS
-    set-up reads certificate files) is built there too.
+    The first call imports the SDK in a worker thread; the client is built
+    there too (the SDK imports its resource modules on first use), with the
+    shared TLS context (``shared_tls_context``).
 
     Raises:
         ModelUnavailable: the provider's type is one crushd cannot speak yet
@@ -100,11 +119,13 @@ class OpenAICompatProvider:
         self._sdk = sdk
         self._httpx = httpx
         self._model = model
-        transport = httpx.AsyncHTTPTransport()
+        tls = shared_tls_context()
+        transport = httpx.AsyncHTTPTransport(verify=tls)
         pace_reads(transport)
         self._http: Any = httpx.AsyncClient(
             timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
             transport=transport,
+            verify=tls,  # for the proxies httpx mounts from the environment
         )
         self._client: Any = sdk.AsyncOpenAI(
             base_url=_base_url(model),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -35,6 +36,7 @@ from crushd.agent.providers import (
     resolve_models,
 )
 from crushd.agent.providers import _call_stream as call_stream
+from crushd.agent.providers import _openai_compat as compat
 from crushd.agent.providers import _paced_reads as paced_reads
 from crushd.agent.providers._openai_compat import ANYIO_TRIO_BACKEND, as_body_keys
 from crushd.agent.providers._paced_reads import PacedStream
@@ -559,3 +561,22 @@ async def test_the_provider_connections_pace_their_reads(
     events, _ = await _run([reply])
     assert _text(events) == "0,1,2,3,4,"
     assert sum(reads) > 0  # the answer's bytes came through the paced stream
+
+
+async def test_providers_share_one_tls_context_built_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Opening a provider loads no CA bundle: the context is built at SDK load."""
+    model = _model("http://127.0.0.1:9/v1")
+    await compat.load_sdk()
+
+    def no_new_context(*_: object, **__: object) -> None:
+        raise AssertionError("a TLS context was built for a provider")
+
+    monkeypatch.setattr(ssl, "create_default_context", no_new_context)
+    monkeypatch.setattr(ssl, "SSLContext", no_new_context)
+    first, second = await open_provider(model), await open_provider(model)
+    contexts = [p._http._transport._pool._ssl_context for p in (first, second)]  # type: ignore[attr-defined]
+    await first.aclose()
+    await second.aclose()
+    assert contexts[0] is contexts[1] is compat.shared_tls_context()
