@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -35,3 +36,21 @@ def test_a_cycle_made_after_the_freeze_is_still_collected() -> None:
     cycle.append(cycle)
     del cycle
     assert gc.collect() >= 1
+
+
+@pytest.mark.usefixtures("unfrozen")
+def test_the_frozen_count_is_only_walked_for_a_debug_log(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Counting the frozen objects stalls the loop: skipped unless logged."""
+
+    def walked() -> int:
+        raise AssertionError("the frozen objects were counted")
+
+    monkeypatch.setattr(gc, "get_freeze_count", walked)
+    caplog.set_level(logging.INFO, logger="crushd._heap")
+    freeze_long_lived("a test")
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: 42)
+    caplog.set_level(logging.DEBUG, logger="crushd._heap")
+    freeze_long_lived("the debug test")
+    assert "gc: 42 objects frozen after the debug test" in caplog.text
