@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from crushd.config import ConfigSources
+from crushd.server import MAX_BODY_BYTES
 
 from .conftest import Harness
 
@@ -130,3 +131,26 @@ async def test_default_small_model_falls_back_to_the_large_one(
     path = f"/v1/workspaces/{created['id']}/agent/default-small-model?provider_id=x"
     status, model = await harness.json("GET", path)
     assert (status, model["provider"], model["model"]) == (200, "local", "m1")
+
+
+async def test_prompt_route_answers_on_the_hot_path(
+    harness: Harness, config_sources: ConfigSources, project: Path
+) -> None:
+    """404 before the body, 400 for bad JSON, 413 over the limit, a bare 202."""
+    configure(config_sources)
+    created = await harness.json(
+        "POST", "/v1/workspaces", {"path": str(project), "client_id": new_id()}
+    )
+    base = f"/v1/workspaces/{created[1]['id']}"
+    prompt = {"session_id": new_id(), "prompt": "hi"}
+    gone = await harness.json("POST", "/v1/workspaces/nope/agent", prompt)
+    assert gone == (404, {"message": "workspace not found"})
+    assert (await harness.json("POST", f"{base}/agent/init"))[0] == 200
+    bad = await harness.json("POST", f"{base}/agent", b"{not json")
+    assert bad == (400, {"message": "failed to decode request"})
+    huge = await harness.json("POST", f"{base}/agent", b" " * (MAX_BODY_BYTES + 1))
+    assert huge[0] == 413
+    answer = await harness.client.open(f"{base}/agent", method="POST", json=prompt)
+    assert answer.status_code == 202
+    assert await answer.get_data() == b""
+    assert harness.app.view_functions["send_prompt"].func.__name__ == "_unreachable"

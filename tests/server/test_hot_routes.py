@@ -29,6 +29,7 @@ HOT_ENDPOINTS = {
     "create_workspace": "create",
     "release_workspace": "release",
     "events": "events",
+    "send_prompt": "send_prompt",
 }
 HOT_MATCHER = HotMatcher(ROUTES)
 
@@ -131,6 +132,7 @@ def router() -> MapAdapter:
 _HEADS = ["", "/v1", "/v1/workspaces", "/v1/workspaces/", "/v1//workspaces/", "/v2/x/"]
 _IDS = ["", "x", "a%2Fb", "events", "a b", "ws"]
 _TAILS = ["", "/", "/events", "/events/", "//events", "/events//", "/ws", "/events/x"]
+_TAILS += ["/agent", "/agent/", "//agent", "/agent/init", "/agentx"]
 
 
 @settings(max_examples=1500, deadline=None)

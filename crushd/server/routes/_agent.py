@@ -27,8 +27,8 @@ from crushd.proto import (
 )
 
 from ..http import (
+    HotRequest,
     ServerContext,
-    decode_body,
     decode_json,
     empty_response,
     json_response,
@@ -71,10 +71,19 @@ def _attachments(message: AgentMessage) -> list[PromptAttachment]:
         raise DecodeError(f"failed to decode request: {exc}") from None
 
 
-async def send_prompt(ctx: ServerContext, workspace_id: str) -> Response:
-    """``POST .../agent``: queue or steer a prompt; 202 before any run starts."""
+async def send_prompt(
+    ctx: ServerContext, request: HotRequest, workspace_id: str
+) -> None:
+    """``POST .../agent`` (hot): queue or steer a prompt; 202 before any run starts.
+
+    Served over plain ASGI (``HotDispatch``): the prompt is the agent's most
+    frequent request and quart's request machinery cost it a few task hops
+    on a busy loop. Checks, in upstream's order: the workspace (404), the
+    body (400, 413), ``delivery`` (400), ``agent/init`` done (400), then
+    ``submit``'s own (docs/protocol.md 2.8, decision B.5).
+    """
     workspace = workspace_of(ctx, workspace_id)
-    message = _checked(await decode_body(AgentMessage))
+    message = _checked(decode_json(await request.body(), AgentMessage))
     _required_agent(workspace).submit(
         message.session_id,
         message.prompt,
@@ -83,7 +92,7 @@ async def send_prompt(ctx: ServerContext, workspace_id: str) -> Response:
         attachments=_attachments(message),
         delivery=message.delivery,
     )
-    return empty_response(202)
+    await request.reply(202, b"", content_type=None)
 
 
 async def init_agent(ctx: ServerContext, workspace_id: str) -> Response:

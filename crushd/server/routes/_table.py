@@ -237,7 +237,14 @@ ROUTES: tuple[Route, ...] = (
     ),
     # Agent (2.8)
     Route("GET", f"{_WS}/agent", agent.agent_info, response=AgentInfo),
-    Route("POST", f"{_WS}/agent", agent.send_prompt, request=AgentMessage, status=202),
+    Route(
+        "POST",
+        f"{_WS}/agent",
+        agent.send_prompt,
+        hot=True,
+        request=AgentMessage,
+        status=202,
+    ),
     Route(
         "POST",
         f"{_WS}/agent/init",
