@@ -9,6 +9,8 @@ the 2-core benchmark machine, and about 11 KiB per open stream (issue 5,
 ``HotDispatch`` answers exactly those method and path pairs itself, with the
 same helpers (``_request``), the same errors (``send_error``) and the same
 bytes on the wire; every other request goes to the quart app untouched.
+``POST .../agent`` joined them: a prompt is the agent's most frequent request
+and must answer fast while runs stream (issue 13's POST latency target).
 
 The url map still declares them (``add_routes``), so 404, 405 and ``Allow``
 stay the router's. ``HotMatcher`` accepts exactly the paths the router sends

@@ -1,7 +1,7 @@
 """The ``/v1`` route table: every route crushd answers, in one place.
 
 One line per route: ``Route(method, path, handler)``, plus ``hot=True`` for
-the three plain-ASGI routes and ``access=Access.DEBUG`` for the debug one.
+the four plain-ASGI routes and ``access=Access.DEBUG`` for the debug one.
 The keyword arguments after the handler document the route (``request`` and
 ``response`` bodies, ``status``, query parameters, ``addition``): the OpenAPI
 document of ``GET /v1/openapi.json`` is generated from them, so a new route
