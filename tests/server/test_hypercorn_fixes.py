@@ -21,6 +21,8 @@ from typing import cast
 import attrs
 import pytest
 import trio
+import trio.testing
+from hypercorn.events import RawData
 from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.typing import (
     ASGIReceiveCallable,
@@ -335,3 +337,53 @@ async def test_serve_app_stalled_reader_blocks_neither_others_nor_shutdown(
 async def close_after(stream: trio.SocketStream, seconds: float) -> None:
     await trio.sleep(seconds)
     await stream.aclose()
+
+
+class _Server:
+    """The parts of hypercorn's ``TCPServer`` the patched send touches."""
+
+    def __init__(self, stream: trio.SocketStream) -> None:
+        self.stream = stream
+        self.send_lock = trio.Lock()
+        self.config = attrs.make_class(
+            "Config", {"send_timeout_seconds": attrs.field(default=5.0)}
+        )()
+        self.protocol = None
+
+
+@asynccontextmanager
+async def _socket_pair() -> AsyncIterator[tuple[trio.SocketStream, socket.socket]]:
+    ours, theirs = socket.socketpair()
+    theirs.setblocking(False)
+    async with trio.SocketStream(trio.socket.from_stdlib_socket(ours)) as stream:
+        yield stream, theirs
+    theirs.close()
+
+
+async def test_an_uncontended_send_writes_before_it_yields() -> None:
+    """The bytes are on the socket before the send's first yield to the loop."""
+    install_send_timeout()
+    async with _socket_pair() as (stream, peer):
+        server = _Server(stream)
+        coro = TCPServer.protocol_send(cast("TCPServer", server), RawData(b"202"))
+        trap = coro.send(None)  # runs up to the first yield, no further
+        assert trap is not None
+        assert peer.recv(16) == b"202"
+        assert not server.send_lock.locked()
+        coro.close()
+
+
+async def test_a_contended_send_waits_for_the_lock() -> None:
+    """With the lock held elsewhere nothing is written until it is released."""
+    install_send_timeout()
+    async with _socket_pair() as (stream, peer):
+        server = _Server(stream)
+        async with trio.open_nursery() as nursery:
+            await server.send_lock.acquire()
+            send = partial(TCPServer.protocol_send, cast("TCPServer", server))
+            nursery.start_soon(send, RawData(b"later"))
+            await trio.testing.wait_all_tasks_blocked()
+            with pytest.raises(BlockingIOError):
+                peer.recv(16)
+            server.send_lock.release()
+        assert peer.recv(16) == b"later"
