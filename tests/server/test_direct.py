@@ -8,7 +8,7 @@ import math
 import uuid
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import aclosing
+from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
 from typing import cast
 
@@ -58,6 +58,31 @@ async def park(follower: DirectFollower, woken: list[DirectFollower]) -> None:
     woken.append(follower)
 
 
+@attrs.define
+class Parked:
+    """Streams parked on one log, and the ones woken so far (in wake order)."""
+
+    followers: list[DirectFollower]
+    woken: list[DirectFollower]
+    nursery: trio.Nursery
+
+
+@asynccontextmanager
+async def parked(
+    log: EventLog, writers: list[FakeWriter | None]
+) -> AsyncIterator[Parked]:
+    """Park one stream per writer at cursor 0; on exit let the woken settle."""
+    followers = [DirectFollower(log, 0, w) for w in writers]
+    woken: list[DirectFollower] = []
+    async with trio.open_nursery() as nursery:
+        for follower in followers:
+            nursery.start_soon(park, follower, woken)
+        await trio.testing.wait_all_tasks_blocked()
+        yield Parked(followers, woken, nursery)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.cancel_scope.cancel()
+
+
 def ids(data: bytes) -> list[int]:
     return [int(line[4:]) for line in data.split(b"\n") if line.startswith(b"id: ")]
 
@@ -66,22 +91,16 @@ async def test_publish_wakes_one_leader_which_writes_the_others() -> None:
     """Of three parked streams one wakes; the other two get the event written."""
     log = EventLog("ws", 4096)
     writers = [FakeWriter() for _ in range(3)]
-    followers = [DirectFollower(log, 0, w) for w in writers]
-    woken: list[DirectFollower] = []
-    async with trio.open_nursery() as nursery:
-        for follower in followers:
-            nursery.start_soon(park, follower, woken)
-        await trio.testing.wait_all_tasks_blocked()
+    async with parked(log, list(writers)) as streams:
         log.publish("session", "created", {"n": 1})
         log.publish("session", "created", {"n": 2})
         await trio.testing.wait_all_tasks_blocked()
-        (leader,) = woken  # trio may start the three tasks in any order
-        others = [f for f in followers if f is not leader]
+        (leader,) = streams.woken  # trio may start the three tasks in any order
+        others = [f for f in streams.followers if f is not leader]
         assert [f.cursor for f in others] == [2, 2]
-        written = [w.written for w, f in zip(writers, followers, strict=True)]
+        written = [w.written for w in writers]
         assert sorted(ids(b"".join(w)) for w in written) == [[], [1, 2], [1, 2]]
         assert sorted(len(w) for w in written) == [0, 1, 1]  # one chunk each
-        nursery.cancel_scope.cancel()
 
 
 async def test_a_spent_slice_hands_the_fan_out_to_the_next_stream(
@@ -91,20 +110,15 @@ async def test_a_spent_slice_hands_the_fan_out_to_the_next_stream(
     monkeypatch.setattr(_direct, "FANOUT_SLICE_SECONDS", -1.0)  # spent at once
     log = EventLog("ws", 4096)
     writers = [FakeWriter() for _ in range(4)]
-    followers = [DirectFollower(log, 0, w) for w in writers]
-    woken: list[DirectFollower] = []
-    async with trio.open_nursery() as nursery:
-        for follower in followers:
-            nursery.start_soon(park, follower, woken)
-        await trio.testing.wait_all_tasks_blocked()
+    async with parked(log, list(writers)) as streams:
         log.publish("session", "created", {"n": 1})
         await trio.testing.wait_all_tasks_blocked()
         # Each leader hands on before its first write: every stream ends up
         # woken, each writing its own event, none lost, none written twice.
-        assert sorted(map(id, woken)) == sorted(map(id, followers))
+        followers = streams.followers
+        assert sorted(map(id, streams.woken)) == sorted(map(id, followers))
         assert all(w.written == [] for w in writers)
         assert [f.cursor for f in followers] == [0, 0, 0, 0]
-        nursery.cancel_scope.cancel()
 
 
 async def test_streams_already_at_the_head_are_skipped_not_handed_to(
@@ -112,54 +126,36 @@ async def test_streams_already_at_the_head_are_skipped_not_handed_to(
 ) -> None:
     """A hand-off goes only to a stream that still has events to get."""
     log = EventLog("ws", 4096)
-    writers = [FakeWriter() for _ in range(3)]
-    followers = [DirectFollower(log, 0, w) for w in writers]
-    woken: list[DirectFollower] = []
-    async with trio.open_nursery() as nursery:
-        for follower in followers:
-            nursery.start_soon(park, follower, woken)
-        await trio.testing.wait_all_tasks_blocked()
+    async with parked(log, [FakeWriter() for _ in range(3)]) as streams:
         log.publish("session", "created", {"n": 1})
         await trio.testing.wait_all_tasks_blocked()
-        (leader,) = woken
-        woken.clear()
+        (leader,) = streams.woken
+        streams.woken.clear()
         leader.cursor = log.head  # as its task does after writing its own
-        nursery.start_soon(park, leader, woken)
+        streams.nursery.start_soon(park, leader, streams.woken)
         await trio.testing.wait_all_tasks_blocked()
         # Everyone is at the head: a spent slice wakes nobody new.
         monkeypatch.setattr(_direct, "FANOUT_SLICE_SECONDS", -1.0)
         fanout_for(log).fan_out(leader)
         await trio.testing.wait_all_tasks_blocked()
-        assert woken == []
-        nursery.cancel_scope.cancel()
+        assert streams.woken == []
 
 
 async def test_stream_that_cannot_take_the_write_is_woken() -> None:
     """A declined direct write wakes that stream so it writes the normal way."""
     log = EventLog("ws", 4096)
-    followers = [DirectFollower(log, 0, FakeWriter(accept=False)) for _ in range(2)]
-    woken: list[DirectFollower] = []
-    async with trio.open_nursery() as nursery:
-        for follower in followers:
-            nursery.start_soon(park, follower, woken)
-        await trio.testing.wait_all_tasks_blocked()
+    async with parked(log, [FakeWriter(accept=False) for _ in range(2)]) as streams:
         log.publish("session", "created", {})
-        await trio.testing.wait_all_tasks_blocked()
-    assert sorted(map(id, woken)) == sorted(map(id, followers))
-    assert [f.cursor for f in followers] == [0, 0]
+    assert sorted(map(id, streams.woken)) == sorted(map(id, streams.followers))
+    assert [f.cursor for f in streams.followers] == [0, 0]
 
 
 async def test_stream_without_writer_is_woken() -> None:
     """A stream with no direct writer (not hypercorn HTTP/1.1) is always woken."""
     log = EventLog("ws", 4096)
-    followers = [DirectFollower(log, 0, None) for _ in range(2)]
-    woken: list[DirectFollower] = []
-    async with trio.open_nursery() as nursery:
-        for follower in followers:
-            nursery.start_soon(park, follower, woken)
-        await trio.testing.wait_all_tasks_blocked()
+    async with parked(log, [None, None]) as streams:
         log.publish("session", "created", {})
-    assert len(woken) == 2
+    assert len(streams.woken) == 2
 
 
 async def test_wait_returns_at_once_when_behind_or_closed() -> None:
