@@ -99,7 +99,7 @@ def test_agent_modules_are_imported_in_a_worker_thread() -> None:
     """``import_agent_modules`` runs the agent package's module code off the loop."""
     code = (
         "import sys, threading, trio\n"
-        "from crushd.workspace._workspace import AGENT_MODULES, import_agent_modules\n"
+        "from crushd.workspace._agent import AGENT_MODULES, import_agent_modules\n"
         "seen = {}\n"
         "class Spy:\n"
         "    def find_spec(self, name, path=None, target=None):\n"

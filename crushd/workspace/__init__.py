@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 from crushd import _lazy
 from crushd.proto import WorkspaceSpec
 
+from ._agent import AgentHandle
 from ._eventlog import (
     DEFAULT_CAPACITY_BYTES,
     PING_FRAME,
@@ -14,8 +15,9 @@ from ._eventlog import (
     WsBatch,
     replay_frames,
 )
+from ._opener import WorkspaceOpener
 from ._project import CONTEXT_FILES, INIT_PROMPT
-from ._workspace import CONFIG_CHANGED_EVENT, AgentHandle, Workspace, WorkspaceOpener
+from ._workspace import CONFIG_CHANGED_EVENT, Workspace
 
 if TYPE_CHECKING:
     from ._config import MODEL_TYPES, RECENT_MODELS_MAX, ConfigService

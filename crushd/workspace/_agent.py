@@ -8,15 +8,52 @@ workspace, never to the request that started it (docs/agent.md 7.2).
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+
+import trio
+
+from crushd._heap import freeze_long_lived
 
 if TYPE_CHECKING:
     from crushd.agent import AgentCoordinator
 
     from ._workspace import Workspace
 
-__all__ = ["agent_environ", "build_agent"]
+__all__ = [
+    "AGENT_MODULES",
+    "AgentHandle",
+    "agent_environ",
+    "build_agent",
+    "import_agent_modules",
+]
+
+#: Imported in a worker thread on the first ``agent/init``: their module code
+#: (about 0.1-0.2 s) would otherwise freeze every stream on the loop.
+AGENT_MODULES = ("crushd.agent", "crushd.agent.tools")
+
+
+async def import_agent_modules() -> None:
+    """Import ``AGENT_MODULES`` in a worker thread; at once when done before."""
+    missing = [name for name in AGENT_MODULES if name not in sys.modules]
+    for name in missing:
+        await trio.to_thread.run_sync(importlib.import_module, name)
+    if missing:
+        freeze_long_lived("the agent package")
+
+
+class AgentHandle(Protocol):
+    """What the workspace needs of its agent (the agent coordinator)."""
+
+    def is_busy(self, session_id: str) -> bool:
+        """Whether the agent has a turn for ``session_id`` (docs/protocol.md 5.6)."""
+
+    async def serve(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Own the agent's tasks until cancelled."""
 
 
 def agent_environ(daemon: Mapping[str, str], extra: Iterable[str]) -> dict[str, str]:

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import trio
 
 from crushd import __version__
-from crushd._heap import freeze_long_lived
-from crushd.config import ConfigSources, redact_env_list
+from crushd.config import redact_env_list
 from crushd.proto import UPDATED, ConfigChanged, WorkspaceSpec
 from crushd.proto import Workspace as WireWorkspace
 
+from ._agent import AgentHandle, import_agent_modules
 from ._eventlog import EventLog
 from ._project import mark_initialized, needs_init
 
 # The services, the store, the skills scanner and the config model are
 # imported where a workspace is built, so the daemon listens without them.
 if TYPE_CHECKING:
-    from crushd.skills import SkillsEnvironment
     from crushd.store import Database, StorePool
 
     from ._config import ConfigService
@@ -38,32 +34,6 @@ log = logging.getLogger("crushd.workspace")
 
 #: The outer event type published when the effective config changed.
 CONFIG_CHANGED_EVENT = "config_changed"
-
-
-#: Imported in a worker thread on the first ``agent/init``: their module code
-#: (about 0.1-0.2 s) would otherwise freeze every stream on the loop.
-AGENT_MODULES = ("crushd.agent", "crushd.agent.tools")
-
-
-async def import_agent_modules() -> None:
-    """Import ``AGENT_MODULES`` in a worker thread; at once when done before."""
-    missing = [name for name in AGENT_MODULES if name not in sys.modules]
-    for name in missing:
-        await trio.to_thread.run_sync(importlib.import_module, name)
-    if missing:
-        freeze_long_lived("the agent package")
-
-
-class AgentHandle(Protocol):
-    """What the workspace needs of its agent (the agent coordinator)."""
-
-    def is_busy(self, session_id: str) -> bool:
-        """Whether the agent has a turn for ``session_id`` (docs/protocol.md 5.6)."""
-
-    async def serve(
-        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
-        """Own the agent's tasks until cancelled."""
 
 
 class Workspace:
@@ -290,81 +260,3 @@ class Workspace:
         self.log.close()
         await self._pool.release(self.data_dir)
         log.debug("workspace %s closed", self.id)
-
-
-class WorkspaceOpener:
-    """Builds workspaces: opens the data directory's database and the event log.
-
-    Args:
-        pool: the daemon's store pool (one connection per database file).
-        replay_window_frames: events kept per workspace for resume (C.1);
-            required, the default is ``Settings``'s.
-        skills_env: home and environment for global skill folders; ``None``
-            reads the daemon's own (``$HOME``, ``$CRUSH_SKILLS_DIR``) per scan.
-        config_sources: the machine-wide config layers; ``None`` resolves
-            them from ``environ``.
-        environ: resolves ``$VAR`` config values; ``None`` means
-            ``os.environ`` (decision B.17).
-
-    Source: Crush backend.go ``CreateWorkspace`` slow path (docs/protocol.md 2.2
-    step 6).
-    """
-
-    def __init__(
-        self,
-        pool: StorePool,
-        replay_window_frames: int,
-        *,
-        skills_env: SkillsEnvironment | None = None,
-        config_sources: ConfigSources | None = None,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        self._pool = pool
-        self._replay_window_frames = replay_window_frames
-        self._skills_env = skills_env
-        self.config_sources = config_sources or ConfigSources.from_environ(environ)
-        self._environ = environ
-
-    async def __call__(self, spec: WorkspaceSpec) -> Workspace:
-        """Build the workspace for ``spec``.
-
-        The configuration is loaded first: it decides the data directory.
-
-        Raises:
-            ConfigInvalid: ``failed to initialize config: <file>: ...`` (500).
-            InternalError: ``failed to create data directory: ...`` or
-                ``failed to connect to database: ...`` (500).
-            DataDirLocked: another process holds the data directory (500).
-            DataDirUntrusted: the data directory, ``crush.lock`` or a database
-                file is not the user's (another uid's, writable by others, or
-                a symlink) (500).
-
-        Cancellation: nothing stays open; the pool releases a half-open store.
-        """
-        from ._config import ConfigService
-        from ._skills import open_skills
-
-        configuration = await ConfigService.open(
-            self.config_sources, Path(spec.key), spec.data_dir, self._environ
-        )
-        data_dir = configuration.data_dir
-        event_log = EventLog(spec.id, self._replay_window_frames)
-        # Skills are scanned before the database opens: a cancelled scan then
-        # leaves nothing to release.
-        skills = await open_skills(
-            Path(spec.key),
-            event_log,
-            env=self._skills_env,
-            extra_paths=configuration.current.config.options.skills_paths,
-            disabled=configuration.current.config.options.disabled_skills,
-        )
-        database = await self._pool.acquire(data_dir)
-        return Workspace(
-            spec,
-            data_dir,
-            database,
-            self._pool,
-            event_log,
-            configuration=configuration,
-            skills=skills,
-        )
