@@ -29,6 +29,7 @@ from ._lanes import Lanes, PromptAttachment, RunOutcome, Turn
 from ._notify import agent_info, publish_run_complete, publish_turn_end
 from ._ports import AgentPorts
 from ._prompt import load_system_prompt
+from ._provider_pool import ProviderPool
 from ._setup import TurnSetup
 from ._stats import AGENT_STATS
 from ._title import generate_title
@@ -67,7 +68,8 @@ class AgentCoordinator:
         ports: the workspace side (messages, sessions, events, ...).
         config_source: returns the workspace's current config.
         open_provider: opens a provider for a model; the default imports the
-            ``openai`` SDK in a worker thread the first time.
+            ``openai`` SDK in a worker thread the first time. Providers are
+            kept and shared by the turns and title jobs (``ProviderPool``).
         resolve: picks the large and small models from a config.
         warm_up: awaited at ``init`` to preload the SDK (a thread import).
 
@@ -85,7 +87,7 @@ class AgentCoordinator:
     ) -> None:
         self.ports = ports
         self._config_source = config_source
-        self._open_provider = open_provider
+        self._providers = ProviderPool(open_provider)
         self._resolve = resolve
         self._warm_up = warm_up
         self.lanes = Lanes()
@@ -106,17 +108,21 @@ class AgentCoordinator:
             On cancel the lanes are torn down first (new prompts refused,
             queued ones dropped with their cancelled ``run_complete``), then
             the running turns write their cancelled state, each within
-            ``CANCEL_PERSIST_SECONDS``, and the nursery exits.
+            ``CANCEL_PERSIST_SECONDS``, and the nursery exits; then the
+            providers kept for reuse are closed (shielded, bounded).
         """
-        async with trio.open_nursery() as nursery:
-            if self.ports.jobs is not None:
-                await nursery.start(self.ports.jobs.serve)
-            self._nursery = nursery
-            task_status.started()
-            try:
-                await trio.sleep_forever()
-            finally:
-                self.close()
+        try:
+            async with trio.open_nursery() as nursery:
+                if self.ports.jobs is not None:
+                    await nursery.start(self.ports.jobs.serve)
+                self._nursery = nursery
+                task_status.started()
+                try:
+                    await trio.sleep_forever()
+                finally:
+                    self.close()
+        finally:
+            await self._providers.aclose()
 
     def close(self) -> None:
         """Refuse new prompts, cancel every turn, drop every queue; idempotent."""
@@ -251,8 +257,7 @@ class AgentCoordinator:
         await self._ready.wait()
         config = self._config_source()
         models = self._resolve(config, self.ports.environ)
-        provider = await self._open_provider(models.large)
-        try:
+        async with self._providers.use(models.large) as provider:
             yield TurnSetup(
                 provider=provider,
                 model=models.large,
@@ -261,9 +266,6 @@ class AgentCoordinator:
                 config=config,
                 interactive=self.interactive,
             )
-        finally:
-            with trio.move_on_after(CANCEL_PERSIST_SECONDS, shield=True):
-                await provider.aclose()
 
     async def _run_lane(self, turn: Turn | None) -> None:
         while turn is not None:
@@ -331,14 +333,10 @@ class AgentCoordinator:
         if self._nursery is not None and self._models is not None:
             self._nursery.start_soon(self._title_job, session_id, prompt)
 
-    @contextlib.asynccontextmanager
-    async def _provider_for(self, model: ResolvedModel) -> AsyncIterator[Provider]:
-        provider = await self._open_provider(model)
-        try:
-            yield provider
-        finally:
-            with trio.move_on_after(CANCEL_PERSIST_SECONDS, shield=True):
-                await provider.aclose()
+    def _provider_for(
+        self, model: ResolvedModel
+    ) -> contextlib.AbstractAsyncContextManager[Provider]:
+        return self._providers.use(model)
 
     async def _title_job(self, session_id: str, prompt: str) -> None:
         try:

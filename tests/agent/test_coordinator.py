@@ -187,7 +187,42 @@ async def test_turn_event_order_ends_with_run_complete(
     with trio.fail_after(5):
         while ws.sessions.sessions[SID].title != "A title":
             await trio.sleep(0.001)
-    assert router.closed >= 1
+    assert router.closed == 0  # kept open for the next turn (ProviderPool)
+
+
+async def test_turns_share_the_provider_and_teardown_closes_it(
+    ws: Workspace, router: Router
+) -> None:
+    """Two turns and the title job open one provider per model; stopping closes them."""
+    opened: list[str] = []
+
+    async def open_provider(model: ResolvedModel) -> Provider:
+        opened.append(model.model.id)
+        await trio.lowlevel.checkpoint()
+        return router
+
+    router.agent.add(text_turn("one"))
+    router.agent.add(text_turn("two"))
+    async with trio.open_nursery() as inner:
+        coordinator = AgentCoordinator(
+            ws.ports(),
+            lambda: CONFIG,
+            open_provider=open_provider,
+            warm_up=trio.lowlevel.checkpoint,
+        )
+        await inner.start(coordinator.serve)
+        await coordinator.init()
+        coordinator.submit(SID, "first")
+        await wait_idle(coordinator)
+        coordinator.submit(SID, "second")
+        await wait_idle(coordinator)
+        with trio.fail_after(5):
+            while ws.sessions.sessions[SID].title != "A title":
+                await trio.sleep(0.001)
+        assert router.closed == 0
+        inner.cancel_scope.cancel()
+    assert sorted(opened) == ["big", "small"]  # the title job used the small one
+    assert router.closed == 2
 
 
 async def test_cancel_right_after_accept_is_not_lost(

@@ -1,0 +1,140 @@
+"""The open providers of one workspace's agent, shared by its turns.
+
+Opening a provider builds an HTTP client; its first call opens a connection
+(with a real provider: TCP, then a TLS handshake whose CPU is spent on the
+event loop). Opened per turn and per title job, every turn paid that again.
+The pool keeps one provider per resolved model (endpoint, key, headers,
+body keys, model), so turns and title jobs of the same workspace reuse the
+client and its kept-alive connections.
+
+The config is read again on every turn, so a changed key or endpoint resolves
+to a new model and a new provider; the old one stops being handed out once
+more than ``POOL_SIZE`` models were used (least recently used first) and is
+closed when its last turn lets go of it. ``aclose`` closes the rest when the
+agent stops (docs/agent.md 4.4).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import attrs
+import trio
+
+from .providers import Provider, ResolvedModel
+
+__all__ = ["POOL_SIZE", "ProviderPool"]
+
+log = logging.getLogger(__name__)
+
+#: Providers kept open per workspace (large, small, and a config change each).
+POOL_SIZE = 4
+#: Seconds a provider may take to close (its HTTP client) before it is left.
+CLOSE_SECONDS = 5.0
+
+
+@attrs.define
+class _Entry:
+    provider: Provider
+    users: int = 0
+    retired: bool = False
+
+
+class ProviderPool:
+    """Providers by resolved model, opened on first use, shared after.
+
+    Args:
+        open_provider: opens a provider for a model (``open_provider`` of
+            ``crushd.agent.providers`` in the daemon; a fake in tests).
+        size: how many models' providers stay open (``POOL_SIZE``).
+    """
+
+    def __init__(
+        self,
+        open_provider: Callable[[ResolvedModel], Awaitable[Provider]],
+        size: int = POOL_SIZE,
+    ) -> None:
+        self._open = open_provider
+        self._size = size
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._closed = False
+
+    @contextlib.asynccontextmanager
+    async def use(self, model: ResolvedModel) -> AsyncIterator[Provider]:
+        """Lend the provider for ``model`` for the block's duration.
+
+        Raises:
+            whatever opening the provider raises (``ModelUnavailable``...).
+        """
+        entry = await self._acquire(model)
+        try:
+            yield entry.provider
+        finally:
+            entry.users -= 1
+            if entry.retired and entry.users == 0:
+                await _close(entry)
+
+    async def aclose(self) -> None:
+        """Close every provider not in use; the others close when released."""
+        self._closed = True
+        entries = list(self._entries.values())
+        self._entries.clear()
+        await _retire(entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def _acquire(self, model: ResolvedModel) -> _Entry:
+        key = _key(model)
+        opened = None
+        if key not in self._entries:
+            opened = _Entry(await self._open(model), retired=self._closed)
+        # No await from here until the entry is counted as in use.
+        entry = self._entries.get(key)
+        if entry is None:
+            assert opened is not None
+            entry, opened = opened, None
+            if not entry.retired:  # retired: the agent stopped, one use only
+                self._entries[key] = entry
+        entry.users += 1
+        evicted = []
+        if not entry.retired:
+            self._entries.move_to_end(key)
+            evicted = self._evicted()
+        if opened is not None:  # another turn opened the same one meanwhile
+            await _close(opened)
+        await _retire(evicted)
+        return entry
+
+    def _evicted(self) -> list[_Entry]:
+        evicted = []
+        while len(self._entries) > self._size:
+            evicted.append(self._entries.popitem(last=False)[1])
+        return evicted
+
+
+async def _retire(entries: list[_Entry]) -> None:
+    """Stop handing ``entries`` out; close the idle ones now, the rest on release."""
+    for entry in entries:
+        entry.retired = True
+    for entry in entries:
+        if entry.users == 0:
+            await _close(entry)
+
+
+def _key(model: ResolvedModel) -> str:
+    # Everything the provider was built from; kept in memory only (holds the key).
+    return json.dumps(attrs.asdict(model), sort_keys=True, default=str)
+
+
+async def _close(entry: _Entry) -> None:
+    # A provider that fails to close must not fail the turn that let go of it.
+    with trio.move_on_after(CLOSE_SECONDS, shield=True):
+        try:
+            await entry.provider.aclose()
+        except Exception:
+            log.warning("closing a provider failed", exc_info=True)

@@ -1,0 +1,164 @@
+"""Tests for crushd/agent/_provider_pool.py: providers shared by a workspace's turns."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import attrs
+import pytest
+import trio
+import trio.testing
+
+from crushd.agent._provider_pool import ProviderPool
+from crushd.agent.providers import Provider, ResolvedModel, resolve_models
+from crushd.config import structure_config
+
+MODELS = resolve_models(
+    structure_config(
+        {
+            "providers": {
+                "local": {
+                    "type": "openai-compat",
+                    "base_url": "http://127.0.0.1:9/v1",
+                    "api_key": "key-one",
+                    "models": [{"id": "big"}, {"id": "small"}],
+                }
+            },
+            "models": {
+                "large": {"model": "big", "provider": "local"},
+                "small": {"model": "small", "provider": "local"},
+            },
+        }
+    ),
+    {},
+)
+LARGE, SMALL = MODELS.large, MODELS.small
+
+
+@attrs.define(eq=False)
+class Opened:
+    """A provider stand-in that knows whether it was closed."""
+
+    model: ResolvedModel
+    closed: int = 0
+    fail_close: bool = False
+
+    def stream(self, request: object) -> object:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        self.closed += 1
+        if self.fail_close:
+            raise OSError("close failed")
+
+
+class Opener:
+    """Opens ``Opened`` providers; ``gate`` holds every open until set."""
+
+    def __init__(self) -> None:
+        self.opened: list[Any] = []  # Opened, typed loosely for identity checks
+        self.gate: trio.Event | None = None
+
+    async def __call__(self, model: ResolvedModel) -> Provider:
+        if self.gate is not None:
+            await self.gate.wait()
+        await trio.lowlevel.checkpoint()
+        provider = Opened(model)
+        self.opened.append(provider)
+        return provider  # type: ignore[return-value]
+
+
+async def test_one_model_opens_once_another_model_opens_its_own() -> None:
+    """Later uses of the same model share the first provider."""
+    opener = Opener()
+    pool = ProviderPool(opener)
+    for _ in range(3):
+        async with pool.use(LARGE) as provider:
+            assert provider is opener.opened[0]
+    async with pool.use(SMALL) as provider:
+        assert provider is opener.opened[1]
+    assert [p.closed for p in opener.opened] == [0, 0]
+    await pool.aclose()
+    assert [p.closed for p in opener.opened] == [1, 1]
+
+
+async def test_a_changed_key_gets_a_new_provider() -> None:
+    """The key is part of what the provider was built from."""
+    opener = Opener()
+    pool = ProviderPool(opener)
+    async with pool.use(LARGE), pool.use(attrs.evolve(LARGE, api_key="key-two")):
+        pass
+    assert len(opener.opened) == 2
+
+
+async def test_two_first_uses_at_once_keep_one_and_close_the_other() -> None:
+    """Concurrent opens of one model: the later one is closed, both share the first."""
+    opener = Opener()
+    opener.gate = trio.Event()
+    pool = ProviderPool(opener)
+    got: list[object] = []
+
+    async def turn() -> None:
+        async with pool.use(LARGE) as provider:
+            got.append(provider)
+            await trio.sleep(0.01)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(turn)
+        nursery.start_soon(turn)
+        await trio.testing.wait_all_tasks_blocked()
+        opener.gate.set()
+    first, second = opener.opened
+    assert got == [first, first]
+    assert (first.closed, second.closed) == (0, 1)
+    assert len(pool) == 1
+
+
+async def test_an_evicted_provider_closes_when_its_last_turn_ends() -> None:
+    """Past the size the least recently used goes: at once if idle, else on release."""
+    opener = Opener()
+    pool = ProviderPool(opener, size=1)
+    async with pool.use(LARGE):
+        async with pool.use(SMALL):
+            large = opener.opened[0]
+            assert large.closed == 0  # still in use by the outer turn
+        small = opener.opened[1]
+        assert small.closed == 0
+    assert large.closed == 1
+    async with pool.use(LARGE):
+        pass
+    assert small.closed == 1  # evicted while idle by the reopened large one
+    assert len(opener.opened) == 3
+
+
+async def test_stop_closes_idle_now_busy_on_release_and_later_uses_once() -> None:
+    """``aclose``: idle providers close; one in use closes when released."""
+    opener = Opener()
+    pool = ProviderPool(opener)
+    async with pool.use(SMALL):
+        pass
+    async with pool.use(LARGE):
+        await pool.aclose()
+        small, large = opener.opened
+        assert (small.closed, large.closed) == (1, 0)
+    assert large.closed == 1
+    async with pool.use(LARGE) as late:
+        pass
+    third: Any = opener.opened[2]
+    assert third.closed == 1  # nothing is kept after the stop
+    assert late is third
+    assert len(pool) == 0
+
+
+async def test_a_failing_close_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The turn that lets go of a provider never fails because closing did."""
+    opener = Opener()
+    pool = ProviderPool(opener)
+    async with pool.use(LARGE) as provider:
+        provider.fail_close = True  # type: ignore[attr-defined]
+    await pool.aclose()
+    assert "closing a provider failed" in caplog.text
+    assert caplog.records[-1].levelno == logging.WARNING
