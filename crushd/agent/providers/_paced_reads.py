@@ -27,54 +27,14 @@ agent package.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import trio
 
-__all__ = ["READ_PACE_SECONDS", "PacedBackend", "PacedStream", "Ticks", "pace_reads"]
+__all__ = ["READ_PACE_SECONDS", "PacedBackend", "PacedStream", "pace_reads"]
 
 #: Least seconds between two socket reads of one provider connection.
 READ_PACE_SECONDS = 0.010
-#: Waits end on a grid of this many paces, so connections share a timer.
-TICK_PACES = 0.5
-
-
-class Ticks:
-    """Shared wake-ups: one timer per tick for every connection waiting for it.
-
-    A Trio sleep ends by its deadline cancelling it (an exception raised and
-    caught, cancel state recomputed): about 0.1 ms of the loop's CPU each,
-    measured at ~12 % of the daemon's main thread with three streams each
-    sleeping 100 times a second. Here the first connection to wait for a
-    tick sleeps; the others wait on its event, woken without a deadline.
-    A deadline is rounded up to the grid (at most ``grid`` seconds later).
-
-    Args:
-        grid: seconds between possible wake-ups.
-    """
-
-    def __init__(self, grid: float) -> None:
-        self._grid = grid
-        self._waiting: dict[float, trio.Event] = {}
-
-    async def wait_until(self, deadline: float) -> None:
-        """Return at the first tick at or after ``deadline`` (Trio clock seconds).
-
-        Cancellation: a cancelled leader wakes the others early (they read
-        sooner than paced, nothing worse).
-        """
-        tick = math.ceil(deadline / self._grid) * self._grid
-        event = self._waiting.get(tick)
-        if event is not None:
-            await event.wait()
-            return
-        event = self._waiting[tick] = trio.Event()
-        try:
-            await trio.sleep_until(tick)
-        finally:
-            del self._waiting[tick]
-            event.set()
 
 
 class PacedStream:
@@ -85,22 +45,17 @@ class PacedStream:
             ``start_tls``, ``get_extra_info``).
         pace: least seconds between the end of one read and the next
             (default ``READ_PACE_SECONDS``).
-        ticks: the wake-ups shared with other connections; ``None`` gives
-            this stream its own.
     """
 
-    def __init__(
-        self, inner: Any, pace: float | None = None, ticks: Ticks | None = None
-    ) -> None:
+    def __init__(self, inner: Any, pace: float | None = None) -> None:
         self._inner = inner
         self._pace = READ_PACE_SECONDS if pace is None else pace
-        self._ticks = ticks or Ticks(self._pace * TICK_PACES)
         self._next_read = float("-inf")
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 - httpcore's signature
         """Wait out the pace, then read up to ``max_bytes`` as the inner stream."""
         if trio.current_time() < self._next_read:
-            await self._ticks.wait_until(self._next_read)
+            await trio.sleep_until(self._next_read)
         data: bytes = await self._inner.read(max_bytes, timeout)
         if len(data) < max_bytes:
             self._next_read = trio.current_time() + self._pace
@@ -117,7 +72,7 @@ class PacedStream:
     async def start_tls(self, *args: Any, **kwargs: Any) -> PacedStream:
         """Start TLS on the inner stream; the TLS stream is paced too."""
         inner = await self._inner.start_tls(*args, **kwargs)
-        return PacedStream(inner, self._pace, self._ticks)
+        return PacedStream(inner, self._pace)
 
     def get_extra_info(self, info: str) -> Any:
         """Answer as the inner stream (``socket``, ``ssl_object``, ...)."""
@@ -135,17 +90,15 @@ class PacedBackend:
     def __init__(self, inner: Any, pace: float | None = None) -> None:
         self._inner = inner
         self._pace = READ_PACE_SECONDS if pace is None else pace
-        self._ticks = Ticks(self._pace * TICK_PACES)
 
     async def connect_tcp(self, *args: Any, **kwargs: Any) -> PacedStream:
         """Connect as the inner backend; the stream is paced."""
-        stream = await self._inner.connect_tcp(*args, **kwargs)
-        return PacedStream(stream, self._pace, self._ticks)
+        return PacedStream(await self._inner.connect_tcp(*args, **kwargs), self._pace)
 
     async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> PacedStream:
         """Connect as the inner backend; the stream is paced."""
         stream = await self._inner.connect_unix_socket(*args, **kwargs)
-        return PacedStream(stream, self._pace, self._ticks)
+        return PacedStream(stream, self._pace)
 
     async def sleep(self, seconds: float) -> None:
         """Sleep as the inner backend does."""

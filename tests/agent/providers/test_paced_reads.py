@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 import trio
 import trio.testing
 
@@ -13,7 +12,6 @@ from crushd.agent.providers._paced_reads import (
     READ_PACE_SECONDS,
     PacedBackend,
     PacedStream,
-    Ticks,
     pace_reads,
 )
 
@@ -138,84 +136,3 @@ def test_the_pace_stays_under_the_flush_interval() -> None:
     from crushd.workspace._messages import DEBOUNCE_SECONDS
 
     assert READ_PACE_SECONDS <= DEBOUNCE_SECONDS / 2
-
-
-async def test_waits_for_one_tick_share_one_timer(
-    mock_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Deadlines in one grid cell all wake at its end, with a single sleep."""
-    mock_clock.autojump_threshold = 0
-    sleeps: list[float] = []
-    real_sleep_until = trio.sleep_until
-
-    async def counted(deadline: float) -> None:
-        sleeps.append(deadline)
-        await real_sleep_until(deadline)
-
-    monkeypatch.setattr(trio, "sleep_until", counted)
-    ticks = Ticks(0.005)
-    woke: list[float] = []
-
-    async def wait(deadline: float) -> None:
-        await ticks.wait_until(deadline)
-        woke.append(round(trio.current_time(), 6))
-
-    async with trio.open_nursery() as nursery:
-        for deadline in (0.0012, 0.0034, 0.005, 0.0051):
-            nursery.start_soon(wait, deadline)
-    assert sorted(woke) == [0.005, 0.005, 0.005, 0.01]
-    assert len(sleeps) == 2
-
-
-async def test_a_cancelled_leader_wakes_the_others_early(
-    mock_clock: trio.testing.MockClock,
-) -> None:
-    """The one sleeping for the tick is cancelled: the others read sooner."""
-    mock_clock.autojump_threshold = 1.0  # the clock stays at 0 meanwhile
-    ticks = Ticks(0.005)
-    scopes: list[trio.CancelScope] = []
-    woke: list[float] = []
-
-    async def lead() -> None:
-        with trio.CancelScope() as scope:
-            scopes.append(scope)
-            await ticks.wait_until(0.004)
-
-    async def follow() -> None:
-        await ticks.wait_until(0.004)
-        woke.append(trio.current_time())
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(lead)
-        await trio.testing.wait_all_tasks_blocked()
-        nursery.start_soon(follow)
-        await trio.testing.wait_all_tasks_blocked()
-        scopes[0].cancel()
-    assert woke == [0.0]  # before the tick at 0.005
-
-
-async def test_the_streams_of_one_backend_share_their_wake_ups(
-    mock_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Two connections paced to the same tick cost one sleep between them."""
-    mock_clock.autojump_threshold = 0
-    sleeps: list[float] = []
-    real_sleep_until = trio.sleep_until
-
-    async def counted(deadline: float) -> None:
-        sleeps.append(deadline)
-        await real_sleep_until(deadline)
-
-    class Backend:
-        async def connect_tcp(self, *args: Any, **kwargs: Any) -> _Inner:
-            return _Inner([b"a", b"b"])
-
-    monkeypatch.setattr(trio, "sleep_until", counted)
-    backend = PacedBackend(Backend(), pace=0.01)
-    streams = [await backend.connect_tcp("h", 1) for _ in range(2)]
-    for stream in streams:
-        await stream.read(10)  # at 0: at once, the next one paced to 0.01
-    async with trio.open_nursery() as nursery:
-        for stream in streams:
-            nursery.start_soon(stream.read, 10)
-    assert sleeps == [0.01]
