@@ -9,7 +9,7 @@ default, and it may wait several times in one task step. A Trio instrument
 in the agent benchmark (three streaming runs, 50 watchers) found task steps
 of 5-15 ms wall time holding 0.2-1.2 ms of CPU; with an interval of 0.5 ms
 the longest steps dropped to about 6 ms and the delta-to-client p99 by
-about 10 % (stress/RESULTS.md, "Loop stalls found and cut").
+about 10 % (stress/RESULTS.md, "Per-token cost and request hops").
 
 The cost is more GIL hand-offs while two threads are busy at once, which is
 rare in this daemon; a process that is single-threaded pays nothing.
