@@ -48,6 +48,7 @@ class Opened:
         raise NotImplementedError
 
     async def aclose(self) -> None:
+        await trio.lowlevel.checkpoint()  # a real client awaits its sockets
         self.closed += 1
         if self.fail_close:
             raise OSError("close failed")
@@ -162,3 +163,27 @@ async def test_a_failing_close_is_logged_not_raised(
     await pool.aclose()
     assert "closing a provider failed" in caplog.text
     assert caplog.records[-1].levelno == logging.WARNING
+
+
+async def test_a_turn_cancelled_as_it_gets_its_provider_is_released() -> None:
+    """Cancelled while the pool closes what it evicted: not left counted as a user."""
+    opener = Opener()
+    pool = ProviderPool(opener, size=1)
+    async with pool.use(LARGE):
+        pass
+    with trio.CancelScope() as scope:
+        real_open = opener.__call__
+
+        async def open_then_cancel(model: ResolvedModel) -> Provider:
+            provider = await real_open(model)
+            scope.cancel()  # pending while the evicted large one is closed
+            return provider
+
+        pool._open = open_then_cancel
+        async with pool.use(SMALL):
+            await trio.lowlevel.checkpoint()
+            raise AssertionError("the cancellation comes first")
+    large, small = opener.opened
+    assert (large.closed, small.closed) == (1, 0)
+    await pool.aclose()
+    assert small.closed == 1  # no longer counted as in use
