@@ -20,6 +20,7 @@ from .._env import isolated_env
 from . import _faults
 from ._daemon import CREATE_GRACE, DETACH_GRACE, Daemon
 from ._verify import verify
+from ._worker import ready_file
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECTS = 3
@@ -28,8 +29,22 @@ FD_TOLERANCE = 3
 RSS_TOLERANCE_KIB = 16 * 1024
 RSS_BASELINE_TOLERANCE_KIB = 48 * 1024
 MONITOR_SECONDS = 2.0
+#: Seconds a client may take to start handling SIGTERM before it is stopped.
+READY_SECONDS = 15.0
 #: What the daemon logs when its send timeout drops a stalled reader.
 STALLED = "closing a connection whose peer stopped reading"
+
+
+async def wait_ready(process: trio.Process, ready: Path) -> None:
+    """Wait until a client handles SIGTERM, at most ``READY_SECONDS``.
+
+    A client started by a fault just before the end may still be importing;
+    SIGTERM would then kill it before it could write its summary.
+    """
+    with trio.move_on_after(READY_SECONDS):
+        # Another process touches the file: polled, no event to wait on.
+        while not ready.exists() and process.returncode is None:  # noqa: ASYNC110, ASYNC240
+            await trio.sleep(0.05)
 
 
 class Soak:
@@ -50,6 +65,7 @@ class Soak:
         self.killed_outputs: set[Path] = set()
         self.noread: trio.Process | None = None
         self.spawned: list[trio.Process] = []  # every client process, for cleanup
+        self.ready_files: dict[int, Path] = {}  # pid -> touched once SIGTERM is handled
         self.violations: list[str] = []
         self.faults: Counter[str] = Counter()
         self.daemon_kills = 0
@@ -76,6 +92,7 @@ class Soak:
         env["PYTHONPATH"] = str(REPO)
         process = await trio.lowlevel.open_process(command, env=env, cwd=REPO)
         self.spawned.append(process)
+        self.ready_files[process.pid] = ready_file(out)
         if mode == "work":
             self.all_outputs.append(out)
             if slot < len(self.workers):
@@ -88,6 +105,7 @@ class Soak:
     async def stop_clients(self) -> None:
         processes = [*self.workers, *([self.noread] if self.noread else [])]
         for process in processes:
+            await wait_ready(process, self.ready_files[process.pid])
             process.terminate()
         for process in processes:
             with trio.move_on_after(20):

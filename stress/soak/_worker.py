@@ -285,7 +285,7 @@ async def amain(argv: list[str]) -> int:
     host, out_path, seed, mode, *projects = argv
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(_watch_term, stop)
+        await nursery.start(_watch_term, stop, ready_file(out_path))
         if mode == "noread":
             await noread(host, projects, stop)
             nursery.cancel_scope.cancel()
@@ -299,8 +299,20 @@ async def amain(argv: list[str]) -> int:
     return 0
 
 
-async def _watch_term(stop: trio.Event) -> None:
+def ready_file(out_path: Path | str) -> Path:
+    """The file a client touches once SIGTERM ends it cleanly (next to its output)."""
+    return Path(f"{out_path}.ready")
+
+
+async def _watch_term(
+    stop: trio.Event,
+    ready: Path,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        ready.touch()  # noqa: ASYNC240 - one empty local file, once at start
+        task_status.started()
         async for _ in signals:
             stop.set()
 
