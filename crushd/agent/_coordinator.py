@@ -333,11 +333,6 @@ class AgentCoordinator:
         if self._nursery is not None and self._models is not None:
             self._nursery.start_soon(self._title_job, session_id, prompt)
 
-    def _provider_for(
-        self, model: ResolvedModel
-    ) -> contextlib.AbstractAsyncContextManager[Provider]:
-        return self._providers.use(model)
-
     async def _title_job(self, session_id: str, prompt: str) -> None:
         try:
             models = self._resolve(self._config_source(), self.ports.environ)
@@ -346,7 +341,7 @@ class AgentCoordinator:
                 session_id,
                 prompt,
                 [models.small, models.large],
-                self._provider_for,
+                self._providers.use,
             )
         except Exception:  # a failed title never affects the run
             log.exception("title generation failed for session %s", session_id)
