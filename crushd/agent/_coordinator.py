@@ -11,6 +11,7 @@ the current config (docs/agent.md 1.2-1.4, 7.2).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -34,7 +35,7 @@ from ._setup import TurnSetup
 from ._stats import AGENT_STATS
 from ._title import generate_title
 from ._turn import CANCEL_PERSIST_SECONDS, TurnRunner
-from .providers import Models, Provider, ResolvedModel, resolve_models
+from .providers import Models, Provider, ReadWindow, ResolvedModel, resolve_models
 from .tools import build_tools
 
 if TYPE_CHECKING:
@@ -49,10 +50,12 @@ _DROPPED = RunOutcome(cancelled=True)
 ProviderFactory = Callable[[ResolvedModel], Awaitable[Provider]]
 
 
-async def _default_open_provider(model: ResolvedModel) -> Provider:
+async def _default_open_provider(
+    model: ResolvedModel, window: ReadWindow | None = None
+) -> Provider:
     from .providers import open_provider  # the SDK loads in a worker thread
 
-    return await open_provider(model)
+    return await open_provider(model, window)
 
 
 async def _warm_sdk() -> None:
@@ -68,8 +71,9 @@ class AgentCoordinator:
         ports: the workspace side (messages, sessions, events, ...).
         config_source: returns the workspace's current config.
         open_provider: opens a provider for a model; the default imports the
-            ``openai`` SDK in a worker thread the first time. Providers are
-            kept and shared by the turns and title jobs (``ProviderPool``).
+            ``openai`` SDK in a worker thread the first time and lines the
+            reads up with ``ports.read_window``. Providers are kept and
+            shared by the turns and title jobs (``ProviderPool``).
         resolve: picks the large and small models from a config.
         warm_up: awaited at ``init`` to preload the SDK (a thread import).
 
@@ -81,13 +85,14 @@ class AgentCoordinator:
         ports: AgentPorts,
         config_source: Callable[[], Config],
         *,
-        open_provider: ProviderFactory = _default_open_provider,
+        open_provider: ProviderFactory | None = None,
         resolve: Callable[[Config, Mapping[str, str]], Models] = resolve_models,
         warm_up: Callable[[], Awaitable[None]] = _warm_sdk,
     ) -> None:
         self.ports = ports
         self._config_source = config_source
-        self._providers = ProviderPool(open_provider)
+        default = functools.partial(_default_open_provider, window=ports.read_window)
+        self._providers = ProviderPool(open_provider or default)
         self._resolve = resolve
         self._warm_up = warm_up
         self.lanes = Lanes()

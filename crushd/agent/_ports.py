@@ -15,6 +15,7 @@ import attrs
 
 from crushd import proto
 
+from .providers import ReadWindow
 from .tools import (
     DenyingGate,
     FileHistory,
@@ -103,6 +104,8 @@ class AgentPorts:
             agent nursery).
         http: how ``fetch``/``download`` open an HTTP client; None for the
             network (tests reroute it to a local server).
+        read_window: the message flusher's window the provider reads line
+            up with (``FlushWindow``); None reads every token at once.
     """
 
     messages: MessageSink
@@ -117,3 +120,4 @@ class AgentPorts:
     history: FileHistory | None = None
     jobs: JobTable | None = None
     http: HttpOpener | None = None
+    read_window: ReadWindow | None = None

@@ -92,5 +92,6 @@ def build_agent(workspace: Workspace) -> AgentCoordinator:
         questions=workspace.questions,
         history=workspace.history,
         jobs=JobTable(workspace.spec.env),
+        read_window=workspace.messages.window,
     )
     return AgentCoordinator(ports, lambda: workspace.configuration.current.config)

@@ -30,6 +30,7 @@ from crushd.proto import CREATED, DELETED, MESSAGE_EVENT, UPDATED, Message, Part
 from crushd.store import MessageStore
 
 from ._eventlog import EventLog
+from ._flush_window import FlushWindow
 
 log = logging.getLogger("crushd.workspace")
 
@@ -89,6 +90,8 @@ class MessageService:
         self._dirty: dict[str, Message] = {}  # insertion order = write order
         self._lock = trio.Lock()  # one write-then-publish at a time, FIFO
         self._wake = trio.Event()
+        #: The window the provider reads line up with (``FlushWindow``).
+        self.window = FlushWindow()
 
     @property
     def pending(self) -> int:
@@ -109,12 +112,27 @@ class MessageService:
         task_status.started()
         while True:
             await self._wake.wait()
-            await trio.sleep(self._debounce)
+            self.window.open()
+            try:
+                await self._gather()
+            finally:
+                self.window.shut()
+
+    async def _gather(self) -> None:
+        # Windows back to back while provider reads keep parking in them.
+        deadline = trio.current_time() + self._debounce
+        while True:
+            await trio.sleep_until(deadline)
+            reading = self.window.close()
+            deadline = trio.current_time() + self._debounce
+            await self.window.settle()
             self._wake = trio.Event()
             try:
                 await self._flush(None)
             except Exception:
                 log.exception("writing %d streamed messages failed", self.pending)
+            if not reading:
+                return
 
     async def create(self, message: Message) -> Message:
         """Insert a message, then publish ``message``/``created``.

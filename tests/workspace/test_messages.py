@@ -358,3 +358,34 @@ async def test_cancelled_flush_leaves_the_updates_dirty(
     setup.store.gate.set()
     await setup.service.flush_all()
     assert setup.texts() == ["first", "second"]
+
+
+async def test_a_window_flush_holds_what_the_woken_reads_brought(
+    setup: Setup, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A provider read parked in the window is woken at its close, and the
+    flusher waits for its tokens before it writes (``FlushWindow.settle``):
+    they go out in that flush, not one window late. The next window opens
+    at once for the reader, which parks in it again."""
+    message = await _assistant(setup)
+    window = setup.service.window
+    setup.service.update_soon(_with_text(message, "x"))
+    await trio.sleep(0.002)
+    assert window.is_open
+    last: int | None = None
+
+    async def read() -> None:  # one provider socket read, as PacedStream does
+        nonlocal last
+        await window.pace(last)
+        await trio.sleep(0.001)
+        last = window.stamp()
+
+    await read()
+    setup.service.update_soon(_with_text(message, "xx"))
+    await read()  # parks until the close at 33 ms
+    assert 0.033 <= trio.current_time() < 0.04
+    setup.service.update_soon(_with_text(message, "xxx"))
+    await window.pace(last)  # back: parks in the next window, woken at 66 ms
+    assert 0.066 <= trio.current_time() < 0.07
+    await setup.wait_for_events(2)
+    assert setup.texts() == ["xxx"]

@@ -24,6 +24,7 @@ from ._models import (
     select_models,
 )
 from ._openai_compat import OpenAICompatProvider, load_sdk, open_provider
+from ._paced_reads import ReadWindow
 from ._types import (
     ChatMessage,
     Finish,
@@ -54,6 +55,7 @@ __all__ = [
     "Provider",
     "ProviderError",
     "ProviderInfo",
+    "ReadWindow",
     "ReasoningDelta",
     "ResolvedModel",
     "ScriptItem",

@@ -3,7 +3,8 @@
 The SDK builds and sends the request (auth, headers, ``extra_body``) with its
 own retries off (``max_retries=0``: crushd retries, resetting the half-written
 message); crushd reads the SSE body itself (``CallStream``), and the
-connection's socket reads are paced (``pace_reads``). The SDK is imported,
+connection's socket reads line up with the workspace's flush window
+(``pace_reads``). The SDK is imported,
 and the client built, in a worker thread: the import holds the GIL for a
 second or more (docs/agent.md 4.4, 5.1).
 """
@@ -26,7 +27,7 @@ from ._call_stream import CallStream
 from ._failures import connection_error, status_error
 from ._merge import SUPPORTED_TYPES
 from ._models import ResolvedModel
-from ._paced_reads import pace_reads
+from ._paced_reads import ReadWindow, pace_reads
 from ._types import Provider, ProviderError, StreamEvent, StreamRequest
 from ._wire import request_body
 
@@ -84,12 +85,16 @@ def _import_anyio_backend() -> None:
         importlib.import_module(ANYIO_TRIO_BACKEND)
 
 
-async def open_provider(model: ResolvedModel) -> Provider:
+async def open_provider(
+    model: ResolvedModel, window: ReadWindow | None = None
+) -> Provider:
     """Return a provider streaming from ``model``'s endpoint.
 
     The first call imports the SDK in a worker thread; the client is built
     there too (the SDK imports its resource modules on first use), with the
-    shared TLS context (``shared_tls_context``).
+    shared TLS context (``shared_tls_context``). Given a ``window`` (the
+    workspace's flush window), the connections' reads line up with it
+    (``pace_reads``).
 
     Raises:
         ModelUnavailable: the provider's type is one crushd cannot speak yet
@@ -101,7 +106,9 @@ async def open_provider(model: ResolvedModel) -> Provider:
             "is not supported by crushd yet"
         )
     sdk, httpx = await load_sdk()
-    return await trio.to_thread.run_sync(OpenAICompatProvider, sdk, httpx, model)
+    return await trio.to_thread.run_sync(
+        OpenAICompatProvider, sdk, httpx, model, window
+    )
 
 
 class OpenAICompatProvider:
@@ -111,17 +118,23 @@ class OpenAICompatProvider:
         sdk: the ``openai`` module.
         httpx: the ``httpx`` module (the SDK accepts its client).
         model: the resolved model (endpoint, key, headers, body keys).
+        window: the flush window the reads line up with; None reads at once.
     """
 
     def __init__(
-        self, sdk: ModuleType, httpx: ModuleType, model: ResolvedModel
+        self,
+        sdk: ModuleType,
+        httpx: ModuleType,
+        model: ResolvedModel,
+        window: ReadWindow | None = None,
     ) -> None:
         self._sdk = sdk
         self._httpx = httpx
         self._model = model
         tls = shared_tls_context()
         transport = httpx.AsyncHTTPTransport(verify=tls)
-        pace_reads(transport)
+        if window is not None:
+            pace_reads(transport, window)
         self._http: Any = httpx.AsyncClient(
             timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
             transport=transport,

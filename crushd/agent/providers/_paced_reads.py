@@ -1,23 +1,18 @@
-"""Socket reads of a provider connection, at most one per pace.
+"""Socket reads of a provider connection, lined up with the flush window.
 
 A model streams its answer as one SSE event per token, each written to the
 socket on its own. Read as they come, every token costs the event loop a
-wake-up and a trip up through the whole HTTP stack: in the agent benchmark
-(three sessions at 200 deltas/s, stress/RESULTS.md) that made the paced
-stream cost about five times the CPU per token of an unpaced one. Here a
-connection reads its socket at most once per ``READ_PACE_SECONDS``: the
-tokens that arrive meanwhile wait in the kernel's buffer and come back in
-one read, and h11 then hands them out one by one without another wake-up.
-Measured with that benchmark: the daemon's CPU per 1,000 deltas fell from
-about 720 to 570 ms at a pace of 10 ms (480 ms at 20 ms, but the 20 ms pace
-pushed the delta-to-client p99 over its 60 ms target).
+wake-up and a trip up through the whole HTTP stack, although the message
+flusher publishes the tokens of a window (33 ms) as one update anyway. So a
+connection that already read during the open window waits for the window's
+close before it reads again (``ReadWindow.pace``): the tokens meanwhile wait
+in the kernel's buffer, come back in one read, and h11 hands them out one by
+one without another wake-up; the flusher then waits for them before it
+writes. The window itself is the workspace's (``crushd.workspace``'s
+``FlushWindow``, whose module tells the rules and the measurements).
 
-A connection idle for longer than the pace reads at once (a request's answer
-and the first token are never held back), and a read that fills the buffer
-asked for is followed by the next at once (a fast stream is not slowed).
-The pace costs a token at most ``READ_PACE_SECONDS`` of latency, well below
-the 33 ms for which the message flusher coalesces tokens anyway
-(docs/agent.md 5.1).
+Never held back here: the first read after a write (the head of an answer)
+and a read after one that filled the buffer asked for (a fast stream).
 
 The wrappers follow httpcore's network backend and stream interfaces by
 shape (duck typing), so this module imports neither httpx nor httpcore:
@@ -27,42 +22,45 @@ agent package.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-import trio
+__all__ = ["PacedBackend", "PacedStream", "ReadWindow", "pace_reads"]
 
-__all__ = ["READ_PACE_SECONDS", "PacedBackend", "PacedStream", "pace_reads"]
 
-#: Least seconds between two socket reads of one provider connection.
-READ_PACE_SECONDS = 0.010
+class ReadWindow(Protocol):
+    """The flush window a provider's reads line up with (``FlushWindow``)."""
+
+    async def pace(self, last: int | None) -> None:
+        """Wait, if need be, before a read; ``last`` is the previous ``stamp``."""
+
+    def stamp(self) -> int:
+        """The window a read made now counts toward."""
 
 
 class PacedStream:
-    """An httpcore network stream whose reads are paced (see module doc).
+    """An httpcore network stream whose reads are paced by a window.
 
     Args:
         inner: the stream to wrap (``read``, ``write``, ``aclose``,
             ``start_tls``, ``get_extra_info``).
-        pace: least seconds between the end of one read and the next
-            (default ``READ_PACE_SECONDS``).
+        window: the workspace's flush window.
     """
 
-    def __init__(self, inner: Any, pace: float | None = None) -> None:
+    def __init__(self, inner: Any, window: ReadWindow) -> None:
         self._inner = inner
-        self._pace = READ_PACE_SECONDS if pace is None else pace
-        self._next_read = float("-inf")
+        self._window = window
+        self._last: int | None = None
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 - httpcore's signature
-        """Wait out the pace, then read up to ``max_bytes`` as the inner stream."""
-        if trio.current_time() < self._next_read:
-            await trio.sleep_until(self._next_read)
+        """Wait for the window if need be, then read as the inner stream."""
+        await self._window.pace(self._last)
         data: bytes = await self._inner.read(max_bytes, timeout)
-        if len(data) < max_bytes:
-            self._next_read = trio.current_time() + self._pace
+        self._last = None if len(data) >= max_bytes else self._window.stamp()
         return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109 - httpcore's signature
-        """Write as the inner stream (writes are never paced)."""
+        """Write as the inner stream; the next read is not held back."""
+        self._last = None
         await self._inner.write(buffer, timeout)
 
     async def aclose(self) -> None:
@@ -72,7 +70,7 @@ class PacedStream:
     async def start_tls(self, *args: Any, **kwargs: Any) -> PacedStream:
         """Start TLS on the inner stream; the TLS stream is paced too."""
         inner = await self._inner.start_tls(*args, **kwargs)
-        return PacedStream(inner, self._pace)
+        return PacedStream(inner, self._window)
 
     def get_extra_info(self, info: str) -> Any:
         """Answer as the inner stream (``socket``, ``ssl_object``, ...)."""
@@ -84,28 +82,28 @@ class PacedBackend:
 
     Args:
         inner: the backend to wrap (httpcore's own, picked for Trio).
-        pace: passed on to each stream (default ``READ_PACE_SECONDS``).
+        window: passed on to each stream.
     """
 
-    def __init__(self, inner: Any, pace: float | None = None) -> None:
+    def __init__(self, inner: Any, window: ReadWindow) -> None:
         self._inner = inner
-        self._pace = READ_PACE_SECONDS if pace is None else pace
+        self._window = window
 
     async def connect_tcp(self, *args: Any, **kwargs: Any) -> PacedStream:
         """Connect as the inner backend; the stream is paced."""
-        return PacedStream(await self._inner.connect_tcp(*args, **kwargs), self._pace)
+        return PacedStream(await self._inner.connect_tcp(*args, **kwargs), self._window)
 
     async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> PacedStream:
         """Connect as the inner backend; the stream is paced."""
         stream = await self._inner.connect_unix_socket(*args, **kwargs)
-        return PacedStream(stream, self._pace)
+        return PacedStream(stream, self._window)
 
     async def sleep(self, seconds: float) -> None:
         """Sleep as the inner backend does."""
         await self._inner.sleep(seconds)
 
 
-def pace_reads(transport: Any, pace: float | None = None) -> bool:
+def pace_reads(transport: Any, window: ReadWindow) -> bool:
     """Make the connections of an ``httpx.AsyncHTTPTransport`` pace their reads.
 
     httpx has no hook for the network backend: the pool's backend (a private
@@ -120,5 +118,5 @@ def pace_reads(transport: Any, pace: float | None = None) -> bool:
     if inner is None:
         return False
     if not isinstance(inner, PacedBackend):
-        pool._network_backend = PacedBackend(inner, pace)  # type: ignore[union-attr]
+        pool._network_backend = PacedBackend(inner, window)  # type: ignore[union-attr]
     return True

@@ -37,11 +37,11 @@ from crushd.agent.providers import (
 )
 from crushd.agent.providers import _call_stream as call_stream
 from crushd.agent.providers import _openai_compat as compat
-from crushd.agent.providers import _paced_reads as paced_reads
 from crushd.agent.providers._openai_compat import ANYIO_TRIO_BACKEND, as_body_keys
 from crushd.agent.providers._paced_reads import PacedStream
 from crushd.config import structure_config
 from crushd.errors import ModelUnavailable
+from crushd.workspace._flush_window import FlushWindow
 
 from ._sse_server import Reply, SSEServer, chunk
 
@@ -83,14 +83,25 @@ def _request(**overrides: Any) -> StreamRequest:
 
 
 async def _run(
-    replies: list[Reply], request: StreamRequest | None = None, **provider: object
+    replies: list[Reply],
+    request: StreamRequest | None = None,
+    **provider: object,
+) -> tuple[list[StreamEvent], SSEServer]:
+    return await _run_with(replies, request, None, **provider)
+
+
+async def _run_with(
+    replies: list[Reply],
+    request: StreamRequest | None,
+    window: FlushWindow | None,
+    **provider: object,
 ) -> tuple[list[StreamEvent], SSEServer]:
     server = SSEServer(replies)
     events: list[StreamEvent] = []
     failure: ProviderError | None = None
     async with trio.open_nursery() as nursery:
         await nursery.start(server.serve)
-        opened = await open_provider(_model(server.base_url, **provider))
+        opened = await open_provider(_model(server.base_url, **provider), window)
         try:
             events = await _collect(opened.stream(request or _request()))
         except ProviderError as exc:
@@ -422,7 +433,10 @@ async def test_openai_type_caps_with_max_completion_tokens() -> None:
     """``openai`` takes ``max_completion_tokens`` and effort, no temperature."""
     reply = Reply(events=[chunk({"content": "x"}, finish="stop"), "[DONE]"])
     request = _request(reasoning_effort="low", temperature=0.5)
-    provider = {"type": "openai", "models": [{"id": "m1", "can_reason": True}]}
+    provider: dict[str, object] = {
+        "type": "openai",
+        "models": [{"id": "m1", "can_reason": True}],
+    }
     _, server = await _run([reply], request, **provider)
     body = server.requests[0].body
     assert body["max_completion_tokens"] == 500
@@ -507,7 +521,6 @@ async def test_a_buffered_stream_lets_other_tasks_run_between_lines(
 ) -> None:
     """Lines that arrive together still yield the loop once the slice is spent."""
     monkeypatch.setattr(call_stream, "SHARE_LOOP_SECONDS", slice_seconds)
-    monkeypatch.setattr(paced_reads, "READ_PACE_SECONDS", 0.0)  # the drain's read
     deltas = [chunk({"content": f"{n}"}) for n in range(40)]
     reply = Reply(events=[*deltas, chunk({}, finish="stop"), "[DONE]"])
     server = SSEServer([reply])
@@ -543,10 +556,7 @@ async def test_a_raw_line_separator_inside_a_token_stays_in_the_token() -> None:
     assert _text(events) == token
 
 
-async def test_the_provider_connections_pace_their_reads(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The SDK's HTTP client reads its sockets through ``PacedStream``."""
+def _count_paced_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     reads: list[int] = []
     paced_read = PacedStream.read
 
@@ -556,11 +566,46 @@ async def test_the_provider_connections_pace_their_reads(
         return data
 
     monkeypatch.setattr(PacedStream, "read", counted)
+    return reads
+
+
+async def test_the_provider_reads_line_up_with_the_flush_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given the workspace's window, the SDK's client reads through it.
+
+    The window is open and closed by a stand-in flusher every 33 ms while
+    the answer streams; every token still arrives, once.
+    """
+    reads = _count_paced_reads(monkeypatch)
+    window = FlushWindow()
+
+    async def flusher() -> None:
+        while True:
+            window.open()
+            await trio.sleep(0.033)
+            window.close()
+            await window.settle()
+
     deltas = [chunk({"content": f"{n},"}) for n in range(5)]
     reply = Reply(events=[*deltas, chunk({}, finish="stop"), "[DONE]"])
-    events, _ = await _run([reply])
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(flusher)
+        events, _ = await _run_with([reply], None, window)
+        nursery.cancel_scope.cancel()
     assert _text(events) == "0,1,2,3,4,"
     assert sum(reads) > 0  # the answer's bytes came through the paced stream
+
+
+async def test_without_a_window_the_reads_are_not_paced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A provider opened on its own (no workspace) reads its socket directly."""
+    reads = _count_paced_reads(monkeypatch)
+    reply = Reply(events=[chunk({"content": "hi"}), chunk({}, finish="stop"), "[DONE]"])
+    events, _ = await _run([reply])
+    assert _text(events) == "hi"
+    assert reads == []
 
 
 async def test_providers_share_one_tls_context_built_once(

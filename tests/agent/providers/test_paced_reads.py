@@ -1,4 +1,4 @@
-"""Tests for crushd/agent/providers/_paced_reads.py: one socket read per pace."""
+"""Tests for crushd/agent/providers/_paced_reads.py: reads lined up with the window."""
 
 from __future__ import annotations
 
@@ -8,12 +8,8 @@ import httpx
 import trio
 import trio.testing
 
-from crushd.agent.providers._paced_reads import (
-    READ_PACE_SECONDS,
-    PacedBackend,
-    PacedStream,
-    pace_reads,
-)
+from crushd.agent.providers._paced_reads import PacedBackend, PacedStream, pace_reads
+from crushd.workspace._flush_window import FlushWindow
 
 
 class _Inner:
@@ -42,48 +38,66 @@ class _Inner:
         return f"info {info}"
 
 
-async def test_reads_are_spaced_by_the_pace(mock_clock: trio.testing.MockClock) -> None:
-    """The first read is at once; each later one waits for the pace."""
+async def test_a_second_read_in_the_window_waits_for_its_close(
+    mock_clock: trio.testing.MockClock, nursery: trio.Nursery
+) -> None:
+    """The tokens arriving meanwhile come back in the read at the close."""
     mock_clock.autojump_threshold = 0
+    window = FlushWindow()
+    window.open()
+    inner = _Inner([b"a", b"bcd"])
+    stream = PacedStream(inner, window)
+    assert await stream.read(10) == b"a"
+    got: list[bytes] = []
+
+    async def read() -> None:
+        got.append(await stream.read(10))
+
+    nursery.start_soon(read)
+    await trio.sleep(0.033)
+    assert got == []
+    window.close()
+    await trio.testing.wait_all_tasks_blocked()
+    assert got == [b"bcd"]
+    assert inner.began == [0.0, 0.033]
+
+
+async def test_no_window_open_reads_at_once() -> None:
+    """A quiet model's next token is read as soon as it comes."""
     inner = _Inner([b"a", b"b", b"c"])
-    stream = PacedStream(inner, pace=0.01)
-    start = trio.current_time()
+    stream = PacedStream(inner, FlushWindow())
     assert [await stream.read(10) for _ in range(3)] == [b"a", b"b", b"c"]
-    gaps = [round(t - start, 6) for t in inner.began]
-    assert gaps == [0.0, 0.01, 0.02]
 
 
-async def test_an_idle_connection_reads_at_once(
-    mock_clock: trio.testing.MockClock,
-) -> None:
-    """After a pause longer than the pace the next read is not delayed."""
-    mock_clock.autojump_threshold = 0
-    inner = _Inner([b"a", b"b"])
-    stream = PacedStream(inner, pace=0.01)
-    await stream.read(10)
-    await trio.sleep(0.5)
-    before = trio.current_time()
-    await stream.read(10)
-    assert inner.began[-1] == before
+async def test_the_read_after_a_write_is_not_held() -> None:
+    """A new request's answer head is read at once, even in an open window."""
+    window = FlushWindow()
+    window.open()
+    inner = _Inner([b"end of the last answer", b"HTTP/1.1 200 OK"])
+    stream = PacedStream(inner, window)
+    await stream.read(100)
+    await stream.write(b"POST /chat/completions")
+    with trio.move_on_after(1) as scope:
+        assert await stream.read(100) == b"HTTP/1.1 200 OK"
+    assert not scope.cancelled_caught
 
 
-async def test_a_full_read_is_followed_at_once(
-    mock_clock: trio.testing.MockClock,
-) -> None:
+async def test_a_full_read_is_followed_at_once() -> None:
     """A read that filled ``max_bytes`` suggests more is waiting: no pause."""
-    mock_clock.autojump_threshold = 0
-    inner = _Inner([b"0123456789", b"x", b"y"])
-    stream = PacedStream(inner, pace=0.01)
+    window = FlushWindow()
+    window.open()
+    inner = _Inner([b"0123456789", b"x"])
+    stream = PacedStream(inner, window)
     await stream.read(10)
-    await stream.read(10)
-    await stream.read(10)
-    assert [round(t, 6) for t in inner.began] == [0.0, 0.0, 0.01]
+    with trio.move_on_after(1) as scope:
+        assert await stream.read(10) == b"x"
+    assert not scope.cancelled_caught
 
 
 async def test_writes_close_tls_and_info_pass_through() -> None:
     """Only reads are paced; a TLS stream started on it is paced too."""
     inner = _Inner([b"a"])
-    stream = PacedStream(inner)
+    stream = PacedStream(inner, FlushWindow())
     await stream.write(b"req", 5.0)
     tls = await stream.start_tls("ctx", server_hostname="h")
     await stream.aclose()
@@ -109,7 +123,7 @@ async def test_the_backend_paces_every_stream_it_opens() -> None:
         async def sleep(self, seconds: float) -> None:
             await trio.sleep(seconds)
 
-    backend = PacedBackend(Backend())
+    backend = PacedBackend(Backend(), FlushWindow())
     assert isinstance(await backend.connect_tcp("h", 1), PacedStream)
     assert isinstance(await backend.connect_unix_socket("/s"), PacedStream)
     await backend.sleep(0)
@@ -118,21 +132,14 @@ async def test_the_backend_paces_every_stream_it_opens() -> None:
 def test_pace_reads_wraps_an_httpx_transport_once() -> None:
     """The pool's backend is wrapped; a second call does not wrap it again."""
     transport = httpx.AsyncHTTPTransport()
-    assert pace_reads(transport)
+    assert pace_reads(transport, FlushWindow())
     backend: Any = transport._pool._network_backend
     assert isinstance(backend, PacedBackend)
-    assert pace_reads(transport)
+    assert pace_reads(transport, FlushWindow())
     assert transport._pool._network_backend is backend
 
 
 def test_pace_reads_leaves_an_unknown_transport_alone() -> None:
     """A transport without httpcore's pool is reported, not broken."""
     transport = object()
-    assert not pace_reads(transport)
-
-
-def test_the_pace_stays_under_the_flush_interval() -> None:
-    """A token waits for at most one pace, well under the 33 ms coalescing."""
-    from crushd.workspace._messages import DEBOUNCE_SECONDS
-
-    assert READ_PACE_SECONDS <= DEBOUNCE_SECONDS / 2
+    assert not pace_reads(transport, FlushWindow())
