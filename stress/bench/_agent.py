@@ -70,7 +70,7 @@ class Sizes:
     probes_per_s: float = 10.0
     burst_clients: int = 50
     burst_events: int = 10_000
-    bursts: int = 3
+    bursts: int = 5
 
 
 FULL = Sizes()
