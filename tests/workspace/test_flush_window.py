@@ -26,6 +26,23 @@ class Reader:
         self.last = self.window.stamp()
 
 
+async def _read_in_open_window() -> tuple[FlushWindow, Reader]:
+    """A window open and one reader that already read in it."""
+    window = FlushWindow()
+    window.open()
+    reader = Reader(window)
+    await reader.read()
+    return window, reader
+
+
+async def _parked(nursery: trio.Nursery) -> tuple[FlushWindow, Reader]:
+    """As ``_read_in_open_window``, with the reader's next read parked."""
+    window, reader = await _read_in_open_window()
+    nursery.start_soon(reader.read)
+    await trio.testing.wait_all_tasks_blocked()
+    return window, reader
+
+
 async def test_no_open_window_holds_no_read(
     mock_clock: trio.testing.MockClock,
 ) -> None:
@@ -42,12 +59,7 @@ async def test_a_second_read_in_the_window_waits_for_its_close(
 ) -> None:
     """One read per window: the next parks until the flusher closes it."""
     mock_clock.autojump_threshold = 0
-    window = FlushWindow()
-    window.open()
-    reader = Reader(window)
-    await reader.read()
-    nursery.start_soon(reader.read)
-    await trio.testing.wait_all_tasks_blocked()
+    window, reader = await _parked(nursery)
     assert len(reader.began) == 1
     await trio.sleep(0.033)
     assert window.close() == 1
@@ -59,12 +71,7 @@ async def test_close_opens_the_next_window_only_for_woken_readers(
     nursery: trio.Nursery,
 ) -> None:
     """Readers woke: the gathering goes on; none parked: the window ends."""
-    window = FlushWindow()
-    window.open()
-    reader = Reader(window)
-    await reader.read()
-    nursery.start_soon(reader.read)
-    await trio.testing.wait_all_tasks_blocked()
+    window, _reader = await _parked(nursery)
     assert window.close() == 1
     assert window.is_open
     await trio.testing.wait_all_tasks_blocked()
@@ -92,10 +99,7 @@ async def test_a_reader_that_read_in_an_older_window_is_not_held(
     nursery: trio.Nursery,
 ) -> None:
     """Only a read in *this* window parks the next (a reader idle meanwhile reads)."""
-    window = FlushWindow()
-    window.open()
-    reader = Reader(window)
-    await reader.read()
+    window, reader = await _read_in_open_window()
     window.close()  # nobody parked: the window ends
     window.open()  # a later window, opened by another session's tokens
     await reader.read()
@@ -107,10 +111,7 @@ async def test_settle_waits_until_woken_readers_are_back(
 ) -> None:
     """What a woken reader's read brought is handled before the flusher writes."""
     mock_clock.autojump_threshold = 0
-    window = FlushWindow()
-    window.open()
-    reader = Reader(window)
-    await reader.read()
+    window, reader = await _read_in_open_window()
     handled: list[float] = []
 
     async def turn() -> None:
@@ -132,10 +133,7 @@ async def test_settle_gives_up_after_its_cap(
 ) -> None:
     """A woken reader that does not come back delays the flush by the cap only."""
     mock_clock.autojump_threshold = 0
-    window = FlushWindow()
-    window.open()
-    reader = Reader(window)
-    await reader.read()
+    window, reader = await _read_in_open_window()
 
     async def stuck() -> None:
         await reader.read()
@@ -164,12 +162,7 @@ async def test_shut_wakes_every_reader_and_opens_nothing(
     nursery: trio.Nursery,
 ) -> None:
     """The flusher stopping never strands a reader in a window."""
-    window = FlushWindow()
-    window.open()
-    reader = Reader(window)
-    await reader.read()
-    nursery.start_soon(reader.read)
-    await trio.testing.wait_all_tasks_blocked()
+    window, reader = await _parked(nursery)
     window.shut()
     await trio.testing.wait_all_tasks_blocked()
     assert len(reader.began) == 2
@@ -180,10 +173,7 @@ async def test_shut_wakes_every_reader_and_opens_nothing(
 
 async def test_a_cancelled_reader_leaves_the_window(nursery: trio.Nursery) -> None:
     """A turn cancelled while parked is not woken, counted or waited for."""
-    window = FlushWindow()
-    window.open()
-    reader = Reader(window)
-    await reader.read()
+    window, reader = await _read_in_open_window()
     with trio.CancelScope() as scope:
         nursery.start_soon(lambda: _cancel_soon(scope))
         await reader.read()

@@ -69,29 +69,39 @@ async def test_no_window_open_reads_at_once() -> None:
     assert [await stream.read(10) for _ in range(3)] == [b"a", b"b", b"c"]
 
 
-async def test_the_read_after_a_write_is_not_held() -> None:
-    """A new request's answer head is read at once, even in an open window."""
+def _in_open_window(chunks: list[bytes]) -> PacedStream:
     window = FlushWindow()
     window.open()
-    inner = _Inner([b"end of the last answer", b"HTTP/1.1 200 OK"])
-    stream = PacedStream(inner, window)
+    return PacedStream(_Inner(chunks), window)
+
+
+async def _read_at_once(stream: PacedStream, max_bytes: int) -> bytes:
+    with trio.testing.assert_no_checkpoints():  # _Inner never checkpoints
+        return await stream.read(max_bytes)
+
+
+async def test_the_read_after_a_write_is_not_held() -> None:
+    """A new request's answer head is read at once, even in an open window."""
+    stream = _in_open_window([b"end of the last answer", b"HTTP/1.1 200 OK"])
     await stream.read(100)
     await stream.write(b"POST /chat/completions")
-    with trio.move_on_after(1) as scope:
-        assert await stream.read(100) == b"HTTP/1.1 200 OK"
-    assert not scope.cancelled_caught
+    assert await _read_at_once(stream, 100) == b"HTTP/1.1 200 OK"
 
 
 async def test_a_full_read_is_followed_at_once() -> None:
     """A read that filled ``max_bytes`` suggests more is waiting: no pause."""
-    window = FlushWindow()
-    window.open()
-    inner = _Inner([b"0123456789", b"x"])
-    stream = PacedStream(inner, window)
+    stream = _in_open_window([b"0123456789", b"x"])
+    await stream.read(10)
+    assert await _read_at_once(stream, 10) == b"x"
+
+
+async def test_a_partial_read_holds_the_next_one() -> None:
+    """The counter-case of the two above: without a write or a full read, it parks."""
+    stream = _in_open_window([b"a", b"b"])
     await stream.read(10)
     with trio.move_on_after(1) as scope:
-        assert await stream.read(10) == b"x"
-    assert not scope.cancelled_caught
+        await stream.read(10)
+    assert scope.cancelled_caught
 
 
 async def test_writes_close_tls_and_info_pass_through() -> None:
