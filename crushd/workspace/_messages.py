@@ -6,7 +6,10 @@ event N reads at least that state. Streaming updates (``update_soon``) only
 mark the message dirty; one flusher task per workspace wakes, waits the
 debounce window (33 ms), writes every dirty message in one transaction and
 publishes one ``message``/``updated`` per message in write order. Structural
-and final updates (``update_now``) are written through at once.
+and final updates (``update_now``) are written through at once. The provider
+reads line up with that debounce window (``FlushWindow``): the flusher waits
+for the reads it woke at the close before it writes, and gathers window
+after window while they keep coming.
 
 All writes and their publishes run one at a time, in call order, under one
 lock: a flush therefore waits for a write already in flight, and an event

@@ -4,9 +4,9 @@ The SDK builds and sends the request (auth, headers, ``extra_body``) with its
 own retries off (``max_retries=0``: crushd retries, resetting the half-written
 message); crushd reads the SSE body itself (``CallStream``), and the
 connection's socket reads line up with the workspace's flush window
-(``pace_reads``). The SDK is imported,
-and the client built, in a worker thread: the import holds the GIL for a
-second or more (docs/agent.md 4.4, 5.1).
+(``pace_reads``). The SDK is imported, and the client built, in a worker
+thread: the import holds the GIL for a second or more (docs/agent.md 4.4,
+5.1).
 """
 
 from __future__ import annotations
