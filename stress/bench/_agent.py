@@ -22,7 +22,8 @@ initialised, and ``watchers`` event streams on that workspace spread over
 3. **burst**: the fan-out burst (``_streams.burst``'s clients and publish,
    ``burst_clients`` x ``burst_events``) in a second workspace of the same
    daemon, ``bursts`` times alone, then ``bursts`` times while ``sessions``
-   answers stream at ``rate`` to the watchers; the ratio of the medians.
+   answers stream at ``rate`` to the watchers; the ratio of the medians,
+   and the CPU shares of a core the daemon and the watchers had meanwhile.
 
 Every watcher's text (the last update and the ``run_complete``) must equal
 the full answer in every phase; ``lost_watchers`` counts those that did not.
@@ -70,7 +71,7 @@ class Sizes:
     probes_per_s: float = 10.0
     burst_clients: int = 50
     burst_events: int = 10_000
-    bursts: int = 5
+    bursts: int = 3
 
 
 FULL = Sizes()
@@ -410,8 +411,23 @@ def sustained_phase(
     }
 
 
-def one_burst(daemon: Daemon, conn: Connection, ws: str, sizes: Sizes) -> float:
-    """One fan-out burst in workspace ``ws`` (as ``_streams.burst``): deliveries/s."""
+@attrs.frozen
+class BurstSample:
+    """One burst: deliveries/s, and the CPU shares of a core while it ran."""
+
+    per_s: float
+    daemon_share: float
+    watchers_share: float
+
+
+def one_burst(
+    daemon: Daemon, conn: Connection, ws: str, sizes: Sizes, watchers: Watchers
+) -> BurstSample:
+    """One fan-out burst in workspace ``ws`` (as ``_streams.burst``).
+
+    The shares are CPU seconds over the burst's wall seconds (publish to the
+    last stream's report): the daemon's, and the agent watchers' together.
+    """
     clients, events = sizes.burst_clients, sizes.burst_events
     base = {"socket": daemon.socket, "workspace_id": ws, "mode": "burst"}
     jobs = [{**base, "streams": n, "events": events} for n in split(clients, 2)]
@@ -420,10 +436,29 @@ def one_burst(daemon: Daemon, conn: Connection, ws: str, sizes: Sizes) -> float:
         workers.wait_ready()
         workers.go()
         time.sleep(0.3)  # every worker is parked in receive
+        cpu0 = cpu_seconds(daemon.pid), sum(watchers.cpu_seconds())
         start = time.monotonic()
         publish_all(conn, ws, events, batch, 100)
         results = workers.results(timeout=120)
-    return clients * events / (_check_burst(results, events) - start)
+        wall = time.monotonic() - start
+        cpu1 = cpu_seconds(daemon.pid), sum(watchers.cpu_seconds())
+    return BurstSample(
+        per_s=clients * events / (_check_burst(results, events) - start),
+        daemon_share=(cpu1[0] - cpu0[0]) / wall,
+        watchers_share=(cpu1[1] - cpu0[1]) / wall,
+    )
+
+
+def _medians(samples: list[BurstSample], phase: str) -> dict[str, float]:
+    return {
+        f"burst_{phase}_per_s": statistics.median(s.per_s for s in samples),
+        f"burst_{phase}_daemon_cpu_share": statistics.median(
+            s.daemon_share for s in samples
+        ),
+        f"burst_{phase}_watchers_cpu_share": statistics.median(
+            s.watchers_share for s in samples
+        ),
+    }
 
 
 def burst_phase(
@@ -435,7 +470,13 @@ def burst_phase(
     project.mkdir()
     body = {"path": str(project), "client_id": str(uuid.uuid4())}
     ws = str(expect(*conn.request("POST", "/v1/workspaces", body))["id"])
-    alone = [one_burst(daemon, conn, ws, sizes) for _ in range(sizes.bursts)]
+
+    def bursts() -> list[BurstSample]:
+        return [
+            one_burst(daemon, conn, ws, sizes, watchers) for _ in range(sizes.bursts)
+        ]
+
+    alone = bursts()
     runs = [agent.new_run(sizes.deltas, sizes.rate) for _ in range(sizes.sessions)]
     timeout = _run_seconds(sizes) + 60
     watchers.follow([r.job() for r in runs], timeout)
@@ -443,18 +484,18 @@ def burst_phase(
     for run in runs:
         agent.prompt(run)
     time.sleep(min(1.0, 0.1 * _run_seconds(sizes)))
-    during = [one_burst(daemon, conn, ws, sizes) for _ in range(sizes.bursts)]
+    during = bursts()
     overlapped = time.monotonic() - start <= _run_seconds(sizes)
     records = watchers.records(timeout)
     conn.close()
     if not overlapped and sizes != QUICK:
         raise BenchError("the bursts outlasted the answers: make the answers longer")
-    return {
-        "burst_alone_per_s": statistics.median(alone),
-        "burst_during_per_s": statistics.median(during),
-        "burst_during_over_alone": statistics.median(during) / statistics.median(alone),
-        "lost_watchers_burst": lost(records, runs),
-    }
+    metrics = _medians(alone, "alone") | _medians(during, "during")
+    metrics["burst_during_over_alone"] = (
+        metrics["burst_during_per_s"] / metrics["burst_alone_per_s"]
+    )
+    metrics["lost_watchers_burst"] = lost(records, runs)
+    return metrics
 
 
 def agent(sizes: Sizes, options: Options) -> dict[str, float]:
