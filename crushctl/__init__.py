@@ -65,7 +65,15 @@ from ._prompts import (
     QuestionsClosed,
 )
 from ._recovery import WorkspaceSpec, retire_or_release
-from ._run import RunFollower, RunOutput, RunResult, Step, TextChunk, ToolCallSeen
+from ._run import (
+    RetrySeen,
+    RunFollower,
+    RunOutput,
+    RunResult,
+    Step,
+    TextChunk,
+    ToolCallSeen,
+)
 from ._spawn import (
     CREATE_ATTEMPTS,
     SOCKET_GONE_SECONDS,
@@ -124,6 +132,7 @@ __all__ = [
     "QuestionsAsked",
     "QuestionsClosed",
     "RequestError",
+    "RetrySeen",
     "Retrying",
     "RunFollower",
     "RunOutput",

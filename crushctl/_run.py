@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from crushd.proto import Event, Message, RunComplete, from_json
+from crushd.proto import Event, Message, RunComplete, RunRetry, from_json
 
 from ._parts import (
     finish_error,
@@ -60,6 +60,23 @@ class ToolCallSeen:
 
 
 @attrs.frozen
+class RetrySeen:
+    """The run's model call failed and is tried again (``run_retry``).
+
+    Attributes:
+        error: the failure, as the daemon tells it.
+        retry: this retry's number, from 1.
+        retries: how many retries the daemon allows in all.
+        delay_seconds: the wait before the retry.
+    """
+
+    error: str
+    retry: int
+    retries: int
+    delay_seconds: float
+
+
+@attrs.frozen
 class RunResult:
     """How the run ended: its ``run_complete`` (or the stored messages).
 
@@ -88,7 +105,7 @@ class RunResult:
 
 
 #: What ``RunFollower.feed`` reports.
-RunOutput = TextChunk | ToolCallSeen | RunResult
+RunOutput = TextChunk | ToolCallSeen | RetrySeen | RunResult
 
 
 @attrs.frozen
@@ -150,6 +167,8 @@ class RunFollower:
             return self._run_complete(payload)
         if event.type == "message" and payload.get("session_id") == self.session_id:
             return self._message(event.event_type, payload)
+        if event.type == "run_retry":
+            return self._retry(payload)
         if event.type in ("session", "agent_event"):
             key = "id" if event.type == "session" else "session_id"
             return Step(belongs=self._started and payload.get(key) == self.session_id)
@@ -187,6 +206,20 @@ class RunFollower:
             cancelled=done.cancelled,
         )
         return Step(belongs=True, outputs=(*self._final_text(), self.result))
+
+    def _retry(self, payload: dict[str, object]) -> Step:
+        # By session, not run_id: a prompt folded into a turn runs under the
+        # turn's run_id.
+        if not self._started or payload.get("session_id") != self.session_id:
+            return Step(belongs=False)
+        try:
+            notice = from_json(payload, RunRetry)
+        except ValueError:
+            return Step(belongs=True)  # malformed: nothing to tell
+        seen = RetrySeen(
+            notice.error, notice.retry, notice.retries, notice.delay_seconds
+        )
+        return Step(belongs=True, outputs=(seen,))
 
     def _message(self, change: str, message: dict[str, object]) -> Step:
         role = message.get("role")

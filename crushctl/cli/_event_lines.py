@@ -176,6 +176,16 @@ def _run_complete(payload: dict[str, object]) -> str:
     return f"{run_id} {outcome} session={text_field(payload, 'session_id')}"
 
 
+def _run_retry(payload: dict[str, object]) -> str:
+    run_id = text_field(payload, "run_id") or "-"
+    retry, retries = payload.get("retry", "?"), payload.get("retries", "?")
+    delay = payload.get("delay_seconds")
+    wait = f" in {delay:g} s" if isinstance(delay, int | float) else ""
+    line = f"{run_id} retry {retry} of {retries}{wait}"
+    line += f" session={text_field(payload, 'session_id')}"
+    return f"{line}: {_head(text_field(payload, 'error'))}"
+
+
 def _agent_event(payload: dict[str, object]) -> str:
     kind = text_field(payload, "type")
     line = f"{kind} {text_field(payload, 'session_id')}".rstrip()
@@ -214,6 +224,7 @@ def _clip_json(payload: object) -> str:
 _SUMMARIES = {
     "session": _session,
     "run_complete": _run_complete,
+    "run_retry": _run_retry,
     "agent_event": _agent_event,
     "config_changed": _config_changed,
     "skills_event": _skills,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 
-from crushctl import RunOutput, RunResult, TextChunk, ToolCallSeen
+from crushctl import RetrySeen, RunOutput, RunResult, TextChunk, ToolCallSeen
 
 from ._output import notice
 from ._render import tool_line
@@ -15,12 +15,21 @@ from ._rich import spinner
 TOOL_ARROW = "→"
 
 
+def retry_line(retry: RetrySeen) -> str:
+    """``model call failed (<error>); retry 1 of 3 in 5 s``."""
+    return (
+        f"model call failed ({retry.error}); "
+        f"retry {retry.retry} of {retry.retries} in {retry.delay_seconds:g} s"
+    )
+
+
 class RunPrinter:
     """Print a run's outputs as they come.
 
     Live (the default): each text chunk on stdout at once, a new line between
     the texts of two steps, one ``→ <tool> <main argument>`` line per tool
-    call on stderr, a final newline. ``quiet``: nothing until the end, then
+    call on stderr, a notice on stderr when a failed model call is retried,
+    a final newline. ``quiet``: nothing until the end, then
     only the final text. ``silent``: nothing (``--json`` prints events instead).
     While waiting for the first output (``waiting``), a spinner runs on stderr
     when it is a terminal; any output or prompt stops it first.
@@ -61,6 +70,9 @@ class RunPrinter:
                 f"{TOOL_ARROW} {tool_line(output.name, output.input)}", file=sys.stderr
             )
             sys.stderr.flush()
+        elif isinstance(output, RetrySeen):
+            self.end_line()
+            notice(retry_line(output))
         else:
             self._text(output)
 

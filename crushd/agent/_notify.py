@@ -2,7 +2,8 @@
 
 A turn ends with ``agent_event`` (``agent_finished``, or ``error`` for a
 failed turn; nothing for a cancel) and then exactly one ``run_complete``,
-the last event of the turn (docs/agent.md 1.4, docs/protocol.md 6.1).
+the last event of the turn (docs/agent.md 1.4, docs/protocol.md 6.1). A
+model call about to be retried is told by ``run_retry`` (crushd's, 1.8).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import attrs
 
 from crushd import proto
 
+from ._errors import describe_failure
 from ._lanes import RunOutcome, Turn
 from ._ports import EventSink
+from ._retry import RetryNotice
 from .providers import ResolvedModel
 
 
@@ -28,6 +31,23 @@ def publish_run_complete(events: EventSink, turn: Turn, outcome: RunOutcome) -> 
         client_id=turn.client_id,
     )
     events.publish(proto.RUN_COMPLETE_EVENT, proto.UPDATED, payload)
+
+
+def publish_run_retry(events: EventSink, turn: Turn, notice: RetryNotice) -> None:
+    """Publish ``run_retry`` (crushd addition) for a model call of ``turn``.
+
+    The caller has already written the reset message (write, then publish).
+    """
+    payload = proto.RunRetry(
+        session_id=turn.session_id,
+        error=describe_failure(notice.error).error,
+        retry=notice.retry,
+        retries=notice.retries,
+        delay_seconds=notice.delay_seconds,
+        run_id=turn.run_id,
+        client_id=turn.client_id,
+    )
+    events.publish(proto.RUN_RETRY_EVENT, proto.CREATED, payload)
 
 
 def publish_turn_end(

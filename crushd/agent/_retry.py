@@ -52,17 +52,34 @@ class RetryPolicy:
         return self.delays_seconds[retry - 1]
 
 
+@attrs.frozen
+class RetryNotice:
+    """A retry about to happen: why, after how long, which one of how many.
+
+    Attributes:
+        error: the failure that is retried.
+        delay_seconds: the wait before the next attempt.
+        retry: this retry's number, from 1.
+        retries: how many retries the policy allows in all.
+    """
+
+    error: ProviderError
+    delay_seconds: float
+    retry: int
+    retries: int
+
+
 async def call_with_retries(
     attempt: Callable[[], Awaitable[_T]],
-    on_retry: Callable[[ProviderError, float], Awaitable[None]],
+    on_retry: Callable[[RetryNotice], Awaitable[None]],
     policy: RetryPolicy | None = None,
 ) -> _T:
     """Run ``attempt`` until it succeeds or the policy gives up.
 
     Args:
         attempt: one model call (a whole streamed step).
-        on_retry: awaited before each wait, with the error and the delay in
-            seconds; resets the live message and publishes the reset.
+        on_retry: awaited before each wait (``RetryNotice``); resets the live
+            message, publishes the reset and tells the clients.
         policy: the policy; ``None`` uses ``RetryPolicy()``.
 
     Returns:
@@ -86,5 +103,6 @@ async def call_with_retries(
             delay = policy.delay(exc, retry)
             if delay is None:
                 raise
-            await on_retry(exc, delay)
+            retries = len(policy.delays_seconds)
+            await on_retry(RetryNotice(exc, delay, retry, retries))
             await trio.sleep(delay)

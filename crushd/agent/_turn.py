@@ -32,9 +32,10 @@ from ._errors import (
 from ._history import history, prompt_message
 from ._lanes import Lanes, RunOutcome, Turn
 from ._live import LiveMessage, tool_message, user_message
+from ._notify import publish_run_retry
 from ._ports import AgentPorts
 from ._prompt import session_headers, todo_reminder
-from ._retry import call_with_retries
+from ._retry import RetryNotice, call_with_retries
 from ._setup import SetupOpener, TitleStarter, TurnModel, TurnSetup
 from .providers import (
     ChatMessage,
@@ -194,10 +195,15 @@ class TurnRunner:
             tuple(self.chat), _specs(setup.tools), session_headers(self.sid)
         )
 
-        async def reset(error: ProviderError, delay: float) -> None:
-            log.info("model call failed, retrying in %.1f s: %r", delay, error)
+        async def reset(notice: RetryNotice) -> None:
+            log.info(
+                "model call failed, retrying in %.1f s: %r",
+                notice.delay_seconds,
+                notice.error,
+            )
             live.reset()
             await self.ports.messages.update_now(live.snapshot())
+            publish_run_retry(self.ports.events, self.turn, notice)
 
         finish = await call_with_retries(
             lambda: self._stream(setup.provider, request, live), reset, setup.retry

@@ -24,6 +24,9 @@ from ._session import Message, Session
 AGENT_EVENT = "agent_event"
 #: Outer event type of the end-of-turn signal (docs/protocol.md 3.3, 6.1).
 RUN_COMPLETE_EVENT = "run_complete"
+#: Outer event type of a model call about to be retried (crushd addition,
+#: docs/protocol.md 3.3, docs/agent.md 1.8).
+RUN_RETRY_EVENT = "run_retry"
 #: Outer event type of message changes (docs/protocol.md 3.3, 4).
 MESSAGE_EVENT = "message"
 
@@ -218,6 +221,26 @@ class RunComplete:
     text: str = attrs.field(default="", metadata=OMITEMPTY)
     error: str = attrs.field(default="", metadata=OMITEMPTY)
     cancelled: bool = attrs.field(default=False, metadata=OMITEMPTY)
+    client_id: str = attrs.field(default="", metadata=OMITEMPTY)
+
+
+@attrs.frozen
+class RunRetry:
+    """``run_retry`` payload (crushd addition): a failed model call is retried.
+
+    Published once the half-written message has been reset, before the wait.
+    ``error`` is the failure as ``agent_event{error}`` would tell it (the
+    API key masked); ``retry`` counts from 1 up to ``retries``, the policy's
+    number of retries; ``delay_seconds`` is the wait before it. ``run_id``
+    and ``client_id`` are omitted when empty, as on ``run_complete``.
+    """
+
+    session_id: str
+    error: str
+    retry: int
+    retries: int
+    delay_seconds: float
+    run_id: str = attrs.field(default="", metadata=OMITEMPTY)
     client_id: str = attrs.field(default="", metadata=OMITEMPTY)
 
 

@@ -7,7 +7,7 @@ import itertools
 import pytest
 import trio
 
-from crushd.agent._retry import RetryPolicy, call_with_retries
+from crushd.agent._retry import RetryNotice, RetryPolicy, call_with_retries
 from crushd.agent.providers import ProviderError
 
 
@@ -37,10 +37,10 @@ def test_not_retryable_is_never_retried() -> None:
 async def test_call_with_retries_waits_and_resets(
     autojump_clock: trio.abc.Clock,
 ) -> None:
-    """Two failures, then success: on_retry runs before each wait, and the
-    waits are 5 s and 10 s of virtual time."""
+    """Two failures, then success: on_retry runs before each wait, numbered
+    and counted, and the waits are 5 s and 10 s of virtual time."""
     attempts: list[float] = []
-    retries: list[tuple[str, float]] = []
+    retries: list[tuple[str, float, int, int]] = []
 
     async def attempt() -> str:
         attempts.append(trio.current_time())
@@ -48,11 +48,13 @@ async def test_call_with_retries_waits_and_resets(
             raise err()
         return "ok"
 
-    async def on_retry(exc: ProviderError, delay: float) -> None:
-        retries.append((exc.message, delay))
+    async def on_retry(notice: RetryNotice) -> None:
+        retries.append(
+            (notice.error.message, notice.delay_seconds, notice.retry, notice.retries)
+        )
 
     assert await call_with_retries(attempt, on_retry) == "ok"
-    assert retries == [("boom", 5.0), ("boom", 10.0)]
+    assert retries == [("boom", 5.0, 1, 3), ("boom", 10.0, 2, 3)]
     assert [b - a for a, b in itertools.pairwise(attempts)] == [5.0, 10.0]
 
 
@@ -67,7 +69,7 @@ async def test_call_with_retries_raises_final_error(
         calls += 1
         raise err()
 
-    async def on_retry(exc: ProviderError, delay: float) -> None:
+    async def on_retry(notice: RetryNotice) -> None:
         pass
 
     with pytest.raises(ProviderError):

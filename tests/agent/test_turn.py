@@ -232,16 +232,25 @@ async def test_retry_resets_half_written_message(
     lanes = Lanes()
     start = trio.current_time()
     outcome = await TurnRunner(
-        ws.ports(), lanes, new_turn(lanes), opener(provider)
+        ws.ports(), lanes, new_turn(lanes, run_id="r1"), opener(provider)
     ).run()
     assert outcome.text == "whole"
     assert trio.current_time() - start == pytest.approx(1.0)
+    kinds = [k for k, _, _ in ws.events.log]
     resets = [
-        p
-        for k, i, p in ws.events.log
+        n
+        for n, (k, i, p) in enumerate(ws.events.log)
         if k == "message" and i == "updated" and not p.parts
     ]
     assert len(resets) == 1
+    # run_retry follows the reset it announces (write, then publish)
+    assert kinds.count("run_retry") == 1
+    assert kinds.index("run_retry") == resets[0] + 1
+    notice = ws.events.log[resets[0] + 1]
+    assert notice[1:] == (
+        "created",
+        proto.RunRetry(SID, "Provider error: busy", 1, 3, 1.0, run_id="r1"),
+    )
 
 
 async def test_final_provider_error_finishes_with_error(ws: Workspace) -> None:

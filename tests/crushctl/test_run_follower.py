@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from crushctl import RunFollower, RunResult, TextChunk, ToolCallSeen
+from crushctl import (
+    RetrySeen,
+    RunFollower,
+    RunResult,
+    Step,
+    TextChunk,
+    ToolCallSeen,
+)
 from crushd.proto import Event, Message, Part
 
 PROMPT = "list the files"
@@ -130,6 +137,24 @@ def test_retry_with_other_text_restarts_the_message() -> None:
     follower = RunFollower("s1", "r1", PROMPT)
     got = outputs(follower, user(), said("a1", "Hello"), said("a1", "Bye"))
     assert got[-1] == TextChunk("a1", "Bye", restarted=True)
+
+
+def retrying(session: str = "s1", **fields: object) -> Event:
+    payload = {"session_id": session, "run_id": "other", "error": "Busy: try later"}
+    return ev("run_retry", "created", payload | {"retry": 2, "retries": 3} | fields)
+
+
+def test_run_retry_of_the_runs_session_is_reported() -> None:
+    """A retry notice of the run's session, once the run began, is the run's
+    (by session: a folded prompt runs under the turn's run_id)."""
+    follower = RunFollower("s1", "r1", PROMPT)
+    assert follower.feed(retrying(delay_seconds=10)) == Step(belongs=False)
+    follower.feed(user())
+    assert follower.feed(retrying(session="s2", delay_seconds=10)).belongs is False
+    step = follower.feed(retrying(delay_seconds=10))
+    assert step == Step(belongs=True, outputs=(RetrySeen("Busy: try later", 2, 3, 10),))
+    malformed = follower.feed(retrying(retry="two", delay_seconds=10))
+    assert malformed == Step(belongs=True)
 
 
 def test_run_complete_ends_the_run_and_supplies_missing_text() -> None:

@@ -19,6 +19,7 @@ from crushd.proto import (
     CatalogModel,
     FileTrackerReadRequest,
     RunComplete,
+    RunRetry,
     SelectedModel,
     agent_session,
     from_json,
@@ -104,12 +105,23 @@ run_completes = st.builds(
     cancelled=st.booleans(),
     client_id=st.just("") | ids,
 )
+run_retries = st.builds(
+    RunRetry,
+    session_id=ids,
+    error=texts,
+    retry=st.integers(1, 10),
+    retries=st.integers(1, 10),
+    delay_seconds=st.floats(0, 60),
+    run_id=st.just("") | ids,
+    client_id=st.just("") | ids,
+)
 
 ROUND_TRIPS = [
     (AgentMessage, agent_messages),
     (AgentInfo, agent_infos),
     (AgentEvent, agent_events),
     (RunComplete, run_completes),
+    (RunRetry, run_retries),
     (CatalogModel, catalog_models),
     (SelectedModel, selected_models),
 ]
@@ -162,6 +174,20 @@ def test_run_complete_keeps_message_id_and_omits_empty_fields() -> None:
         "error": "e",
         "cancelled": True,
     }
+
+
+def test_run_retry_omits_empty_ids() -> None:
+    """run_retry always tells the error and the retry; run_id/client_id when set."""
+    plain = RunRetry("s", "Service Unavailable: busy", 1, 3, 5.0)
+    assert json.loads(to_json(plain)) == {
+        "session_id": "s",
+        "error": "Service Unavailable: busy",
+        "retry": 1,
+        "retries": 3,
+        "delay_seconds": 5.0,
+    }
+    full = json.loads(to_json(RunRetry("s", "e", 2, 3, 10.0, "r", "c")))
+    assert (full["run_id"], full["client_id"]) == ("r", "c")
 
 
 def test_agent_event_always_carries_the_zero_message() -> None:

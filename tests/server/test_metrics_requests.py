@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from crushd.agent import AGENT_STATS, RunOutcome
 from crushd.agent._dispatch import run_calls
-from crushd.agent._retry import RetryPolicy, call_with_retries
+from crushd.agent._retry import RetryNotice, RetryPolicy, call_with_retries
 from crushd.agent.providers import ProviderError
 from crushd.agent.tools import ToolCall, ToolContext, ToolResult
 from crushd.server._metrics_requests import (
@@ -139,7 +139,7 @@ async def test_agent_counters_reach_the_scrape(harness: Harness) -> None:
     async def fail() -> None:
         raise ProviderError("slow down", status=429, retryable=False)
 
-    async def never(error: ProviderError, delay: float) -> None:
+    async def never(notice: RetryNotice) -> None:
         raise AssertionError("not retried")
 
     await run_calls([ToolCall("c1", "no_such_tool", "{}")], {}, no_context, record)

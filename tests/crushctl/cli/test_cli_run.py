@@ -141,6 +141,34 @@ async def test_run_cancelled_elsewhere_exits_1(
     assert capsys.readouterr().err == "crushctl: the run was cancelled\n"
 
 
+def retried(prompt: dict[str, Any]) -> list[bytes]:
+    """A model call fails after "Hal", is reset, retried and answers "Hello"."""
+    notice = {"session_id": "s1", "run_id": prompt["run_id"], "retry": 1}
+    notice |= {"retries": 3, "delay_seconds": 5.0, "error": "Overloaded: busy"}
+    return [
+        frame(1, "message", "created", message("u1", "user", text(PROMPT))),
+        frame(2, "message", "updated", message("a1", "assistant", text("Hal"))),
+        frame(3, "message", "updated", message("a1", "assistant")),
+        frame(4, "run_retry", "created", notice),
+        frame(5, "message", "updated", message("a1", "assistant", text("Hello"))),
+        frame(6, "run_complete", "updated", run_complete(prompt, message_id="a1")),
+    ]
+
+
+async def test_run_says_when_a_model_call_is_retried(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """run_retry: a notice on stderr with the error, which retry and the wait;
+    the answer goes on and the run exits 0."""
+    assert await run(AgentDaemon(retried), PROMPT) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "crushctl: model call failed (Overloaded: busy); retry 1 of 3 in 5 s\n"
+        "crushctl: the model call was retried; its answer starts again\n"
+    )
+    assert captured.out == "Hal\nHello\n"
+
+
 def hanging(prompt: dict[str, Any]) -> list[bytes]:
     user = message("u1", "user", text(PROMPT))
     return [

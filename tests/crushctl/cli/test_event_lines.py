@@ -97,6 +97,16 @@ def test_watch_run_complete_and_agent_events() -> None:
     )
 
 
+def test_watch_run_retry_says_which_retry_and_why() -> None:
+    """run_retry: the run, the retry number, the wait and the error."""
+    retry: dict[str, object] = {"session_id": "s1", "run_id": "r1", "retry": 1}
+    retry |= {"retries": 3, "delay_seconds": 5.0, "error": "Service Unavailable: busy"}
+    assert event_line(ev(6, "run_retry", "created", retry)) == (
+        "#6 run_retry created r1 retry 1 of 3 in 5 s session=s1: "
+        '"Service Unavailable: busy"'
+    )
+
+
 def test_watch_session_busy_and_deleted_message() -> None:
     """A busy session says so; a deleted message is forgotten."""
     lines = EventLines()
