@@ -22,8 +22,10 @@ initialised, and ``watchers`` event streams on that workspace spread over
 3. **burst**: the fan-out burst (``_streams.burst``'s clients and publish,
    ``burst_clients`` x ``burst_events``) in a second workspace of the same
    daemon, ``bursts`` times alone, then ``bursts`` times while ``sessions``
-   answers stream at ``rate`` to the watchers; the ratio of the medians,
-   and the CPU shares of a core the daemon and the watchers had meanwhile.
+   answers stream at ``rate`` to the watchers (the ratio of the medians is
+   the target), then ``bursts`` control bursts beside a synthetic load as
+   large as the watchers' and scripted server's (``_agent_burst``); the CPU
+   shares of a core the daemon and the other load had meanwhile.
 
 Every watcher's text (the last update and the ``run_complete``) must equal
 the full answer in every phase; ``lost_watchers`` counts those that did not.
@@ -44,17 +46,17 @@ from typing import Any
 
 import attrs
 
-from stress.bench._procs import (
-    REPO,
-    BenchError,
-    Daemon,
-    Workers,
-    cpu_seconds,
-    publish_all,
+from stress.bench._agent_burst import (
+    BurstTarget,
+    bursts,
+    control_bursts,
+    medians,
+    no_load,
 )
+from stress.bench._procs import REPO, BenchError, Daemon, Workers, cpu_seconds
 from stress.bench._script import full_answer, prompt_for
-from stress.bench._streams import Options, _check_burst, percentile, split
-from stress.bench._wire import Connection, expect
+from stress.bench._streams import Options, percentile, split
+from stress.bench._wire import expect
 
 PROVIDER_ID = "bench"
 LARGE, SMALL = "bench-large", "bench-small"
@@ -411,72 +413,21 @@ def sustained_phase(
     }
 
 
-@attrs.frozen
-class BurstSample:
-    """One burst: deliveries/s, and the CPU shares of a core while it ran."""
-
-    per_s: float
-    daemon_share: float
-    watchers_share: float
-
-
-def one_burst(
-    daemon: Daemon, conn: Connection, ws: str, sizes: Sizes, watchers: Watchers
-) -> BurstSample:
-    """One fan-out burst in workspace ``ws`` (as ``_streams.burst``).
-
-    The shares are CPU seconds over the burst's wall seconds (publish to the
-    last stream's report): the daemon's, and the agent watchers' together.
-    """
-    clients, events = sizes.burst_clients, sizes.burst_events
-    base = {"socket": daemon.socket, "workspace_id": ws, "mode": "burst"}
-    jobs = [{**base, "streams": n, "events": events} for n in split(clients, 2)]
-    batch = min(1000, events)
-    with Workers(jobs) as workers:
-        workers.wait_ready()
-        workers.go()
-        time.sleep(0.3)  # every worker is parked in receive
-        cpu0 = cpu_seconds(daemon.pid), sum(watchers.cpu_seconds())
-        start = time.monotonic()
-        publish_all(conn, ws, events, batch, 100)
-        results = workers.results(timeout=120)
-        wall = time.monotonic() - start
-        cpu1 = cpu_seconds(daemon.pid), sum(watchers.cpu_seconds())
-    return BurstSample(
-        per_s=clients * events / (_check_burst(results, events) - start),
-        daemon_share=(cpu1[0] - cpu0[0]) / wall,
-        watchers_share=(cpu1[1] - cpu0[1]) / wall,
-    )
-
-
-def _medians(samples: list[BurstSample], phase: str) -> dict[str, float]:
-    return {
-        f"burst_{phase}_per_s": statistics.median(s.per_s for s in samples),
-        f"burst_{phase}_daemon_cpu_share": statistics.median(
-            s.daemon_share for s in samples
-        ),
-        f"burst_{phase}_watchers_cpu_share": statistics.median(
-            s.watchers_share for s in samples
-        ),
-    }
-
-
 def burst_phase(
-    agent: Agent, watchers: Watchers, daemon: Daemon, sizes: Sizes
+    agent: Agent, watchers: Watchers, llm: ScriptedLLM, daemon: Daemon, sizes: Sizes
 ) -> dict[str, float]:
-    """Fan-out bursts alone, then while ``sessions`` answers stream."""
+    """Fan-out bursts alone, while ``sessions`` answers stream, then the control."""
     conn = daemon.connect()
     project = daemon.root / "burst-project"
     project.mkdir()
     body = {"path": str(project), "client_id": str(uuid.uuid4())}
     ws = str(expect(*conn.request("POST", "/v1/workspaces", body))["id"])
+    target = BurstTarget(daemon, conn, ws)
 
-    def bursts() -> list[BurstSample]:
-        return [
-            one_burst(daemon, conn, ws, sizes, watchers) for _ in range(sizes.bursts)
-        ]
+    def outside_load() -> float:
+        return sum(watchers.cpu_seconds()) + cpu_seconds(llm.process.pid)
 
-    alone = bursts()
+    alone = bursts(target, sizes, no_load)
     runs = [agent.new_run(sizes.deltas, sizes.rate) for _ in range(sizes.sessions)]
     timeout = _run_seconds(sizes) + 60
     watchers.follow([r.job() for r in runs], timeout)
@@ -484,16 +435,22 @@ def burst_phase(
     for run in runs:
         agent.prompt(run)
     time.sleep(min(1.0, 0.1 * _run_seconds(sizes)))
-    during = bursts()
+    during = bursts(target, sizes, outside_load)
     overlapped = time.monotonic() - start <= _run_seconds(sizes)
     records = watchers.records(timeout)
-    conn.close()
     if not overlapped and sizes != QUICK:
         raise BenchError("the bursts outlasted the answers: make the answers longer")
-    metrics = _medians(alone, "alone") | _medians(during, "during")
-    metrics["burst_during_over_alone"] = (
-        metrics["burst_during_per_s"] / metrics["burst_alone_per_s"]
-    )
+    conn.close()  # idle while the answers ended: past the keep-alive timeout
+    target = BurstTarget(daemon, daemon.connect(), ws)
+    share = statistics.median(s.load_share for s in during)
+    control = control_bursts(target, sizes, share)
+    target.conn.close()
+    metrics = medians(alone, "alone") | medians(during, "during")
+    metrics |= medians(control, "control")
+    for phase in ("during", "control"):
+        metrics[f"burst_{phase}_over_alone"] = (
+            metrics[f"burst_{phase}_per_s"] / metrics["burst_alone_per_s"]
+        )
     metrics["lost_watchers_burst"] = lost(records, runs)
     return metrics
 
@@ -516,7 +473,7 @@ def agent(sizes: Sizes, options: Options) -> dict[str, float]:
                 metrics = latency_phase(driver, watchers, llm, daemon, sizes)
                 metrics["agent_ready_s"] = driver.ready_seconds
                 metrics |= sustained_phase(driver, watchers, llm, daemon, sizes)
-                metrics |= burst_phase(driver, watchers, daemon, sizes)
+                metrics |= burst_phase(driver, watchers, llm, daemon, sizes)
             driver.conn.close()
     missing = metrics["deliveries_missing"]
     lost_any = sum(v for k, v in metrics.items() if k.startswith("lost_watchers"))
