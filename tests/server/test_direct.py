@@ -22,7 +22,7 @@ from hypercorn.events import RawData
 from hypercorn.trio.tcp_server import TCPServer
 
 from crushd.server import sse_frames
-from crushd.server.patches import _hypercorn_fixes
+from crushd.server.patches import _hypercorn_fixes, _internals
 from crushd.server.patches._hypercorn_fixes import install_send_timeout
 from crushd.server.streams import _direct
 from crushd.server.streams._direct import (
@@ -87,20 +87,41 @@ def ids(data: bytes) -> list[int]:
     return [int(line[4:]) for line in data.split(b"\n") if line.startswith(b"id: ")]
 
 
-async def test_publish_wakes_one_leader_which_writes_the_others() -> None:
-    """Of three parked streams one wakes; the other two get the event written."""
+async def test_publish_wakes_one_leader_which_writes_everyone() -> None:
+    """Of three parked streams one wakes; it writes the events to the other
+    two and to itself, one chunk each, the same bytes for all."""
     log = EventLog("ws", 4096)
     writers = [FakeWriter() for _ in range(3)]
     async with parked(log, list(writers)) as streams:
         log.publish("session", "created", {"n": 1})
         log.publish("session", "created", {"n": 2})
         await trio.testing.wait_all_tasks_blocked()
-        (leader,) = streams.woken  # trio may start the three tasks in any order
-        others = [f for f in streams.followers if f is not leader]
-        assert [f.cursor for f in others] == [2, 2]
+        assert len(streams.woken) == 1  # the leader, in any order trio picks
+        assert [f.cursor for f in streams.followers] == [2, 2, 2]
         written = [w.written for w in writers]
-        assert sorted(ids(b"".join(w)) for w in written) == [[], [1, 2], [1, 2]]
-        assert sorted(len(w) for w in written) == [0, 1, 1]  # one chunk each
+        assert [ids(b"".join(w)) for w in written] == [[1, 2]] * 3
+        assert [len(w) for w in written] == [1, 1, 1]  # one chunk each
+        assert written[0][0] is written[1][0] is written[2][0]
+
+
+async def test_a_cancelled_leader_writes_the_others_but_not_itself() -> None:
+    """A leader whose wait was cancelled (its stream may be ending) still fans
+    out to the parked streams; its own events are left to its task."""
+    log = EventLog("ws", 4096)
+    writer, other = FakeWriter(), FakeWriter()
+    leader = DirectFollower(log, 0, writer)
+    async with trio.open_nursery() as nursery:
+        scope = trio.CancelScope()
+        nursery.start_soon(_wait_in, scope, leader)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(DirectFollower(log, 0, other).wait)
+        await trio.testing.wait_all_tasks_blocked()
+        scope.cancel()  # cancelled, not yet run: still parked...
+        log.publish("session", "created", {"n": 1})  # ...so chosen as leader
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.cancel_scope.cancel()
+    assert (writer.written, ids(b"".join(other.written))) == ([], [1])
+    assert leader.cursor == 0
 
 
 async def test_a_spent_slice_hands_the_fan_out_to_the_next_stream(
@@ -113,12 +134,13 @@ async def test_a_spent_slice_hands_the_fan_out_to_the_next_stream(
     async with parked(log, list(writers)) as streams:
         log.publish("session", "created", {"n": 1})
         await trio.testing.wait_all_tasks_blocked()
-        # Each leader hands on before its first write: every stream ends up
-        # woken, each writing its own event, none lost, none written twice.
+        # Each leader writes its own event, then hands on before the next
+        # stream's: every stream ends up woken, each written to once, by
+        # itself; none lost, none written twice.
         followers = streams.followers
         assert sorted(map(id, streams.woken)) == sorted(map(id, followers))
-        assert all(w.written == [] for w in writers)
-        assert [f.cursor for f in followers] == [0, 0, 0, 0]
+        assert [ids(b"".join(w.written)) for w in writers] == [[1]] * 4
+        assert [f.cursor for f in followers] == [1, 1, 1, 1]
 
 
 async def test_streams_already_at_the_head_are_skipped_not_handed_to(
@@ -400,6 +422,23 @@ async def test_chunk_writer_frames_like_h11(
     assert writer_for(FakeServer(sender), conn).write(b"id: 1\ndata: {}\n\n")
     expected = conn.send(h11.Data(data=b"id: 1\ndata: {}\n\n"))
     assert await receiver.receive_some(65536) == expected
+
+
+async def test_chunk_writer_frames_one_batch_once(
+    socket_pair: tuple[trio.SocketStream, trio.SocketStream],
+) -> None:
+    """Streams given the same batch (one bytes object) share one framed
+    chunk; other bytes are framed anew, each exactly as h11 frames it."""
+    sender, receiver = socket_pair
+    writer = writer_for(FakeServer(sender), streaming_h11())
+    batch = b"id: 1\ndata: {}\n\n"
+    framed = [_internals._framed(batch), _internals._framed(batch)]
+    assert framed[0] is framed[1]
+    assert _internals._framed(b"id: 22\ndata: {}\n\n").startswith(b"11\r\nid: 22")
+    for data in (batch, b"x" * 300, batch):
+        assert writer.write(data)
+    got = await receiver.receive_some(65536)
+    assert got == framed[0] + b"12c\r\n" + b"x" * 300 + b"\r\n" + framed[0]
 
 
 async def test_chunk_writer_declines_when_it_must(

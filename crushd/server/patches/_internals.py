@@ -83,7 +83,7 @@ class ChunkWriter:
         connection = self._connection
         if connection.our_state is not h11.SEND_BODY or not _is_chunked(connection):
             return False
-        data = b"%x\r\n%s\r\n" % (len(frame), frame)
+        data = _framed(frame)
         try:
             sent = write_nowait(self._server.stream, data)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -91,6 +91,21 @@ class ChunkWriter:
         if 0 < sent < len(data):
             keep_pending(self._server, data[sent:])
         return sent > 0
+
+
+#: The last frame framed as a chunk and its chunk: the streams of one
+#: fan-out mostly get the same batch (the same bytes object), framed once.
+_LAST_FRAMED: list[bytes] = [b"", b""]
+
+
+def _framed(frame: bytes) -> bytes:
+    """``frame`` as one HTTP/1.1 chunk (h11's ``ChunkedWriter`` framing)."""
+    last = _LAST_FRAMED
+    if last[0] is frame:  # held here, so never freed and reused meanwhile
+        return last[1]
+    chunk = b"%x\r\n%s\r\n" % (len(frame), frame)
+    last[0], last[1] = frame, chunk
+    return chunk
 
 
 def _is_chunked(connection: h11.Connection) -> bool:

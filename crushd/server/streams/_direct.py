@@ -8,8 +8,9 @@ than a core (issue 5, "trickle"; stress/RESULTS.md). So a stream that is
 *parked* (its task waits for the next event, everything before it written)
 can be written to by another stream's task: on publish, the log's
 ``Fanout`` wakes one parked stream (the leader) instead of all of them, and
-the leader writes each other parked stream's pending events as one HTTP/1.1
-chunk, framed exactly as h11 would, with one non-blocking ``write(2)``. One
+the leader writes its own and each other parked stream's pending events as
+one HTTP/1.1 chunk, framed exactly as h11 would (once per batch), with one
+non-blocking ``write(2)`` per stream. One
 task switch per publish burst instead of one per stream, and the events are
 still coalesced. Whenever a direct write is not possible (the socket buffer
 is full, the connection is sending something else, the response is not
@@ -99,15 +100,20 @@ class Fanout:
         for follower in list(self.parked):
             follower.wake()
 
-    def fan_out(self, leader: DirectFollower) -> None:
-        """Write the pending events to every parked stream but ``leader``.
+    def fan_out(self, leader: DirectFollower, *, serve_leader: bool = False) -> None:
+        """Write the pending events to every parked stream, and to ``leader``.
 
-        After ``FANOUT_SLICE_SECONDS`` the next stream not yet served becomes
-        the leader and is woken to go on (it skips the streams already at
-        the head), so requests and other tasks run in between.
+        ``leader`` is written to first, and only when ``serve_leader`` (it
+        was woken, not cancelled: like a parked stream, it has nothing in
+        flight), so its own events skip the streamed response's send path
+        too. After ``FANOUT_SLICE_SECONDS`` the next stream not yet served
+        becomes the leader and is woken to go on (it skips the streams
+        already at the head), so requests and other tasks run in between.
         """
         self.leader = None
         chunks: dict[int, Batch] = {}
+        if serve_leader:
+            leader.push(chunks)
         deadline = time.perf_counter() + FANOUT_SLICE_SECONDS
         for follower in list(self.parked):
             if follower is leader:
@@ -187,12 +193,14 @@ class DirectFollower:
             return
         self._task = trio.lowlevel.current_task()
         self._fanout.parked[self] = None
+        woken = False
         try:
             await trio.lowlevel.wait_task_rescheduled(self._abort)
+            woken = True
         finally:
             self._fanout.parked.pop(self, None)
             if self._fanout.leader is self:
-                self._fanout.fan_out(self)
+                self._fanout.fan_out(self, serve_leader=woken)
 
     def _abort(self, _: object) -> trio.lowlevel.Abort:
         self._task = None
