@@ -28,6 +28,7 @@ from ._failures import connection_error, status_error
 from ._merge import SUPPORTED_TYPES
 from ._models import ResolvedModel
 from ._paced_reads import ReadWindow, pace_reads
+from ._rehearsal import rehearse_first_request
 from ._types import Provider, ProviderError, StreamEvent, StreamRequest
 from ._wire import request_body
 
@@ -58,6 +59,9 @@ async def load_sdk() -> tuple[ModuleType, ModuleType]:
                 module = await trio.to_thread.run_sync(importlib.import_module, name)
                 _modules[name] = module
         await trio.to_thread.run_sync(_import_anyio_backend)
+        await trio.to_thread.run_sync(
+            rehearse_first_request, _modules["openai"], _modules["httpx"]
+        )
         context = await trio.to_thread.run_sync(_modules["httpx"].create_ssl_context)
         if not _tls:  # a concurrent first call may have finished meanwhile
             _tls.append(context)

@@ -8,9 +8,10 @@ import socket
 import ssl
 import subprocess
 import sys
+import types
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -39,6 +40,7 @@ from crushd.agent.providers import _call_stream as call_stream
 from crushd.agent.providers import _openai_compat as compat
 from crushd.agent.providers._openai_compat import ANYIO_TRIO_BACKEND, as_body_keys
 from crushd.agent.providers._paced_reads import PacedStream
+from crushd.agent.providers._rehearsal import rehearse_first_request
 from crushd.config import structure_config
 from crushd.errors import ModelUnavailable
 from crushd.workspace._flush_window import FlushWindow
@@ -503,6 +505,35 @@ def test_load_sdk_also_loads_anyios_trio_backend_off_the_loop() -> None:
     )
     # ... and the SDK's objects are out of the cycle collector's reach.
     assert out.stdout.split() == ["True", "True"]
+
+
+def test_load_sdk_rehearses_the_first_request_off_the_loop() -> None:
+    """``load_sdk`` sends one refused request in its worker thread, so the
+    SDK's one-time work (type hints of the arguments, platform headers) is
+    done before the first prompt, not on the event loop."""
+    code = (
+        "import trio\n"
+        "from crushd.agent.providers._openai_compat import load_sdk\n"
+        "trio.run(load_sdk)\n"
+        "from openai import _base_client\n"
+        "from openai._utils import _transform\n"
+        "print(_transform.get_type_hints.cache_info().currsize > 0)\n"
+        "print(_base_client.platform_headers.cache_info().currsize > 0)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["True", "True"]
+
+
+def test_a_failed_rehearsal_is_only_a_missed_warm_up() -> None:
+    """An SDK that fails otherwise than refused: False, nothing raised."""
+    import httpx
+    import openai
+
+    broken = types.SimpleNamespace(AsyncOpenAI=None, APIStatusError=openai.APIError)
+    assert rehearse_first_request(openai, httpx) is True
+    assert rehearse_first_request(cast("types.ModuleType", broken), httpx) is False
 
 
 def test_history_and_tools_travel_as_body_keys_the_configured_ones_still_win() -> None:
