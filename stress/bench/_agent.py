@@ -73,7 +73,7 @@ class Sizes:
     probes_per_s: float = 10.0
     burst_clients: int = 50
     burst_events: int = 10_000
-    bursts: int = 3
+    bursts: int = 5
 
 
 FULL = Sizes()
@@ -422,12 +422,12 @@ def burst_phase(
     project.mkdir()
     body = {"path": str(project), "client_id": str(uuid.uuid4())}
     ws = str(expect(*conn.request("POST", "/v1/workspaces", body))["id"])
-    target = BurstTarget(daemon, conn, ws)
+    target = BurstTarget(daemon, conn, ws, sizes.burst_clients, sizes.burst_events)
 
     def outside_load() -> float:
         return sum(watchers.cpu_seconds()) + cpu_seconds(llm.process.pid)
 
-    alone = bursts(target, sizes, no_load)
+    alone = bursts(target, sizes.bursts, no_load)
     runs = [agent.new_run(sizes.deltas, sizes.rate) for _ in range(sizes.sessions)]
     timeout = _run_seconds(sizes) + 60
     watchers.follow([r.job() for r in runs], timeout)
@@ -435,15 +435,15 @@ def burst_phase(
     for run in runs:
         agent.prompt(run)
     time.sleep(min(1.0, 0.1 * _run_seconds(sizes)))
-    during = bursts(target, sizes, outside_load)
+    during = bursts(target, sizes.bursts, outside_load)
     overlapped = time.monotonic() - start <= _run_seconds(sizes)
     records = watchers.records(timeout)
     if not overlapped and sizes != QUICK:
         raise BenchError("the bursts outlasted the answers: make the answers longer")
     conn.close()  # idle while the answers ended: past the keep-alive timeout
-    target = BurstTarget(daemon, daemon.connect(), ws)
+    target = attrs.evolve(target, conn=daemon.connect())
     share = statistics.median(s.load_share for s in during)
-    control = control_bursts(target, sizes, share)
+    control = control_bursts(target, sizes.bursts, share)
     target.conn.close()
     metrics = medians(alone, "alone") | medians(during, "during")
     metrics |= medians(control, "control")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import attrs
 
@@ -27,9 +26,6 @@ from stress.bench._cpu_load import CpuLoad
 from stress.bench._procs import Daemon, Workers, cpu_seconds, publish_all
 from stress.bench._streams import _check_burst, split
 from stress.bench._wire import Connection
-
-if TYPE_CHECKING:
-    from stress.bench._agent import Sizes
 
 #: A reading of some other processes' CPU seconds so far (0.0 = none).
 LoadMeter = Callable[[], float]
@@ -50,11 +46,21 @@ class BurstSample:
 
 @attrs.frozen
 class BurstTarget:
-    """Where bursts go: the daemon, a driver connection, the burst workspace."""
+    """Where bursts go and how big they are.
+
+    Attributes:
+        daemon: the daemon.
+        conn: the driver's connection (it publishes the events).
+        workspace_id: the burst workspace.
+        clients: streams per burst (``Sizes.burst_clients``).
+        events: events per burst (``Sizes.burst_events``).
+    """
 
     daemon: Daemon
     conn: Connection
     workspace_id: str
+    clients: int
+    events: int
 
 
 def no_load() -> float:
@@ -62,49 +68,51 @@ def no_load() -> float:
     return 0.0
 
 
-def one_burst(target: BurstTarget, sizes: Sizes, load: LoadMeter) -> BurstSample:
-    """One fan-out burst (as ``_streams.burst``); shares over its wall time.
+def one_burst(target: BurstTarget, clients: Workers, load: LoadMeter) -> BurstSample:
+    """One fan-out burst to ``clients`` (as ``_streams.burst``).
 
     The shares are CPU seconds over the burst's wall seconds (publish to the
     last stream's report): the daemon's, and ``load``'s.
     """
-    clients, events = sizes.burst_clients, sizes.burst_events
-    base = {
-        "socket": target.daemon.socket,
-        "workspace_id": target.workspace_id,
-        "mode": "burst",
-        "events": events,
-    }
-    jobs = [{**base, "streams": n} for n in split(clients, 2)]
-    with Workers(jobs) as workers:
-        workers.wait_ready()
-        workers.go()
-        time.sleep(0.3)  # every worker is parked in receive
-        cpu0 = cpu_seconds(target.daemon.pid), load()
-        start = time.monotonic()
-        publish_all(target.conn, target.workspace_id, events, min(1000, events), 100)
-        results = workers.results(timeout=120)
-        wall = time.monotonic() - start
-        cpu1 = cpu_seconds(target.daemon.pid), load()
+    streams, events = target.clients, target.events
+    clients.go()
+    time.sleep(0.3)  # every worker is parked in receive
+    cpu0 = cpu_seconds(target.daemon.pid), load()
+    start = time.monotonic()
+    publish_all(target.conn, target.workspace_id, events, min(1000, events), 100)
+    results = clients.results(timeout=120)
+    wall = time.monotonic() - start
+    cpu1 = cpu_seconds(target.daemon.pid), load()
     return BurstSample(
-        per_s=clients * events / (_check_burst(results, events) - start),
+        per_s=streams * events / (_check_burst(results, events) - start),
         daemon_share=(cpu1[0] - cpu0[0]) / wall,
         load_share=(cpu1[1] - cpu0[1]) / wall,
     )
 
 
-def bursts(target: BurstTarget, sizes: Sizes, load: LoadMeter) -> list[BurstSample]:
-    """``sizes.bursts`` bursts in a row."""
-    return [one_burst(target, sizes, load) for _ in range(sizes.bursts)]
+def bursts(target: BurstTarget, count: int, load: LoadMeter) -> list[BurstSample]:
+    """``count`` bursts in a row, to one set of client processes.
+
+    The clients start (and attach their streams) before the first burst, so
+    no process start-up falls into a burst or takes time from the answers.
+    """
+    base = {
+        "socket": target.daemon.socket,
+        "workspace_id": target.workspace_id,
+        "mode": "burst",
+        "events": target.events,
+    }
+    jobs = [{**base, "streams": n} for n in split(target.clients, 2)]
+    with Workers(jobs) as clients:
+        clients.wait_ready()
+        return [one_burst(target, clients, load) for _ in range(count)]
 
 
-def control_bursts(
-    target: BurstTarget, sizes: Sizes, share: float
-) -> list[BurstSample]:
+def control_bursts(target: BurstTarget, count: int, share: float) -> list[BurstSample]:
     """The bursts beside burners taking ``share`` of a core (nothing streams)."""
     with CpuLoad(share) as load:
         time.sleep(0.3)  # the burners are past their start-up
-        return bursts(target, sizes, load.cpu_seconds)
+        return bursts(target, count, load.cpu_seconds)
 
 
 def medians(samples: list[BurstSample], phase: str) -> dict[str, float]:

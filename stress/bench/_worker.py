@@ -5,8 +5,10 @@ process (or a GIL) with the daemon or with the publisher. Protocol on the
 pipes, one JSON object per stdout line:
 
 1. the worker sets up (opens its streams), then prints ``{"ready": true}``;
-2. it waits for ``go`` on stdin, runs its job, prints ``{"result": ...}``;
-3. it waits for ``stop`` (or EOF) on stdin, closes everything and exits.
+2. for each ``go`` on stdin it runs its job and prints ``{"result": ...}``
+   (a ``burst`` job may be run again on the same streams: the agent
+   benchmark's bursts share their clients);
+3. ``stop`` (or EOF) on stdin closes everything and exits.
 
 Jobs (``job["mode"]``): ``burst`` (count events per stream until ``events``
 arrived, note when), ``trickle`` (publish-to-receive latency of every event),
@@ -240,17 +242,17 @@ MODES = {
 
 
 async def serve_job(job: Job) -> None:
-    """Set up, report ready, run on ``go``, report, clean up on ``stop``."""
+    """Set up, report ready, run and report on each ``go``, clean up on ``stop``."""
     stdin = trio.lowlevel.FdStream(os.dup(0))
     buffer = [b""]
     streams = await open_streams(job, job.get("streams", 0))
     _say({"ready": True})
-    command, _, extra = (await _wait_line(stdin, buffer)).partition(" ")
-    if command != "go":
-        return
-    job.update(json.loads(extra or "{}"))
-    _say({"result": await MODES[job["mode"]](job, streams)})
-    await _wait_line(stdin, buffer)
+    while True:
+        command, _, extra = (await _wait_line(stdin, buffer)).partition(" ")
+        if command != "go":
+            break
+        job.update(json.loads(extra or "{}"))
+        _say({"result": await MODES[job["mode"]](job, streams)})
     for conn in streams:
         await conn.aclose()
 
