@@ -16,6 +16,7 @@ is deliveries per second. ``_agent.burst_phase`` runs three kinds:
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
@@ -110,7 +111,7 @@ def bursts(target: BurstTarget, count: int, load: LoadMeter) -> list[BurstSample
 
 def control_bursts(target: BurstTarget, count: int, share: float) -> list[BurstSample]:
     """The bursts beside burners taking ``share`` of a core (nothing streams)."""
-    with CpuLoad(share) as load:
+    with contextlib.closing(CpuLoad(share)) as load:
         time.sleep(0.3)  # the burners are past their start-up
         return bursts(target, count, load.cpu_seconds)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from types import TracebackType
 
 from stress.bench._procs import REPO, cpu_seconds
 
@@ -36,8 +35,9 @@ def burn(share: float) -> None:
 class CpuLoad:
     """``processes`` burners sharing ``share`` of a core between them.
 
-    Used as a context manager: the processes start on enter and are killed
-    on exit. ``cpu_seconds`` tells what they used so far (user + system).
+    The processes start at once; ``close`` kills them (use it with
+    ``contextlib.closing``). ``cpu_seconds`` tells what they used so far
+    (user + system).
     """
 
     def __init__(self, share: float, processes: int = 2) -> None:
@@ -57,14 +57,3 @@ class CpuLoad:
             process.kill()
         for process in self.processes:
             process.wait()
-
-    def __enter__(self) -> CpuLoad:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
