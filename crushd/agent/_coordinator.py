@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from crushd import proto
 from crushd.errors import (
     AgentNotInitialized,
     EmptyPrompt,
@@ -62,6 +63,25 @@ async def _warm_sdk() -> None:
     from .providers import load_sdk
 
     await load_sdk()
+
+
+#: The wire models a workspace's first prompt decodes and publishes: their
+#: codecs are prepared at ``agent/init``, not in that prompt's loop steps.
+_FIRST_PROMPT_MODELS: tuple[type, ...] = (
+    proto.AgentMessage,
+    proto.Message,
+    proto.Session,
+    proto.AgentEvent,
+    proto.RunComplete,
+    proto.RunRetry,
+)
+
+
+async def _prepare_codecs() -> None:
+    """One model per loop step (1-2 ms each when cattrs writes its hooks)."""
+    for cls in _FIRST_PROMPT_MODELS:
+        proto.prepare_codec(cls)
+        await trio.lowlevel.checkpoint()
 
 
 class AgentCoordinator:
@@ -175,6 +195,7 @@ class AgentCoordinator:
                 self.ports.root, config.options.context_paths
             )
             await self._warm_up()
+            await _prepare_codecs()
         except Exception:  # readiness problems surface on the turn instead
             log.exception("agent readiness failed")
         finally:

@@ -62,7 +62,7 @@ from ._input import (
     load_json,
     parse_event_id,
 )
-from ._json import OMITEMPTY, converter, from_json, to_json
+from ._json import OMITEMPTY, converter, from_json, prepare_codec, to_json
 from ._permission import (
     PERMISSION_ACTIONS,
     PERMISSION_ALLOW,
@@ -212,6 +212,7 @@ __all__ = [
     "parse_client_id",
     "parse_event_id",
     "parse_host",
+    "prepare_codec",
     "redact",
     "redact_env_list",
     "secret_key",

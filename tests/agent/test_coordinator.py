@@ -7,6 +7,8 @@ after accept, idle cancel, queued run_id prompts, teardown.
 
 from __future__ import annotations
 
+import collections
+import itertools
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -152,6 +154,53 @@ async def test_init_is_idempotent_and_fails_on_missing_model(
     empty = await started(nursery, ws, router, lambda: structure_config({}))
     with pytest.raises(ModelUnavailable):
         await empty.init()
+
+
+class StepCounter(trio.abc.Instrument):
+    """Counts each task's steps (a step ends at a checkpoint that yields)."""
+
+    def __init__(self) -> None:
+        self.steps: collections.Counter[trio.lowlevel.Task] = collections.Counter()
+
+    def after_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.steps[task] += 1
+
+    def now(self) -> int:
+        return self.steps[trio.lowlevel.current_task()]
+
+
+async def test_readiness_prepares_the_first_prompts_codecs_one_per_step(
+    nursery: trio.Nursery,
+    ws: Workspace,
+    router: Router,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Between init and ready, every wire model of a first prompt has its
+    codec prepared, each in its own loop step of the preparing task."""
+    prepared: list[tuple[type, int]] = []
+    counter = StepCounter()
+    monkeypatch.setattr(
+        proto, "prepare_codec", lambda cls: prepared.append((cls, counter.now()))
+    )
+    trio.lowlevel.add_instrument(counter)
+    try:
+        coordinator = await started(nursery, ws, router)
+        await coordinator.init()
+        with trio.fail_after(5):
+            while not coordinator.is_ready:
+                await trio.sleep(0.001)
+    finally:
+        trio.lowlevel.remove_instrument(counter)
+    assert [cls for cls, _ in prepared] == [
+        proto.AgentMessage,
+        proto.Message,
+        proto.Session,
+        proto.AgentEvent,
+        proto.RunComplete,
+        proto.RunRetry,
+    ]
+    steps = [step for _, step in prepared]
+    assert all(b > a for a, b in itertools.pairwise(steps)), steps
 
 
 async def test_turn_event_order_ends_with_run_complete(
