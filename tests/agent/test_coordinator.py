@@ -18,6 +18,7 @@ import trio
 
 from crushd import proto
 from crushd.agent import AgentCoordinator, PromptAttachment
+from crushd.agent._coordinator import _FIRST_PROMPT_MODELS
 from crushd.agent.providers import (
     FakeProvider,
     Provider,
@@ -191,14 +192,12 @@ async def test_readiness_prepares_the_first_prompts_codecs_one_per_step(
                 await trio.sleep(0.001)
     finally:
         trio.lowlevel.remove_instrument(counter)
-    assert [cls for cls, _ in prepared] == [
-        proto.AgentMessage,
-        proto.Message,
-        proto.Session,
-        proto.AgentEvent,
-        proto.RunComplete,
-        proto.RunRetry,
-    ]
+    assert [cls for cls, _ in prepared] == list(_FIRST_PROMPT_MODELS)
+    # the prompt's body and every event its turn publishes
+    first_prompt = {proto.AgentMessage, proto.Message, proto.Session}
+    assert first_prompt | {proto.AgentEvent, proto.RunComplete} <= {
+        cls for cls, _ in prepared
+    }
     steps = [step for _, step in prepared]
     assert all(b > a for a, b in itertools.pairwise(steps)), steps
 
