@@ -17,6 +17,7 @@ from ._eventlog import (
 )
 from ._opener import WorkspaceOpener
 from ._project import CONTEXT_FILES, INIT_PROMPT
+from ._traffic import EventTraffic, TrafficMark
 from ._workspace import CONFIG_CHANGED_EVENT, Workspace
 
 if TYPE_CHECKING:
@@ -68,11 +69,13 @@ __all__ = [
     "ConfigService",
     "EventLog",
     "EventLogStatistics",
+    "EventTraffic",
     "FileTracker",
     "MessageService",
     "SessionService",
     "ShellOutcome",
     "SkillsService",
+    "TrafficMark",
     "Workspace",
     "WorkspaceOpener",
     "WorkspaceSpec",

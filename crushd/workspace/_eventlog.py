@@ -21,6 +21,8 @@ import trio
 from crushd.config import scrub_known_secrets
 from crushd.proto import UPDATED, Resync, converter
 
+from ._traffic import EventTraffic
+
 #: An SSE comment frame; the stream writes it when idle (docs/protocol.md C.2).
 PING_FRAME = b": ping\n\n"
 
@@ -190,6 +192,8 @@ class EventLog:
             ``--replay-window``; its default is ``Settings``'s); at least 1.
         capacity_bytes: how many bytes of frames (SSE and WebSocket, UTF-8)
             the ring keeps; at least 1.
+        traffic: the daemon's event counters, shared by its logs
+            (``EventTraffic``); a log of its own by default.
 
     Raises:
         ValueError: ``capacity_frames`` or ``capacity_bytes`` is less than 1.
@@ -205,6 +209,7 @@ class EventLog:
         workspace_id: str,
         capacity_frames: int,
         capacity_bytes: int = DEFAULT_CAPACITY_BYTES,
+        traffic: EventTraffic | None = None,
     ) -> None:
         if capacity_frames < 1:
             raise ValueError(f"capacity_frames must be >= 1, got {capacity_frames}")
@@ -224,6 +229,9 @@ class EventLog:
         self._changed = trio.Event()
         self._direct: dict[DirectReader, None] = {}  # insertion-ordered set
         self.resyncs = 0  # reads that led with a resync (GET /v1/metrics)
+        #: The daemon's event counters (shared by its logs; streams count
+        #: their deliveries on it).
+        self.traffic = traffic or EventTraffic()
 
     @property
     def head(self) -> int:
@@ -263,6 +271,7 @@ class EventLog:
         """
         if self._closed:
             return self._head
+        self.traffic.published += 1
         envelope = _envelope(type, event_type, payload)
         frame = self._store(envelope)
         self._offer(self._head, frame)

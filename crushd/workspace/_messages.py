@@ -9,7 +9,10 @@ publishes one ``message``/``updated`` per message in write order. Structural
 and final updates (``update_now``) are written through at once. The provider
 reads line up with that debounce window (``FlushWindow``): the flusher waits
 for the reads it woke at the close before it writes, and gathers window
-after window while they keep coming.
+after window while they keep coming. While the daemon's event traffic runs
+above its busy rates (another workspace fanning a burst out), a window stays
+open a debounce more at a time, up to ``STRETCH_SECONDS``: the per-window
+work is then done once for several windows (``_traffic``).
 
 All writes and their publishes run one at a time, in call order, under one
 lock: a flush therefore waits for a write already in flight, and an event
@@ -18,7 +21,7 @@ never overtakes the write of an earlier one.
 Source: Crush ``internal/message/message.go`` (33 ms debounce, terminal
 updates flushed synchronously, ``Flush``/``FlushAll``, ``Delete`` drops the
 pending state); docs/agent.md 1.5 and 7.5 (one flusher, one transaction per
-window instead of a timer per message).
+window instead of a timer per message; the stretch under load is crushd's).
 """
 
 from __future__ import annotations
@@ -34,11 +37,16 @@ from crushd.store import MessageStore
 
 from ._eventlog import EventLog
 from ._flush_window import FlushWindow
+from ._traffic import TrafficMark
 
 log = logging.getLogger("crushd.workspace")
 
 #: How long the flusher gathers streaming updates before writing, seconds.
 DEBOUNCE_SECONDS = 0.033
+
+#: How long a window may stay open, seconds, while the daemon's event traffic
+#: is above its busy rates (``EventTraffic``): one debounce more at a time.
+STRETCH_SECONDS = 0.3
 
 _FINISH = "finish"
 
@@ -74,6 +82,8 @@ class MessageService:
         store: the workspace database's messages table.
         log: the workspace's event log.
         debounce_seconds: how long the flusher gathers updates.
+        stretch_seconds: the longest a window stays open while the daemon's
+            event traffic is busy (``EventTraffic.busy_since``).
         count_changed: called as ``count_changed(session_id, delta)`` after a
             message of that session was created (+1) or deleted (-1).
     """
@@ -84,12 +94,14 @@ class MessageService:
         log: EventLog,
         *,
         debounce_seconds: float = DEBOUNCE_SECONDS,
+        stretch_seconds: float = STRETCH_SECONDS,
         count_changed: Callable[[str, int], None] | None = None,
     ) -> None:
         self._store = store
         self._log = log
         self._count_changed = count_changed or _ignore_count
         self._debounce = debounce_seconds
+        self._stretch = stretch_seconds
         self._dirty: dict[str, Message] = {}  # insertion order = write order
         self._lock = trio.Lock()  # one write-then-publish at a time, FIFO
         self._wake = trio.Event()
@@ -123,11 +135,12 @@ class MessageService:
 
     async def _gather(self) -> None:
         # Windows back to back while provider reads keep parking in them.
-        deadline = trio.current_time() + self._debounce
+        opened, mark = trio.current_time(), self._log.traffic.mark()
         while True:
-            await trio.sleep_until(deadline)
+            await trio.sleep_until(opened + self._debounce)
+            await self._step_aside(opened, mark)
             reading = self.window.close()
-            deadline = trio.current_time() + self._debounce
+            opened = trio.current_time()
             await self.window.settle()
             self._wake = trio.Event()
             try:
@@ -136,6 +149,15 @@ class MessageService:
                 log.exception("writing %d streamed messages failed", self.pending)
             if not reading:
                 return
+            mark = self._log.traffic.mark()
+
+    async def _step_aside(self, opened: float, mark: TrafficMark) -> None:
+        # While the daemon's other events crowd the loop, keep the window
+        # open a debounce more, up to ``stretch_seconds`` in all (_traffic).
+        traffic = self._log.traffic
+        while traffic.busy_since(mark) and trio.current_time() - opened < self._stretch:
+            mark = traffic.mark()
+            await trio.sleep(self._debounce)
 
     async def create(self, message: Message) -> Message:
         """Insert a message, then publish ``message``/``created``.

@@ -14,6 +14,7 @@ from crushd.config import ConfigSources
 from crushd.proto import WorkspaceSpec
 
 from ._eventlog import EventLog
+from ._traffic import EventTraffic
 from ._workspace import Workspace
 
 # The services, the store and the skills scanner are imported where a
@@ -52,6 +53,9 @@ class WorkspaceOpener:
         config_sources: ConfigSources | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
+        #: Every opened workspace's event log counts on this one (so their
+        #: flushers see the whole daemon's traffic).
+        self.traffic = EventTraffic()
         self._pool = pool
         self._replay_window_frames = replay_window_frames
         self._skills_env = skills_env
@@ -81,7 +85,7 @@ class WorkspaceOpener:
             self.config_sources, Path(spec.key), spec.data_dir, self._environ
         )
         data_dir = configuration.data_dir
-        event_log = EventLog(spec.id, self._replay_window_frames)
+        event_log = EventLog(spec.id, self._replay_window_frames, traffic=self.traffic)
         # Skills are scanned before the database opens: a cancelled scan then
         # leaves nothing to release.
         skills = await open_skills(

@@ -102,6 +102,7 @@ async def test_publish_wakes_one_leader_which_writes_everyone() -> None:
         assert [ids(b"".join(w)) for w in written] == [[1, 2]] * 3
         assert [len(w) for w in written] == [1, 1, 1]  # one chunk each
         assert written[0][0] is written[1][0] is written[2][0]
+        assert log.traffic.delivered == 6  # two events to three streams
 
 
 async def test_a_cancelled_leader_writes_the_others_but_not_itself() -> None:
@@ -170,6 +171,7 @@ async def test_stream_that_cannot_take_the_write_is_woken() -> None:
         log.publish("session", "created", {})
     assert sorted(map(id, streams.woken)) == sorted(map(id, streams.followers))
     assert [f.cursor for f in streams.followers] == [0, 0]
+    assert log.traffic.delivered == 0  # the streams will write (and count) it
 
 
 async def test_stream_without_writer_is_woken() -> None:

@@ -109,10 +109,12 @@ async def test_sse_frames_drain_then_end_on_teardown(
     log.publish("session", "deleted", {"id": "s"})
     harness.registry.detach(ticket)  # detach grace 10 s: still alive
     harness.registry.release(ws, client_id)
+    delivered = log.traffic.delivered
     async with aclosing(sse_frames(log, ticket, 0, 15.0)) as frames:
         chunks = [chunk async for chunk in frames]
     assert len(chunks) == 1
     assert b'"deleted"' in chunks[0]
+    assert log.traffic.delivered - delivered == log.head  # counted as written
 
 
 async def test_sse_response_headers_and_detach_on_disconnect(
@@ -157,6 +159,7 @@ async def test_websocket_frames_resume_and_close(
     ws = await create(harness, project, client_id)
     log = event_log(harness, ws)
     log.publish("session", "created", {"id": "before"})
+    delivered = log.traffic.delivered
     resource = f"/v1/workspaces/{ws}/ws?client_id={client_id}"
     stream = await trio.open_unix_socket(str(server))
     connection = await wrap_client_stream(nursery, stream, "crushd", resource)
@@ -170,6 +173,7 @@ async def test_websocket_frames_resume_and_close(
     with trio.fail_after(5):
         live = json.loads(await connection.get_message())
     assert (live["id"], live["type"]) == (2, "session")
+    assert log.traffic.delivered - delivered == 2  # each frame counted once
     harness.registry.retire(client_id)
     with trio.fail_after(5), pytest.raises(ConnectionClosed) as closed:
         await connection.get_message()

@@ -24,6 +24,7 @@ from crushd.errors import InternalError, NotFound
 from crushd.proto import Message, Part
 from crushd.store import DATABASE_FILE_NAME, Database, MessageStore, SessionStore
 from crushd.workspace import EventLog, MessageService, with_stop_finish
+from crushd.workspace._messages import DEBOUNCE_SECONDS, STRETCH_SECONDS
 
 
 @pytest.fixture
@@ -50,9 +51,11 @@ class GatedStore(MessageStore):
         self.entered = trio.Event()
         self.failures: list[BaseException] = []
         self.batches: list[list[str]] = []
+        self.times: list[float] = []  # when each batch write began
 
     async def update_many(self, messages: list[Message]) -> list[Message]:
         self.batches.append([m.id for m in messages])
+        self.times.append(trio.current_time())
         self.entered.set()
         if self.gate is not None:
             await self.gate.wait()
@@ -389,3 +392,44 @@ async def test_a_window_flush_holds_what_the_woken_reads_brought(
     assert 0.066 <= trio.current_time() < 0.07
     await setup.wait_for_events(2)
     assert setup.texts() == ["xxx"]
+
+
+async def _crowd(log: EventLog, per_10ms: int, seconds: float) -> None:
+    """Publish ``per_10ms`` events every 10 ms for ``seconds`` on ``log``."""
+    for _ in range(round(seconds / 0.01)):
+        for _ in range(per_10ms):
+            log.publish("session", "created", {})
+        await trio.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    ("per_10ms", "crowd_seconds", "earliest", "latest"),
+    [
+        (0, 0, DEBOUNCE_SECONDS, DEBOUNCE_SECONDS),
+        (20, 1.0, DEBOUNCE_SECONDS, DEBOUNCE_SECONDS),  # 2,000/s: not busy
+        (40, 1.0, STRETCH_SECONDS, STRETCH_SECONDS + DEBOUNCE_SECONDS),  # capped
+        (40, 0.1, 0.1, 0.1 + 2 * DEBOUNCE_SECONDS),  # ends soon after the crowd
+    ],
+)
+async def test_a_busy_daemon_keeps_the_window_open_up_to_the_stretch(
+    setup: Setup,
+    autojump_clock: trio.testing.MockClock,
+    nursery: trio.Nursery,
+    per_10ms: int,
+    crowd_seconds: float,
+    earliest: float,
+    latest: float,
+) -> None:
+    """Another workspace's log publishing above the busy rate (3,000/s) on
+    the same traffic holds the flush back a debounce at a time, never past
+    ``STRETCH_SECONDS``; below the rate, or once the crowd stops, it is the
+    33 ms window again."""
+    other = EventLog("ws-2", 4096, traffic=setup.log.traffic)
+    message = await _assistant(setup)
+    start = trio.current_time()
+    nursery.start_soon(_crowd, other, per_10ms, crowd_seconds)
+    setup.service.update_soon(_with_text(message, "a"))
+    await setup.wait_for_events(2)
+    waited = setup.store.times[0] - start
+    assert earliest - 0.001 <= waited <= latest + 0.001
+    assert setup.texts() == ["a"]

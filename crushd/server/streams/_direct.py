@@ -173,6 +173,7 @@ class DirectFollower:
         if self._writer is None or not self._writer.write(batch.data):
             self.wake()
             return
+        self.log.traffic.delivered += batch.cursor - self.cursor
         self.cursor = batch.cursor
         self.last_direct_write = trio.current_time()
         if self._writer.pending:

@@ -55,6 +55,7 @@ async def sse_frames(
     try:
         while True:
             batch = log.read_sse(follower.cursor)
+            log.traffic.delivered += batch.cursor - follower.cursor
             follower.cursor = batch.cursor
             if batch.data or follower.flush_needed:
                 # A ping also pushes out the rest of a partial direct write.

@@ -51,6 +51,7 @@ async def _send_frames(log: EventLog, ticket: StreamTicket, cursor: _Cursor) -> 
     while True:
         batch = log.read_ws(cursor.position)
         cursor.position = batch.cursor
+        log.traffic.delivered += len(batch.frames)
         for frame in batch.frames:
             await websocket.send(frame)
         if (log.closed and log.is_drained(cursor.position)) or not ticket.alive:
