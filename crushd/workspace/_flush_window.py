@@ -19,7 +19,8 @@ which cost a Trio deadline, a cancellation and its exception per read.
 
 Never held back: a read with no window open (a quiet model's next token, an
 answer's first bytes), the first read after a write (the head of the next
-request's answer), a read after one that filled the buffer (a fast stream).
+request's answer), a read after one that filled the buffer (a fast stream),
+the reads that end a body after ``[DONE]`` (the reader's ``unpaced()``).
 
 Source: docs/agent.md 1.5 (one flusher per workspace, 33 ms) and 5.1
 (provider reads); the readers' side is ``crushd.agent.providers._paced_reads``.

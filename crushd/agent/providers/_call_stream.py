@@ -21,6 +21,7 @@ import trio
 
 from ._chunks import ChunkReader
 from ._failures import connection_error
+from ._paced_reads import unpaced
 from ._sse_lines import SSELines
 from ._types import ProviderError, StreamEvent
 
@@ -116,15 +117,24 @@ class CallStream:
 
 async def _drain(lines: SSELines) -> None:
     # Reading the body to its end lets the connection be reused and finishes
-    # every generator under the line iterator.
-    with trio.move_on_after(DRAIN_SECONDS), contextlib.suppress(Exception):
+    # every generator under the line iterator. Unpaced: the turn's finish
+    # waits for this, and nothing read now is a token to gather.
+    with (
+        trio.move_on_after(DRAIN_SECONDS),
+        contextlib.suppress(Exception),
+        unpaced(),
+    ):
         await lines.discard_rest()
 
 
 async def _release(lines: SSELines, response: Any) -> None:
     # Closing the response makes the body's next read end or fail, which
     # finishes each generator beneath it (cancelled or abandoned).
-    with trio.CancelScope(shield=True), trio.move_on_after(DRAIN_SECONDS):
+    with (
+        trio.CancelScope(shield=True),
+        trio.move_on_after(DRAIN_SECONDS),
+        unpaced(),
+    ):
         await response.aclose()
         with contextlib.suppress(Exception):
             await lines.discard_rest()

@@ -11,8 +11,10 @@ one without another wake-up; the flusher then waits for them before it
 writes. The window itself is the workspace's (``crushd.workspace``'s
 ``FlushWindow``, whose module tells the rules and the measurements).
 
-Never held back here: the first read after a write (the head of an answer)
-and a read after one that filled the buffer asked for (a fast stream).
+Never held back here: the first read after a write (the head of an answer),
+a read after one that filled the buffer asked for (a fast stream), and any
+read inside ``unpaced()`` (the rest of a body after ``[DONE]``: the turn's
+finish waits for it, and no token can come with it).
 
 The wrappers follow httpcore's network backend and stream interfaces by
 shape (duck typing), so this module imports neither httpx nor httpcore:
@@ -22,9 +24,25 @@ agent package.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol
 
-__all__ = ["PacedBackend", "PacedStream", "ReadWindow", "pace_reads"]
+__all__ = ["PacedBackend", "PacedStream", "ReadWindow", "pace_reads", "unpaced"]
+
+#: Set inside ``unpaced()``; a Trio task's context is its own.
+_UNPACED: ContextVar[bool] = ContextVar("crushd_unpaced_reads", default=False)
+
+
+@contextmanager
+def unpaced() -> Iterator[None]:
+    """Within the block, this task's paced reads never wait for the window."""
+    token = _UNPACED.set(True)
+    try:
+        yield
+    finally:
+        _UNPACED.reset(token)
 
 
 class ReadWindow(Protocol):
@@ -53,7 +71,8 @@ class PacedStream:
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 - httpcore's signature
         """Wait for the window if need be, then read as the inner stream."""
-        await self._window.pace(self._last)
+        if not _UNPACED.get():
+            await self._window.pace(self._last)
         data: bytes = await self._inner.read(max_bytes, timeout)
         self._last = None if len(data) >= max_bytes else self._window.stamp()
         return data

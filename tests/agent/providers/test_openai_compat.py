@@ -33,6 +33,7 @@ from crushd.agent.providers import (
     ToolCallStart,
     ToolSpec,
     Usage,
+    _paced_reads,
     open_provider,
     resolve_models,
 )
@@ -609,6 +610,15 @@ async def test_the_provider_reads_line_up_with_the_flush_window(
     the answer streams; every token still arrives, once.
     """
     reads = _count_paced_reads(monkeypatch)
+    deltas = [chunk({"content": f"{n},"}) for n in range(5)]
+    reply = Reply(events=[*deltas, chunk({}, finish="stop"), "[DONE]"])
+    events = await _run_beside_a_flusher(reply)
+    assert _text(events) == "0,1,2,3,4,"
+    assert sum(reads) > 0  # the answer's bytes came through the paced stream
+
+
+async def _run_beside_a_flusher(reply: Reply) -> list[StreamEvent]:
+    """Stream ``reply`` through a window a stand-in flusher cycles every 33 ms."""
     window = FlushWindow()
 
     async def flusher() -> None:
@@ -618,14 +628,31 @@ async def test_the_provider_reads_line_up_with_the_flush_window(
             window.close()
             await window.settle()
 
-    deltas = [chunk({"content": f"{n},"}) for n in range(5)]
-    reply = Reply(events=[*deltas, chunk({}, finish="stop"), "[DONE]"])
     async with trio.open_nursery() as nursery:
         nursery.start_soon(flusher)
         events, _ = await _run_with([reply], None, window)
         nursery.cancel_scope.cancel()
-    assert _text(events) == "0,1,2,3,4,"
-    assert sum(reads) > 0  # the answer's bytes came through the paced stream
+    return events
+
+
+async def test_the_body_after_done_is_read_without_waiting_for_the_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reads that end the body after ``[DONE]`` skip the window's pace:
+    the turn's finish waits for them and they bring no token to gather."""
+    unpaced: list[bool] = []
+    paced_read = PacedStream.read
+
+    async def noted(self: PacedStream, max_bytes: int, **kwargs: Any) -> bytes:
+        unpaced.append(_paced_reads._UNPACED.get())
+        return await paced_read(self, max_bytes, **kwargs)
+
+    monkeypatch.setattr(PacedStream, "read", noted)
+    reply = Reply(events=[chunk({"content": "hi"}), chunk({}, finish="stop"), "[DONE]"])
+    events = await _run_beside_a_flusher(reply)
+    assert _text(events) == "hi"
+    assert unpaced[0] is False  # the answer's head and tokens: paced
+    assert unpaced[-1] is True  # the end of the body, after [DONE]
 
 
 async def test_without_a_window_the_reads_are_not_paced(

@@ -8,7 +8,12 @@ import httpx
 import trio
 import trio.testing
 
-from crushd.agent.providers._paced_reads import PacedBackend, PacedStream, pace_reads
+from crushd.agent.providers._paced_reads import (
+    PacedBackend,
+    PacedStream,
+    pace_reads,
+    unpaced,
+)
 from crushd.workspace._flush_window import FlushWindow
 
 
@@ -99,6 +104,19 @@ async def test_a_partial_read_holds_the_next_one() -> None:
     """The counter-case of the two above: without a write or a full read, it parks."""
     stream = _in_open_window([b"a", b"b"])
     await stream.read(10)
+    with trio.move_on_after(1) as scope:
+        await stream.read(10)
+    assert scope.cancelled_caught
+
+
+async def test_inside_unpaced_a_partial_read_does_not_hold_the_next(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """``unpaced()`` lifts the pause for this task's reads, and only inside it."""
+    stream = _in_open_window([b"a", b"b", b"c"])
+    await stream.read(10)
+    with unpaced():
+        assert await _read_at_once(stream, 10) == b"b"
     with trio.move_on_after(1) as scope:
         await stream.read(10)
     assert scope.cancelled_caught
