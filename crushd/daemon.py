@@ -177,10 +177,11 @@ async def run(settings: Settings, listeners: Listeners) -> None:
     favour_event_loop()  # worker threads hand the GIL back within 0.5 ms
     pool = StorePool(__version__)
     config_sources = ConfigSources.from_environ()
+    opener = WorkspaceOpener(
+        pool, settings.replay_window_frames, config_sources=config_sources
+    )
     registry = Registry(
-        WorkspaceOpener(
-            pool, settings.replay_window_frames, config_sources=config_sources
-        ),
+        opener,
         RegistrySettings(
             create_grace_seconds=settings.create_grace_seconds,
             detach_grace_seconds=settings.detach_grace_seconds,
@@ -197,6 +198,7 @@ async def run(settings: Settings, listeners: Listeners) -> None:
         },
         config_sources=config_sources,
         debug_endpoints=settings.debug_endpoints,
+        traffic=opener.traffic,
     )
     try:
         async with trio.open_nursery() as nursery:

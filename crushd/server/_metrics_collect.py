@@ -116,6 +116,7 @@ class ServerCollector:
         workspaces = [h.workspace for h in self.ctx.registry.workspaces()]
         yield from self._hosting(workspaces)
         yield from self._events(workspaces)
+        yield from self._traffic()
         yield from self._requests()
         yield from self._prompts(workspaces)
         yield from self._agent(_agent_stats())
@@ -158,6 +159,22 @@ class ServerCollector:
         for workspace_id, log in logs.items():
             lag.add_metric([workspace_id], log.head - log.oldest + 1)
         yield lag
+
+    def _traffic(self) -> Iterator[Metric]:
+        traffic = self.ctx.traffic
+        if traffic is None:
+            return
+        yield CounterMetricFamily(
+            "crushd_events_delivered",
+            "Events written to streams (one event to one SSE or WebSocket stream).",
+            value=traffic.delivered,
+        )
+        yield CounterMetricFamily(
+            "crushd_flush_window_stretches",
+            "Debounces a message flush window was kept open past its own while "
+            "the daemon's event traffic was heavy.",
+            value=traffic.stretches,
+        )
 
     def _requests(self) -> Iterator[Metric]:
         total = CounterMetricFamily(

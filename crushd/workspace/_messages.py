@@ -161,6 +161,7 @@ class MessageService:
         traffic = self._log.traffic
         while traffic.busy_since(mark) and trio.current_time() - opened < self._stretch:
             mark = traffic.mark()
+            traffic.stretches += 1
             await trio.sleep(self._debounce)
 
     async def create(self, message: Message) -> Message:

@@ -68,6 +68,9 @@ class EventTraffic:
     def __init__(self) -> None:
         self.published = 0
         self.delivered = 0
+        #: Debounces a flush window was kept open past its own
+        #: (``MessageService``; ``GET /v1/metrics``).
+        self.stretches = 0
 
     def mark(self) -> TrafficMark:
         """The counters now, to compare with later (needs a Trio run)."""

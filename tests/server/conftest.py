@@ -93,14 +93,18 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     pool = StorePool("test")
     idle_calls: list[float] = []
+    opener = WorkspaceOpener(pool, 4096, config_sources=config_sources)
     registry = Registry(
-        WorkspaceOpener(pool, 4096, config_sources=config_sources),
+        opener,
         settings,
         on_idle=lambda: idle_calls.append(trio.current_time()),
     )
     await nursery.start(registry.serve)
     context = ServerContext(
-        registry, heartbeat_seconds=15, config_sources=config_sources
+        registry,
+        heartbeat_seconds=15,
+        config_sources=config_sources,
+        traffic=opener.traffic,
     )
     app = create_app(context)
     yield Harness(registry, app, app.test_client(), idle_calls)

@@ -34,6 +34,8 @@ FAMILIES = (
     "crushd_clients",
     "crushd_streams",
     "crushd_events_published",
+    "crushd_events_delivered",
+    "crushd_flush_window_stretches",
     "crushd_replay_log_lag_events",
     "crushd_resyncs",
     "crushd_http_requests",
@@ -135,6 +137,8 @@ async def test_metrics_has_every_family_after_activity(
         families, "crushd_events_published", "crushd_events_published_total"
     )
     assert published >= 5  # three sessions, the ask's notification and request
+    assert total(families, "crushd_events_delivered") >= 1  # the WebSocket's first
+    assert total(families, "crushd_flush_window_stretches") == 0
     assert total(families, "crushd_resyncs") == 1
     lag = value(families, "crushd_replay_log_lag_events", workspace_id=ws)
     assert lag == workspace.log.head

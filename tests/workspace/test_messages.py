@@ -433,3 +433,5 @@ async def test_a_busy_daemon_keeps_the_window_open_up_to_the_stretch(
     waited = setup.store.times[0] - start
     assert earliest - 0.001 <= waited <= latest + 0.001
     assert setup.texts() == ["a"]
+    stretched = earliest > DEBOUNCE_SECONDS
+    assert (setup.log.traffic.stretches > 0) is stretched  # GET /v1/metrics

@@ -14,7 +14,7 @@ from crushd.proto import VersionInfo
 from crushd.registry import Registry
 
 if TYPE_CHECKING:
-    from crushd.workspace import Workspace
+    from crushd.workspace import EventTraffic, Workspace
 
 #: Request bodies above this many bytes get 413.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -50,6 +50,8 @@ class ServerContext:
             loads (decision B.1); ``None`` answers only the settings.
         version: the ``/v1/version`` answer.
         debug_endpoints: serve ``/v1/debug/...`` (``--debug-endpoints``).
+        traffic: the workspaces' shared event counters (the opener's
+            ``EventTraffic``), for ``GET /v1/metrics``; ``None`` = not shown.
     """
 
     registry: Registry[Workspace]
@@ -59,3 +61,4 @@ class ServerContext:
     config_sources: ConfigSources | None = None
     version: VersionInfo = attrs.field(factory=version_info)
     debug_endpoints: bool = False
+    traffic: EventTraffic | None = None
