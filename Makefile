@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# One pytest worker per core; coverage follows the workers (patch = subprocess).
+PYTEST_ARGS ?= -n auto
 
 .PHONY: run test lint clean
 
