@@ -6,15 +6,8 @@ from crushd import _lazy
 from crushd.proto import WorkspaceSpec
 
 from ._agent import AgentHandle
-from ._eventlog import (
-    DEFAULT_CAPACITY_BYTES,
-    PING_FRAME,
-    Batch,
-    EventLog,
-    EventLogStatistics,
-    WsBatch,
-    replay_frames,
-)
+from ._eventlog import DEFAULT_CAPACITY_BYTES, EventLog, EventLogStatistics
+from ._frames import PING_FRAME, Batch, WsBatch, replay_frames
 from ._opener import WorkspaceOpener
 from ._project import CONTEXT_FILES, INIT_PROMPT
 from ._traffic import EventTraffic, TrafficMark

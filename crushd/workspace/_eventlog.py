@@ -6,31 +6,43 @@ is O(ring) (bounded by a frame count and a byte count) and a publish costs the
 same for one reader or a thousand. A reader
 takes everything between its cursor and the head as one chunk per wake-up.
 A direct reader (the server's SSE fan-out, ``crushd.server._direct``) is
-offered each new frame at publish instead of being woken.
+offered each new frame at publish instead of being woken. The encodings
+themselves are ``_frames``'.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
 import attrs
 import trio
 
-from crushd.config import scrub_known_secrets
-from crushd.proto import UPDATED, Resync, converter
-
+from ._frames import (
+    PING_FRAME,
+    Batch,
+    WsBatch,
+    envelope,
+    replay_frames,
+    resync_envelope,
+    sse_frame,
+    ws_frame,
+)
 from ._traffic import EventTraffic
 
-#: An SSE comment frame; the stream writes it when idle (docs/protocol.md C.2).
-PING_FRAME = b": ping\n\n"
+__all__ = [
+    "DEFAULT_CAPACITY_BYTES",
+    "PING_FRAME",
+    "Batch",
+    "DirectReader",
+    "EventLog",
+    "EventLogStatistics",
+    "WsBatch",
+    "replay_frames",
+]
 
 #: Default bound on the bytes of frames a log holds (64 MiB): every streaming
 #: message update carries the whole message, so frames can be large.
 DEFAULT_CAPACITY_BYTES = 64 * 1024 * 1024
-
-_RESYNC = "resync"
 
 _T = TypeVar("_T")
 
@@ -48,41 +60,6 @@ class DirectReader(Protocol):
 
     def wake(self) -> None:
         """Make the reader's task look at the log."""
-
-
-@attrs.frozen
-class Batch:
-    """What one SSE reader gets per wake-up.
-
-    Attributes:
-        data: every frame after the cursor joined into one chunk, starting with
-            a ``resync`` frame when ``resync`` is true; ``b""`` when nothing is
-            pending.
-        cursor: the reader's new cursor (the log's head when this was read).
-        resync: the cursor was outside the ring, so events may be missing and
-            the client must refetch state.
-    """
-
-    data: bytes
-    cursor: int
-    resync: bool
-
-
-@attrs.frozen
-class WsBatch:
-    """What one WebSocket reader gets per wake-up.
-
-    Attributes:
-        frames: one JSON text frame per event, each with ``"id"`` as its first
-            key, led by a ``resync`` frame when ``resync`` is true; empty when
-            nothing is pending.
-        cursor: the reader's new cursor (the log's head when this was read).
-        resync: as ``Batch.resync``.
-    """
-
-    frames: Sequence[str]
-    cursor: int
-    resync: bool
 
 
 @attrs.frozen
@@ -104,56 +81,6 @@ class EventLogStatistics:
     readers_waiting: int
     bytes_held: int
     closed: bool
-
-
-def _envelope(type_: str, event_type: str, payload: object) -> str:
-    envelope = {"type": type_, "payload": {"type": event_type, "payload": payload}}
-    # Plain JSON data goes straight to the C encoder; the converter is called
-    # only for what json cannot encode (attrs models, at any depth). Compact
-    # separators and escaped control characters: never a raw newline, so each
-    # event is exactly one SSE data line. Every event passes here once, so
-    # here a secret value the daemon knows is masked, whatever field holds it.
-    return scrub_known_secrets(
-        json.dumps(
-            envelope,
-            separators=(",", ":"),
-            ensure_ascii=False,
-            default=_unstructure_model,
-        )
-    )
-
-
-def replay_frames(events: list[tuple[str, object]]) -> tuple[bytes, list[str]]:
-    """Encode events for one new stream only, outside the log: no ids.
-
-    Args:
-        events: ``(type, payload)`` pairs, each sent as a ``created`` event.
-
-    Returns:
-        ``(sse, ws)``: the SSE chunk (``data:`` lines without an ``id:``
-        line, so the client's resume point stays where it is) and one
-        WebSocket text frame per event (the envelope without ``"id"``).
-
-    Source: docs/protocol.md C.4 (pending prompts replayed on attach).
-    """
-    envelopes = [_envelope(type_, "created", payload) for type_, payload in events]
-    sse = b"".join(b"data: %s\n\n" % e.encode() for e in envelopes)
-    return sse, envelopes
-
-
-def _unstructure_model(value: object) -> object:
-    if not attrs.has(type(value)):
-        raise TypeError(f"{type(value).__name__} is not JSON data or a wire model")
-    return converter.unstructure(value)
-
-
-def _sse_frame(seq: int, body: bytes) -> bytes:
-    return b"id: %d\ndata: %s\n\n" % (seq, body)
-
-
-def _ws_frame(seq: int, envelope: str) -> str:
-    # The envelope always starts with "{"; splice the id in as the first key.
-    return f'{{"id":{seq},{envelope[1:]}'
 
 
 class EventLog:
@@ -272,8 +199,7 @@ class EventLog:
         if self._closed:
             return self._head
         self.traffic.published += 1
-        envelope = _envelope(type, event_type, payload)
-        frame = self._store(envelope)
+        frame = self._store(envelope(type, event_type, payload))
         self._offer(self._head, frame)
         self._wake()
         return self._head
@@ -380,17 +306,17 @@ class EventLog:
         for reader in list(self._direct):
             reader.wake()
 
-    def _store(self, envelope: str) -> bytes:
+    def _store(self, encoded: str) -> bytes:
         seq = self._head + 1
-        body = envelope.encode()
-        sse = _sse_frame(seq, body)
+        body = encoded.encode()
+        sse = sse_frame(seq, body)
         slot = (seq - 1) % self.capacity_frames
         # The WebSocket frame is the body plus '"id":<seq>,', all ASCII.
         size = len(sse) + len(body) + len(str(seq)) + 6
         self._bytes_held += size - self._sizes[slot]
         self._sse[slot], self._ws[slot], self._sizes[slot] = (
             sse,
-            _ws_frame(seq, envelope),
+            ws_frame(seq, encoded),
             size,
         )
         self._head = seq
@@ -434,12 +360,11 @@ class EventLog:
         return ring[start:] + ring[: stop - self.capacity_frames]
 
     def _resync_envelope(self) -> str:
-        payload = Resync(workspace_id=self.workspace_id, oldest_id=self.oldest)
-        return _envelope(_RESYNC, UPDATED, payload)
+        return resync_envelope(self.workspace_id, self.oldest)
 
     def _resync_sse(self) -> bytes:
         # Id oldest - 1: a client resuming from it gets exactly what follows.
-        return _sse_frame(self.oldest - 1, self._resync_envelope().encode())
+        return sse_frame(self.oldest - 1, self._resync_envelope().encode())
 
     def _resync_ws(self) -> str:
-        return _ws_frame(self.oldest - 1, self._resync_envelope())
+        return ws_frame(self.oldest - 1, self._resync_envelope())
