@@ -80,5 +80,6 @@ def test_agent_quick_runs_against_a_real_daemon(tmp_path: Path) -> None:
     assert 0 <= median["burst_during_daemon_cpu_share"] <= 1.5  # 10 ms ticks
     assert median["burst_during_load_cpu_share"] >= 0  # 10 ms ticks: may read 0
     assert median["burst_control_over_alone"] > 0
+    assert median["burst_after_over_alone"] > 0  # the bracketing set alone
     assert median["burst_alone_load_cpu_share"] == 0
     assert set(result["targets"]) >= {"post_p99_ms", "delta_p99_ms", "lost_total"}

@@ -24,8 +24,10 @@ initialised, and ``watchers`` event streams on that workspace spread over
    daemon, ``bursts`` times alone, then ``bursts`` times while ``sessions``
    answers stream at ``rate`` to the watchers (the ratio of the medians is
    the target), then ``bursts`` control bursts beside a synthetic load as
-   large as the watchers' and scripted server's (``_agent_burst``); the CPU
-   shares of a core the daemon and the other load had meanwhile.
+   large as the watchers' and scripted server's (``_agent_burst``), then
+   ``bursts`` alone again (``burst_after_over_alone``: the machine's drift
+   over the phase, a reference); the CPU shares of a core the daemon and the
+   other load had meanwhile.
 
 Every watcher's text (the last update and the ``run_complete``) must equal
 the full answer in every phase; ``lost_watchers`` counts those that did not.
@@ -416,7 +418,12 @@ def sustained_phase(
 def burst_phase(
     agent: Agent, watchers: Watchers, llm: ScriptedLLM, daemon: Daemon, sizes: Sizes
 ) -> dict[str, float]:
-    """Fan-out bursts alone, while ``sessions`` answers stream, then the control."""
+    """Fan-out bursts alone, while ``sessions`` answers stream, the control, alone again.
+
+    The second set alone (``burst_after_*``) brackets the others: its ratio to
+    the first shows how far the machine drifted over the phase (a reference,
+    not part of the target's ratio).
+    """
     conn = daemon.connect()
     project = daemon.root / "burst-project"
     project.mkdir()
@@ -444,10 +451,11 @@ def burst_phase(
     target = attrs.evolve(target, conn=daemon.connect())
     share = statistics.median(s.load_share for s in during)
     control = control_bursts(target, sizes.bursts, share)
+    after = bursts(target, sizes.bursts, no_load)
     target.conn.close()
     metrics = medians(alone, "alone") | medians(during, "during")
-    metrics |= medians(control, "control")
-    for phase in ("during", "control"):
+    metrics |= medians(control, "control") | medians(after, "after")
+    for phase in ("during", "control", "after"):
         metrics[f"burst_{phase}_over_alone"] = (
             metrics[f"burst_{phase}_per_s"] / metrics["burst_alone_per_s"]
         )
