@@ -21,7 +21,8 @@ initialised, and ``watchers`` event streams on that workspace spread over
    (``_sdk_loop``) parses the same scripted stream, same formula.
 3. **burst**: the fan-out burst (``_streams.burst``'s clients and publish,
    ``burst_clients`` x ``burst_events``) in a second workspace of the same
-   daemon, ``bursts`` times alone, then ``bursts`` times while ``sessions``
+   daemon, ``bursts`` times alone (after one untimed warm-up burst), then
+   ``bursts`` times while ``sessions``
    answers stream at ``rate`` to the watchers (the ratio of the medians is
    the target), then ``bursts`` control bursts beside a synthetic load as
    large as the watchers' and scripted server's (``_agent_burst``), then
@@ -418,11 +419,12 @@ def sustained_phase(
 def burst_phase(
     agent: Agent, watchers: Watchers, llm: ScriptedLLM, daemon: Daemon, sizes: Sizes
 ) -> dict[str, float]:
-    """Fan-out bursts alone, while ``sessions`` answers stream, the control, alone again.
+    """Fan-out bursts: alone, beside the answers, the control, alone again.
 
-    The second set alone (``burst_after_*``) brackets the others: its ratio to
-    the first shows how far the machine drifted over the phase (a reference,
-    not part of the target's ratio).
+    One untimed burst first warms the burst workspace up (its log's ring
+    fills, the first-use paths run). The second set alone (``burst_after_*``)
+    brackets the others: its ratio to the first shows how far the machine
+    drifted over the phase (a reference, not part of the target's ratio).
     """
     conn = daemon.connect()
     project = daemon.root / "burst-project"
@@ -434,6 +436,7 @@ def burst_phase(
     def outside_load() -> float:
         return sum(watchers.cpu_seconds()) + cpu_seconds(llm.process.pid)
 
+    bursts(target, 1, no_load)  # warm-up, not counted
     alone = bursts(target, sizes.bursts, no_load)
     runs = [agent.new_run(sizes.deltas, sizes.rate) for _ in range(sizes.sessions)]
     timeout = _run_seconds(sizes) + 60
