@@ -11,7 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stress.bench._agent import Run, delta_latencies, lost
+from stress.bench._agent import delta_latencies, lost
+from stress.bench._agent_driver import Run
 from stress.bench._agent_worker import Dechunker, Follower
 from stress.bench._script import DELTA_CHARS, MARKER, full_answer, prompt_for
 
