@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import httpx
 import pytest
 import trio
 
@@ -34,7 +35,7 @@ from ..replay import (
     unanswered_tool_calls,
 )
 from ._agent_helpers import completed, joined, payload, start_scenario
-from .conftest import DaemonFactory
+from .conftest import Daemon, DaemonFactory
 from .test_multiclient import PROMPT
 
 pytestmark = [
@@ -133,6 +134,8 @@ async def test_the_run_goes_on_when_the_prompting_client_leaves(
         hold.release()
         done = await b.watcher.until(completed(run_id))
         messages = await b.client.messages(b.workspace_id, session.id)
+        delivered = await _metric(daemon, "crushd_events_delivered_total")
+    assert delivered >= len(b.watcher.events)  # the daemon's streams count
     assert not hold.disconnected.is_set()
     assert not payload(done).get("cancelled")
     assert event_problems(b.watcher.events, session.id, run_id) == []
@@ -197,3 +200,12 @@ async def test_crushctl_run_prints_the_final_answer(
     assert result.returncode == 0, result.stderr.decode()
     assert scenario.agent_turns[-1].content in result.stdout.decode()
     assert request_problems(scenario, replay.requests("glob_tool")) == []
+
+
+async def _metric(daemon: Daemon, name: str) -> float:
+    """One unlabelled sample of the daemon's ``GET /v1/metrics``."""
+    transport = httpx.AsyncHTTPTransport(uds=str(daemon.socket_path))
+    async with httpx.AsyncClient(transport=transport, base_url="http://crushd") as http:
+        text = (await http.get("/v1/metrics")).text
+    samples = (line.rpartition(" ") for line in text.splitlines())
+    return next(float(value) for key, _, value in samples if key == name)
