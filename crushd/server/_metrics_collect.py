@@ -19,7 +19,6 @@ Source: issue 15 section 1; docs/protocol.md 3 (event log, resync).
 from __future__ import annotations
 
 import sys
-import weakref
 from collections.abc import Iterator
 from math import inf
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -41,7 +40,7 @@ from .http import ServerContext
 
 if TYPE_CHECKING:
     from crushd.agent import AgentStats
-    from crushd.workspace import EventLog, Workspace
+    from crushd.workspace import Workspace
 
 __all__ = ["CONTENT_TYPE_LATEST", "ServerCollector", "render"]
 
@@ -74,29 +73,6 @@ def _agent_stats() -> AgentStats | None:
     return AGENT_STATS
 
 
-class _LogTotals:
-    """Events published and resyncs summed over logs, past ones included."""
-
-    def __init__(self) -> None:
-        self._logs: dict[str, weakref.ref[EventLog]] = {}
-        self._last: dict[str, tuple[int, int]] = {}
-        self._gone = (0, 0)
-
-    def totals(self, logs: dict[str, EventLog]) -> tuple[int, int]:
-        """``(events published, resyncs)`` of ``logs`` plus every earlier one."""
-        for workspace_id in set(self._last) - set(logs):
-            log = self._logs.pop(workspace_id)()
-            last = self._last.pop(workspace_id)
-            final = last if log is None else (log.head, log.resyncs)
-            self._gone = (self._gone[0] + final[0], self._gone[1] + final[1])
-        published, resyncs = self._gone
-        for workspace_id, log in logs.items():
-            self._logs[workspace_id] = weakref.ref(log)
-            self._last[workspace_id] = (log.head, log.resyncs)
-            published, resyncs = published + log.head, resyncs + log.resyncs
-        return published, resyncs
-
-
 class ServerCollector:
     """A prometheus-client collector over one server's live state.
 
@@ -108,7 +84,6 @@ class ServerCollector:
     def __init__(self, ctx: ServerContext, requests: RequestStats) -> None:
         self.ctx = ctx
         self.requests = requests
-        self._totals = _LogTotals()
         self._first_seen: dict[str, float] = {}
 
     def collect(self) -> Iterator[Metric]:
@@ -116,7 +91,6 @@ class ServerCollector:
         workspaces = [h.workspace for h in self.ctx.registry.workspaces()]
         yield from self._hosting(workspaces)
         yield from self._events(workspaces)
-        yield from self._traffic()
         yield from self._requests()
         yield from self._prompts(workspaces)
         yield from self._agent(_agent_stats())
@@ -140,34 +114,22 @@ class ServerCollector:
         yield streams
 
     def _events(self, workspaces: list[Workspace]) -> Iterator[Metric]:
-        logs = {w.id: w.log for w in workspaces}
-        published, resyncs = self._totals.totals(logs)
-        yield CounterMetricFamily(
-            "crushd_events_published", "Events published to the logs.", value=published
-        )
-        yield CounterMetricFamily(
-            "crushd_resyncs",
-            "Stream reads that led with a resync (cursor outside the ring).",
-            value=resyncs,
-        )
-        lag = GaugeMetricFamily(
-            "crushd_replay_log_lag_events",
-            "Per workspace, the most events a reader can trail the head by and "
-            "still resume without a resync (head - oldest held + 1).",
-            labels=["workspace_id"],
-        )
-        for workspace_id, log in logs.items():
-            lag.add_metric([workspace_id], log.head - log.oldest + 1)
-        yield lag
-
-    def _traffic(self) -> Iterator[Metric]:
+        # The daemon's totals, past workspaces included (``EventTraffic``).
         traffic = self.ctx.traffic
-        if traffic is None:
-            return
+        yield CounterMetricFamily(
+            "crushd_events_published",
+            "Events published to the logs.",
+            value=traffic.published,
+        )
         yield CounterMetricFamily(
             "crushd_events_delivered",
             "Events written to streams (one event to one SSE or WebSocket stream).",
             value=traffic.delivered,
+        )
+        yield CounterMetricFamily(
+            "crushd_resyncs",
+            "Stream reads that led with a resync (cursor outside the ring).",
+            value=traffic.resyncs,
         )
         yield CounterMetricFamily(
             "crushd_flush_window_stretches",
@@ -175,6 +137,16 @@ class ServerCollector:
             "the daemon's event traffic was heavy.",
             value=traffic.stretches,
         )
+        lag = GaugeMetricFamily(
+            "crushd_replay_log_lag_events",
+            "Per workspace, the most events a reader can trail the head by and "
+            "still resume without a resync (head - oldest held + 1).",
+            labels=["workspace_id"],
+        )
+        for workspace in workspaces:
+            log = workspace.log
+            lag.add_metric([workspace.id], log.head - log.oldest + 1)
+        yield lag
 
     def _requests(self) -> Iterator[Metric]:
         total = CounterMetricFamily(

@@ -155,7 +155,6 @@ class EventLog:
         self._closed = False
         self._changed = trio.Event()
         self._direct: dict[DirectReader, None] = {}  # insertion-ordered set
-        self.resyncs = 0  # reads that led with a resync (GET /v1/metrics)
         #: The daemon's event counters (shared by its logs; streams count
         #: their deliveries on it).
         self.traffic = traffic or EventTraffic()
@@ -345,7 +344,7 @@ class EventLog:
         oldest = self.oldest
         if oldest - 1 <= cursor <= self._head:
             return cursor + 1, False
-        self.resyncs += 1
+        self.traffic.resyncs += 1
         return oldest, True
 
     def _slice(self, ring: list[_T], first: int) -> list[_T]:

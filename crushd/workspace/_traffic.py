@@ -11,7 +11,9 @@ windows; no token is lost, each update just holds more of them.
 
 The signal is two counters every event log and stream of the daemon bump:
 events published, and events delivered to a stream. Both are plain integer
-increments on paths that already do far more per event.
+increments on paths that already do far more per event. ``GET /v1/metrics``
+reads them (and the resyncs and stretches counted beside them) as the
+daemon's totals, past workspaces included.
 
 Measured with the agent benchmark's bursts beside three answers streaming to
 50 watchers (stress/RESULTS.md, "The flusher steps aside"): the burst rate
@@ -68,6 +70,8 @@ class EventTraffic:
     def __init__(self) -> None:
         self.published = 0
         self.delivered = 0
+        #: Stream reads that led with a resync (cursor outside the ring).
+        self.resyncs = 0
         #: Debounces a flush window was kept open past its own
         #: (``MessageService``; ``GET /v1/metrics``).
         self.stretches = 0

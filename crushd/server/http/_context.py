@@ -12,9 +12,10 @@ from crushd import __version__
 from crushd.config import ConfigSources
 from crushd.proto import VersionInfo
 from crushd.registry import Registry
+from crushd.workspace import EventTraffic
 
 if TYPE_CHECKING:
-    from crushd.workspace import EventTraffic, Workspace
+    from crushd.workspace import Workspace
 
 #: Request bodies above this many bytes get 413.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -51,7 +52,8 @@ class ServerContext:
         version: the ``/v1/version`` answer.
         debug_endpoints: serve ``/v1/debug/...`` (``--debug-endpoints``).
         traffic: the workspaces' shared event counters (the opener's
-            ``EventTraffic``), for ``GET /v1/metrics``; ``None`` = not shown.
+            ``EventTraffic``), which ``GET /v1/metrics`` reports; a context
+            built without the opener's counts nothing.
     """
 
     registry: Registry[Workspace]
@@ -61,4 +63,4 @@ class ServerContext:
     config_sources: ConfigSources | None = None
     version: VersionInfo = attrs.field(factory=version_info)
     debug_endpoints: bool = False
-    traffic: EventTraffic | None = None
+    traffic: EventTraffic = attrs.field(factory=EventTraffic)
