@@ -15,6 +15,7 @@ from stress.bench._agent import delta_latencies, lost
 from stress.bench._agent_driver import Run
 from stress.bench._agent_worker import Dechunker, Follower
 from stress.bench._script import DELTA_CHARS, MARKER, full_answer, prompt_for
+from stress.bench._wake_probe import LATE_SECONDS, sample, summary
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -61,6 +62,17 @@ def test_follower_notes_new_deltas_and_the_final_text() -> None:
     assert lost([record], [Run("s", "r", 4, 0)]) == 1
 
 
+def test_wake_probe_counts_late_wake_ups_and_their_tail() -> None:
+    """Only wake-ups later than ``LATE_SECONDS`` count; p99 and max in ms."""
+    late = [0.0001] * 98 + [LATE_SECONDS, 0.004]
+    figures = summary(late)
+    assert figures["late_share"] == 0.01  # the one at the threshold is not late
+    assert figures["p99_ms"] == LATE_SECONDS * 1e3
+    assert figures["max_ms"] == 4.0
+    assert summary([]) == {"late_share": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+    assert all(d >= 0 for d in sample(0.02, period=0.001))
+
+
 def test_agent_quick_runs_against_a_real_daemon(tmp_path: Path) -> None:
     """--quick runs the three phases; every watcher got every answer whole."""
     out = tmp_path / "bench.json"
@@ -83,4 +95,6 @@ def test_agent_quick_runs_against_a_real_daemon(tmp_path: Path) -> None:
     assert median["burst_control_over_alone"] > 0
     assert median["burst_after_over_alone"] > 0  # the bracketing set alone
     assert median["burst_alone_load_cpu_share"] == 0
+    assert 0 <= median["machine_wake_late_share"] <= 1  # the machine's reference
+    assert median["machine_wake_max_ms"] >= median["machine_wake_p99_ms"] > 0
     assert set(result["targets"]) >= {"post_p99_ms", "delta_p99_ms", "lost_total"}

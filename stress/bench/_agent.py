@@ -11,7 +11,9 @@ initialised, and ``watchers`` event streams on that workspace spread over
    /agent`` (the three prompts, plus probes sent ``probes_per_s`` times a
    second during the first 60 % of the answers: a prompt queued on a busy
    session, each followed by ``prompts/clear`` so no extra run starts, and
-   by a ``GET /v1/health`` timed the same way as a reference);
+   by a ``GET /v1/health`` timed the same way as a reference; meanwhile
+   ``_wake_probe`` notes how late a process that only sleeps wakes up on
+   this machine, a second reference);
    delta-to-client latency (the scripted server notes the wall-clock time
    it writes each delta; a watcher notes when an update first holds that
    delta; every delta x every watcher); daemon CPU per 1,000 deltas.
@@ -53,7 +55,7 @@ from stress.bench._agent_burst import (
     medians,
     no_load,
 )
-from stress.bench._agent_driver import Agent, Run, ScriptedLLM, Watchers
+from stress.bench._agent_driver import Agent, Run, ScriptedLLM, WakeProbe, Watchers
 from stress.bench._procs import REPO, BenchError, Daemon, cpu_seconds
 from stress.bench._script import full_answer, prompt_for
 from stress.bench._streams import Options, percentile, split
@@ -124,14 +126,17 @@ def latency_phase(
     agent: Agent, watchers: Watchers, llm: ScriptedLLM, daemon: Daemon, sizes: Sizes
 ) -> dict[str, float]:
     """Three answers at ``rate``: POST and delta-to-client latency, CPU."""
+    probe_seconds = 0.6 * _run_seconds(sizes)
+    wake_probe = WakeProbe(probe_seconds)
     runs = [agent.new_run(sizes.deltas, sizes.rate) for _ in range(sizes.sessions)]
     timeout = _run_seconds(sizes) + 60
     watchers.follow([r.job() for r in runs], timeout)
     cpu0 = cpu_seconds(daemon.pid)
+    wake_probe.begin()
     start = time.monotonic()
     posts = [agent.prompt(run) for run in runs]
     starts, health = list(posts), []
-    probe_until = start + 0.6 * _run_seconds(sizes)
+    probe_until = start + probe_seconds
     step = 1 / sizes.probes_per_s
     due = start + step
     while (now := time.monotonic()) < probe_until:
@@ -165,7 +170,7 @@ def latency_phase(
         * 1e6,
         "daemon_cpu_share": (cpu1 - cpu0) / elapsed,
         "lost_watchers": lost(records, runs),
-    }
+    } | wake_probe.result()
 
 
 def sdk_rate(llm: ScriptedLLM, deltas: int) -> float:

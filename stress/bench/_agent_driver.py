@@ -3,7 +3,8 @@
 ``ScriptedLLM`` runs the scripted OpenAI-compatible server (``_scripted_llm``)
 and writes the daemon's global ``crush.json`` naming it as a provider in
 upstream's shape; ``Watchers`` are the event-stream client processes
-(``_agent_worker``); ``Agent`` is the driver's side of the daemon's agent
+(``_agent_worker``); ``WakeProbe`` notes how late a sleeping process wakes
+meanwhile (``_wake_probe``); ``Agent`` is the driver's side of the daemon's agent
 routes on one keep-alive connection (init, sessions, prompts, probes). The
 phases that use them are ``_agent``'s.
 """
@@ -220,3 +221,37 @@ class Agent:
         target = f"/v1/workspaces/{self.ws}/agent/sessions/{session_id}/prompts/clear"
         expect(*self.conn.request("POST", target))
         return seconds
+
+
+class WakeProbe:
+    """The probe process: started early, it samples for ``seconds`` from ``begin``.
+
+    Its interpreter starts before the measured phase, so the phase does not
+    share the machine with that start-up. ``result`` waits for it and returns
+    ``_wake_probe.summary``'s figures with keys prefixed ``machine_wake_``
+    (``late_share``, ``p99_ms``, ``max_ms``).
+
+    Raises:
+        BenchError: the probe failed or printed no summary.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        command = [sys.executable, "-m", "stress.bench._wake_probe"]
+        command += ["--seconds", repr(seconds), "--wait"]
+        self.seconds = seconds
+        self.process = subprocess.Popen(
+            command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def begin(self) -> None:
+        """Start sampling now (the process reads one line first)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+
+    def result(self) -> dict[str, float]:
+        """The probe's summary, once it is done."""
+        out = self.process.communicate(timeout=self.seconds + 30)[0]
+        if self.process.returncode:
+            raise BenchError(f"the wake probe failed ({self.process.returncode})")
+        return {f"machine_wake_{k}": v for k, v in json.loads(out).items()}
