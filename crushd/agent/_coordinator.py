@@ -23,6 +23,7 @@ from crushd.errors import (
     AgentNotInitialized,
     EmptyPrompt,
     InternalError,
+    ModelUnavailable,
     SessionIdMissing,
 )
 
@@ -196,10 +197,21 @@ class AgentCoordinator:
             )
             await self._warm_up()
             await _prepare_codecs()
+            await self._warm_providers()
         except Exception:  # readiness problems surface on the turn instead
             log.exception("agent readiness failed")
         finally:
             ready.set()
+
+    async def _warm_providers(self) -> None:
+        """Open the selected models' providers before any prompt (``ProviderPool``).
+
+        A model crushd cannot speak is left to the turn, which reports it.
+        """
+        models = self._models
+        for model in (models.large, models.small) if models is not None else ():
+            with contextlib.suppress(ModelUnavailable):
+                await self._providers.warm(model)
 
     # -- prompts -----------------------------------------------------------
 

@@ -5,7 +5,12 @@ Opening a provider builds an HTTP client; its first call opens a connection
 event loop). Opened per turn and per title job, every turn paid that again.
 The pool keeps one provider per resolved model (endpoint, key, headers,
 body keys, model), so turns and title jobs of the same workspace reuse the
-client and its kept-alive connections.
+client and its kept-alive connections. One model opens once even when
+several turns start together: the others wait for that open instead of
+building a client of their own (three prompts at once used to build six
+clients, each a worker-thread hop and about 0.4 ms of GIL-holding work once
+the SDK is warm, and close four of them). ``warm`` opens the selected models
+at ``agent/init``, so a prompt finds its provider open.
 
 The config is read again on every turn, so a changed key or endpoint resolves
 to a new model and a new provider; the old one stops being handed out once
@@ -63,6 +68,7 @@ class ProviderPool:
         self._open = open_provider
         self._size = size
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._opening: dict[str, trio.Event] = {}  # key -> set once opened
         self._closed = False
 
     @contextlib.asynccontextmanager
@@ -81,6 +87,16 @@ class ProviderPool:
             if entry.retired and entry.users == 0:
                 await _close_all([entry])
 
+    async def warm(self, *models: ResolvedModel) -> None:
+        """Open the providers of ``models`` now (``agent/init``), kept for turns.
+
+        Raises:
+            whatever opening a provider raises.
+        """
+        for model in models:
+            async with self.use(model):
+                pass
+
     async def aclose(self) -> None:
         """Close every provider not in use; the others close when released."""
         self._closed = True
@@ -94,24 +110,30 @@ class ProviderPool:
     async def _acquire(self, model: ResolvedModel) -> tuple[_Entry, list[_Entry]]:
         """Return the entry, counted as in use, and the providers to close now."""
         key = _key(model)
-        opened = None
-        if key not in self._entries:
-            opened = _Entry(await self._open(model), retired=self._closed)
-        # No await from here on: the caller's ``try`` covers the closing.
-        spare: list[_Entry] = []
+        while key in self._opening:  # another turn opens it: share that one
+            await self._opening[key].wait()
         entry = self._entries.get(key)
         if entry is None:
-            assert opened is not None
-            entry = opened
-            if not entry.retired:  # retired: the agent stopped, one use only
-                self._entries[key] = entry
-        elif opened is not None:  # another turn opened the same one meanwhile
-            spare.append(opened)
+            entry = await self._open_entry(key, model)
+        # No await from here on: the caller's ``try`` covers the closing.
         entry.users += 1
+        spare: list[_Entry] = []
         if not entry.retired:
             self._entries.move_to_end(key)
-            spare += _retire(self._evicted())
+            spare = _retire(self._evicted())
         return entry, spare
+
+    async def _open_entry(self, key: str, model: ResolvedModel) -> _Entry:
+        """Open ``model``'s provider; uses of it meanwhile wait (``_opening``)."""
+        opened = self._opening[key] = trio.Event()
+        try:
+            entry = _Entry(await self._open(model), retired=self._closed)
+        finally:
+            del self._opening[key]
+            opened.set()  # the waiters run after this task's next checkpoint
+        if not entry.retired:  # retired: the agent stopped, one use only
+            self._entries[key] = entry
+        return entry
 
     def _evicted(self) -> list[_Entry]:
         evicted = []

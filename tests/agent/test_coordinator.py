@@ -241,7 +241,8 @@ async def test_turn_event_order_ends_with_run_complete(
 async def test_turns_share_the_provider_and_teardown_closes_it(
     ws: Workspace, router: Router
 ) -> None:
-    """Two turns and the title job open one provider per model; stopping closes them."""
+    """Init opens one provider per model; the turns and the title job reuse
+    them; stopping closes them."""
     opened: list[str] = []
 
     async def open_provider(model: ResolvedModel) -> Provider:
@@ -260,6 +261,10 @@ async def test_turns_share_the_provider_and_teardown_closes_it(
         )
         await inner.start(coordinator.serve)
         await coordinator.init()
+        with trio.fail_after(5):
+            while not coordinator.is_ready:
+                await trio.sleep(0.001)
+        assert sorted(opened) == ["big", "small"]  # opened at init, before a prompt
         coordinator.submit(SID, "first")
         await wait_idle(coordinator)
         coordinator.submit(SID, "second")
@@ -271,6 +276,34 @@ async def test_turns_share_the_provider_and_teardown_closes_it(
         inner.cancel_scope.cancel()
     assert sorted(opened) == ["big", "small"]  # the title job used the small one
     assert router.closed == 2
+
+
+async def test_a_model_crushd_cannot_speak_is_left_to_the_turn(
+    nursery: trio.Nursery, ws: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Opening the providers at init: an unsupported one does not fail readiness
+    or log a traceback; the turn reports it (as before any warm-up)."""
+
+    async def open_provider(model: ResolvedModel) -> Provider:
+        await trio.lowlevel.checkpoint()
+        raise ModelUnavailable("provider local: type x is not supported")
+
+    coordinator = AgentCoordinator(
+        ws.ports(),
+        lambda: CONFIG,
+        open_provider=open_provider,
+        warm_up=trio.lowlevel.checkpoint,
+    )
+    await nursery.start(coordinator.serve)
+    await coordinator.init()
+    with trio.fail_after(5):
+        while not coordinator.is_ready:
+            await trio.sleep(0.001)
+    assert "readiness failed" not in caplog.text
+    coordinator.submit(SID, "hi", run_id="r1")
+    await wait_idle(coordinator)
+    complete = next(p for k, p in terminal(ws) if k == "run_complete")
+    assert "not supported" in complete.error
 
 
 async def test_cancel_right_after_accept_is_not_lost(

@@ -93,8 +93,12 @@ async def test_a_changed_key_gets_a_new_provider() -> None:
     assert len(opener.opened) == 2
 
 
-async def test_two_first_uses_at_once_keep_one_and_close_the_other() -> None:
-    """Concurrent opens of one model: the later one is closed, both share the first."""
+async def test_first_uses_at_once_open_the_model_once() -> None:
+    """Three turns start together: one open, the others wait for it and share it.
+
+    (Each open builds an HTTP client in a thread holding the GIL; the pool
+    used to build one per turn and close the extras.)
+    """
     opener = Opener()
     opener.gate = trio.Event()
     pool = ProviderPool(opener)
@@ -106,14 +110,61 @@ async def test_two_first_uses_at_once_keep_one_and_close_the_other() -> None:
             await trio.sleep(0.01)
 
     async with trio.open_nursery() as nursery:
+        for _ in range(3):
+            nursery.start_soon(turn)
+        await trio.testing.wait_all_tasks_blocked()
+        opener.gate.set()
+    (first,) = opener.opened
+    assert got == [first] * 3
+    assert first.closed == 0
+    assert len(pool) == 1
+
+
+async def test_a_failed_open_leaves_the_waiters_to_open_their_own() -> None:
+    """The first open fails (its turn gets the error); a waiting turn tries again."""
+    opener = Opener()
+    opener.gate = trio.Event()
+    pool = ProviderPool(opener)
+    calls = 0
+    real_open = opener.__call__
+
+    async def fail_first(model: ResolvedModel) -> Provider:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await opener.gate.wait()  # type: ignore[union-attr]
+            raise OSError("no route")
+        return await real_open(model)
+
+    pool._open = fail_first
+    outcomes: list[object] = []
+
+    async def turn() -> None:
+        try:
+            async with pool.use(LARGE) as provider:
+                outcomes.append(provider)
+        except OSError as exc:
+            outcomes.append(str(exc))
+
+    async with trio.open_nursery() as nursery:
         nursery.start_soon(turn)
         nursery.start_soon(turn)
         await trio.testing.wait_all_tasks_blocked()
+        assert calls == 1  # the second turn waits instead of opening
         opener.gate.set()
-    first, second = opener.opened
-    assert got == [first, first]
-    assert (first.closed, second.closed) == (0, 1)
-    assert len(pool) == 1
+    assert outcomes == ["no route", opener.opened[0]]
+    assert calls == 2
+
+
+async def test_warm_opens_the_models_before_any_turn() -> None:
+    """``warm`` (agent/init) opens each model once; the turns reuse them."""
+    opener = Opener()
+    pool = ProviderPool(opener)
+    await pool.warm(LARGE, SMALL, LARGE)
+    assert [p.model for p in opener.opened] == [LARGE, SMALL]
+    async with pool.use(SMALL) as provider:
+        assert provider is opener.opened[1]
+    assert len(opener.opened) == 2
 
 
 async def test_an_evicted_provider_closes_when_its_last_turn_ends() -> None:
