@@ -18,7 +18,7 @@ import trio
 
 from crushd import proto
 from crushd.agent import AgentCoordinator, PromptAttachment
-from crushd.agent._coordinator import _FIRST_PROMPT_MODELS
+from crushd.agent._coordinator import _FIRST_PROMPT_MODELS, ProviderFactory
 from crushd.agent.providers import (
     FakeProvider,
     Provider,
@@ -101,6 +101,24 @@ async def started(
         ws.ports(), config, open_provider=open_provider, warm_up=warm_up
     )
     await nursery.start(coordinator.serve)
+    return coordinator
+
+
+async def ready_with(
+    nursery: trio.Nursery, ws: Workspace, open_provider: ProviderFactory
+) -> AgentCoordinator:
+    """A coordinator opening providers with ``open_provider``, init'ed and ready."""
+    coordinator = AgentCoordinator(
+        ws.ports(),
+        lambda: CONFIG,
+        open_provider=open_provider,
+        warm_up=trio.lowlevel.checkpoint,
+    )
+    await nursery.start(coordinator.serve)
+    await coordinator.init()
+    with trio.fail_after(5):
+        while not coordinator.is_ready:
+            await trio.sleep(0.001)
     return coordinator
 
 
@@ -253,17 +271,7 @@ async def test_turns_share_the_provider_and_teardown_closes_it(
     router.agent.add(text_turn("one"))
     router.agent.add(text_turn("two"))
     async with trio.open_nursery() as inner:
-        coordinator = AgentCoordinator(
-            ws.ports(),
-            lambda: CONFIG,
-            open_provider=open_provider,
-            warm_up=trio.lowlevel.checkpoint,
-        )
-        await inner.start(coordinator.serve)
-        await coordinator.init()
-        with trio.fail_after(5):
-            while not coordinator.is_ready:
-                await trio.sleep(0.001)
+        coordinator = await ready_with(inner, ws, open_provider)
         assert sorted(opened) == ["big", "small"]  # opened at init, before a prompt
         coordinator.submit(SID, "first")
         await wait_idle(coordinator)
@@ -288,17 +296,7 @@ async def test_a_model_crushd_cannot_speak_is_left_to_the_turn(
         await trio.lowlevel.checkpoint()
         raise ModelUnavailable("provider local: type x is not supported")
 
-    coordinator = AgentCoordinator(
-        ws.ports(),
-        lambda: CONFIG,
-        open_provider=open_provider,
-        warm_up=trio.lowlevel.checkpoint,
-    )
-    await nursery.start(coordinator.serve)
-    await coordinator.init()
-    with trio.fail_after(5):
-        while not coordinator.is_ready:
-            await trio.sleep(0.001)
+    coordinator = await ready_with(nursery, ws, open_provider)
     assert "readiness failed" not in caplog.text
     coordinator.submit(SID, "hi", run_id="r1")
     await wait_idle(coordinator)
