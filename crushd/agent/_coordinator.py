@@ -18,12 +18,10 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from crushd import proto
 from crushd.errors import (
     AgentNotInitialized,
     EmptyPrompt,
     InternalError,
-    ModelUnavailable,
     SessionIdMissing,
 )
 
@@ -33,11 +31,18 @@ from ._notify import agent_info, publish_run_complete, publish_turn_end
 from ._ports import AgentPorts
 from ._prompt import load_system_prompt
 from ._provider_pool import ProviderPool
+from ._readiness import (
+    ProviderFactory,
+    default_open_provider,
+    prepare_codecs,
+    warm_providers,
+    warm_sdk,
+)
 from ._setup import TurnSetup
 from ._stats import AGENT_STATS
 from ._title import generate_title
 from ._turn import CANCEL_PERSIST_SECONDS, TurnRunner
-from .providers import Models, Provider, ReadWindow, ResolvedModel, resolve_models
+from .providers import Models, resolve_models
 from .tools import build_tools
 
 if TYPE_CHECKING:
@@ -47,42 +52,6 @@ log = logging.getLogger(__name__)
 
 #: The outcome of a queued prompt dropped by a cancel, clear or teardown.
 _DROPPED = RunOutcome(cancelled=True)
-
-#: Opens a provider for a resolved model (``providers.open_provider``).
-ProviderFactory = Callable[[ResolvedModel], Awaitable[Provider]]
-
-
-async def _default_open_provider(
-    model: ResolvedModel, window: ReadWindow | None = None
-) -> Provider:
-    from .providers import open_provider  # the SDK loads in a worker thread
-
-    return await open_provider(model, window)
-
-
-async def _warm_sdk() -> None:
-    from .providers import load_sdk
-
-    await load_sdk()
-
-
-#: The wire models a workspace's first prompt decodes and publishes: their
-#: codecs are prepared at ``agent/init``, not in that prompt's loop steps.
-_FIRST_PROMPT_MODELS: tuple[type, ...] = (
-    proto.AgentMessage,
-    proto.Message,
-    proto.Session,
-    proto.AgentEvent,
-    proto.RunComplete,
-    proto.RunRetry,
-)
-
-
-async def _prepare_codecs() -> None:
-    """One model per loop step (1-2 ms each when cattrs writes its hooks)."""
-    for cls in _FIRST_PROMPT_MODELS:
-        proto.prepare_codec(cls)
-        await trio.lowlevel.checkpoint()
 
 
 class AgentCoordinator:
@@ -108,11 +77,11 @@ class AgentCoordinator:
         *,
         open_provider: ProviderFactory | None = None,
         resolve: Callable[[Config, Mapping[str, str]], Models] = resolve_models,
-        warm_up: Callable[[], Awaitable[None]] = _warm_sdk,
+        warm_up: Callable[[], Awaitable[None]] = warm_sdk,
     ) -> None:
         self.ports = ports
         self._config_source = config_source
-        default = functools.partial(_default_open_provider, window=ports.read_window)
+        default = functools.partial(default_open_provider, window=ports.read_window)
         self._providers = ProviderPool(open_provider or default)
         self._resolve = resolve
         self._warm_up = warm_up
@@ -158,8 +127,9 @@ class AgentCoordinator:
         """Create the agent: resolve the models, start readiness; idempotent.
 
         A second call keeps the agent (``interactive`` may only be turned
-        on). Readiness (system prompt, SDK import in a worker thread) runs in
-        the agent nursery; turns wait for it.
+        on). Readiness (system prompt, then ``_readiness``: the SDK import in
+        a worker thread, codecs, the models' providers) runs in the agent
+        nursery; turns wait for it.
 
         Raises:
             ModelUnavailable: the config selects no usable model (500, with
@@ -196,22 +166,12 @@ class AgentCoordinator:
                 self.ports.root, config.options.context_paths
             )
             await self._warm_up()
-            await _prepare_codecs()
-            await self._warm_providers()
+            await prepare_codecs()
+            await warm_providers(self._providers, self._models)
         except Exception:  # readiness problems surface on the turn instead
             log.exception("agent readiness failed")
         finally:
             ready.set()
-
-    async def _warm_providers(self) -> None:
-        """Open the selected models' providers before any prompt (``ProviderPool``).
-
-        A model crushd cannot speak is left to the turn, which reports it.
-        """
-        models = self._models
-        for model in (models.large, models.small) if models is not None else ():
-            with contextlib.suppress(ModelUnavailable):
-                await self._providers.warm(model)
 
     # -- prompts -----------------------------------------------------------
 

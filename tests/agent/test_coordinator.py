@@ -18,7 +18,7 @@ import trio
 
 from crushd import proto
 from crushd.agent import AgentCoordinator, PromptAttachment
-from crushd.agent._coordinator import _FIRST_PROMPT_MODELS, ProviderFactory
+from crushd.agent._readiness import FIRST_PROMPT_MODELS, ProviderFactory
 from crushd.agent.providers import (
     FakeProvider,
     Provider,
@@ -210,7 +210,7 @@ async def test_readiness_prepares_the_first_prompts_codecs_one_per_step(
                 await trio.sleep(0.001)
     finally:
         trio.lowlevel.remove_instrument(counter)
-    assert [cls for cls, _ in prepared] == list(_FIRST_PROMPT_MODELS)
+    assert [cls for cls, _ in prepared] == list(FIRST_PROMPT_MODELS)
     # the prompt's body and every event its turn publishes
     first_prompt = {proto.AgentMessage, proto.Message, proto.Session}
     assert first_prompt | {proto.AgentEvent, proto.RunComplete} <= {
