@@ -5,8 +5,8 @@ it. Each piece moves work a first prompt would otherwise do in its own loop
 steps: the SDK import (a worker thread: the import freezes the loop for
 seconds), the wire codecs that prompt decodes and publishes (cattrs writes
 their hooks: 1-2 ms each), and the providers of the selected models (one
-client per model, kept in the ``ProviderPool``). Sources: docs/agent.md 1.2
-and 4.4; stress/RESULTS.md ("Loop stalls found and cut").
+client per model, kept in the ``ProviderPool``). Sources: docs/agent.md 1.3,
+4.4 and 5.1; stress/RESULTS.md ("Loop stalls found and cut").
 """
 
 from __future__ import annotations
