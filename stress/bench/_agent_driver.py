@@ -252,6 +252,6 @@ class WakeProbe:
     def result(self) -> dict[str, float]:
         """The probe's summary, once it is done."""
         out = self.process.communicate(timeout=self.seconds + 30)[0]
-        if self.process.returncode:
+        if self.process.returncode or not out.strip():
             raise BenchError(f"the wake probe failed ({self.process.returncode})")
         return {f"machine_wake_{k}": v for k, v in json.loads(out).items()}
