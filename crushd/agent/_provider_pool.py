@@ -87,15 +87,14 @@ class ProviderPool:
             if entry.retired and entry.users == 0:
                 await _close_all([entry])
 
-    async def warm(self, *models: ResolvedModel) -> None:
-        """Open the providers of ``models`` now (``agent/init``), kept for turns.
+    async def warm(self, model: ResolvedModel) -> None:
+        """Open ``model``'s provider now (``agent/init``), kept for the turns.
 
         Raises:
-            whatever opening a provider raises.
+            whatever opening the provider raises.
         """
-        for model in models:
-            async with self.use(model):
-                pass
+        async with self.use(model):
+            pass
 
     async def aclose(self) -> None:
         """Close every provider not in use; the others close when released."""

@@ -160,7 +160,8 @@ async def test_warm_opens_the_models_before_any_turn() -> None:
     """``warm`` (agent/init) opens each model once; the turns reuse them."""
     opener = Opener()
     pool = ProviderPool(opener)
-    await pool.warm(LARGE, SMALL, LARGE)
+    for model in (LARGE, SMALL, LARGE):
+        await pool.warm(model)
     assert [p.model for p in opener.opened] == [LARGE, SMALL]
     async with pool.use(SMALL) as provider:
         assert provider is opener.opened[1]
