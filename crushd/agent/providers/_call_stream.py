@@ -83,6 +83,11 @@ class CallStream:
 
     async def _read(self) -> None:
         if self._lines is None:
+            # The SDK builds and sends the request in one loop step (~2 ms of
+            # CPU); it starts in a step of its own, not in the caller's that
+            # assembled the history (three turns starting together made 5 ms
+            # steps that a request waited out, stress/RESULTS.md).
+            await trio.lowlevel.checkpoint()
             answer = await self._stack.enter_async_context(self._call())
             self._response = answer.http_response
             self._lines = SSELines(self._response.aiter_bytes())

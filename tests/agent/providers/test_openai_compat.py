@@ -579,6 +579,48 @@ async def test_a_buffered_stream_lets_other_tasks_run_between_lines(
     assert (ran >= 40) is shares
 
 
+class StepCounter(trio.abc.Instrument):
+    """Counts the task steps of one task."""
+
+    def __init__(self, task: trio.lowlevel.Task) -> None:
+        self.task = task
+        self.steps = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        if task is self.task:
+            self.steps += 1
+
+
+async def test_the_sdk_call_starts_in_a_loop_step_of_its_own() -> None:
+    """The SDK's request building is not in the step that called ``anext``
+    (where the turn assembled the history): the loop runs others between."""
+    counter = StepCounter(trio.lowlevel.current_task())
+    seen: list[int] = []
+
+    class Answer:
+        http_response: Any = None
+
+        async def __aenter__(self) -> Answer:
+            seen.append(counter.steps)
+            raise OSError("no server")  # the call fails: no body needed
+
+        async def __aexit__(self, *exc: object) -> None:
+            return None
+
+    def failure(exc: Exception) -> ProviderError:
+        return ProviderError(str(exc))
+
+    trio.lowlevel.add_instrument(counter)
+    try:
+        stream = call_stream.CallStream(Answer, failure)
+        before = counter.steps
+        with pytest.raises(ProviderError, match="no server"):
+            await anext(stream)
+    finally:
+        trio.lowlevel.remove_instrument(counter)
+    assert seen == [before + 1]
+
+
 async def test_a_raw_line_separator_inside_a_token_stays_in_the_token() -> None:
     """A server writing U+2028 unescaped (``ensure_ascii=False``) is read whole."""
     token = "one\u2028two\u2029three"
